@@ -1,0 +1,218 @@
+//! `chatprobe run` and `chatprobe validate`: find and parse scenarios, choose the target (the
+//! embedded simulator unless `--target`), run, write the reports, map the result to an exit code.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::{RunArgs, ValidateArgs, invalid};
+use crate::client::ClientConfig;
+use crate::contract::schema::SchemaRegistry;
+use crate::report;
+use crate::runner::{self, Credentials, Outcome, RunConfig, Target};
+use crate::scenario::{self, Scenario, parse::parse_duration};
+use crate::sim;
+
+/// Every *.yaml / *.yml under the given paths, sorted, files given explicitly kept as given.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found = Vec::new();
+            walk(p, &mut found).map_err(|e| format!("{}: {e}", p.display()))?;
+            found.sort();
+            if found.is_empty() {
+                return Err(format!("{}: no scenario files (*.yaml, *.yml) in this directory", p.display()));
+            }
+            out.extend(found);
+        } else if p.is_file() {
+            out.push(p.clone());
+        } else {
+            return Err(format!("{}: no such file or directory", p.display()));
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Parse every file; all diagnostics are printed before giving up.
+fn load(paths: &[PathBuf]) -> Result<(Vec<Scenario>, HashMap<String, String>), Outcome> {
+    let files = discover(paths).map_err(invalid)?;
+    let mut scenarios = Vec::new();
+    let mut sources = HashMap::new();
+    let mut bad = 0;
+    for f in files {
+        match scenario::parse_file(&f) {
+            Ok(sc) => {
+                if let Ok(text) = std::fs::read_to_string(&f) {
+                    sources.insert(sc.file.clone(), text);
+                }
+                scenarios.push(sc);
+            }
+            Err(diags) => {
+                bad += 1;
+                for d in diags {
+                    eprint!("{d}");
+                }
+            }
+        }
+    }
+    if bad > 0 {
+        eprintln!("error: {bad} scenario file(s) are invalid; nothing was run");
+        return Err(Outcome::InvalidInput);
+    }
+    Ok((scenarios, sources))
+}
+
+fn schemas(dir: Option<&Path>) -> Result<Arc<SchemaRegistry>, Outcome> {
+    let reg = match dir {
+        Some(d) => SchemaRegistry::load_dir(d),
+        None => SchemaRegistry::embedded(),
+    };
+    reg.map(Arc::new).map_err(invalid)
+}
+
+fn credentials(list: &[String]) -> Result<Vec<Credentials>, String> {
+    list.iter()
+        .map(|s| {
+            let (u, p) = s.split_once(':').ok_or_else(|| format!("agent credentials `{s}` must be USER:PASSWORD"))?;
+            if u.is_empty() {
+                return Err(format!("agent credentials `{s}` have an empty user name"));
+            }
+            Ok(Credentials { username: u.to_owned(), password: p.to_owned() })
+        })
+        .collect()
+}
+
+pub async fn run(args: RunArgs) -> Outcome {
+    let (scenarios, sources) = match load(&args.paths) {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    let registry = match schemas(args.schemas.as_deref()) {
+        Ok(r) => r,
+        Err(o) => return o,
+    };
+    let request_timeout = match parse_duration(&args.request_timeout) {
+        Ok(d) if !d.is_zero() => d,
+        Ok(_) => return invalid("--request-timeout must be more than zero"),
+        Err(e) => return invalid(format!("--request-timeout: {e}")),
+    };
+    let client = ClientConfig { request_timeout, ..ClientConfig::default() };
+    let contact_center_id = args.contact_center_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+
+    let mut embedded = None;
+    let target = match &args.target {
+        Some(url) => {
+            if let Err(e) = reqwest::Url::parse(url) {
+                return invalid(format!("--target `{url}`: {e}"));
+            }
+            let agents = match credentials(&args.agents) {
+                Ok(a) if !a.is_empty() => a,
+                Ok(_) => return invalid("--target needs agent credentials: --agent USER:PASSWORD (or CHATPROBE_AGENTS)"),
+                Err(e) => return invalid(e),
+            };
+            Target { base_url: url.trim_end_matches('/').to_owned(), agents, contact_center_id, embedded: false }
+        }
+        None => {
+            let cfg = sim::SimConfig::default();
+            let agents = (1..=cfg.agents)
+                .map(|i| Credentials { username: format!("agent{i}"), password: cfg.password.clone() })
+                .collect();
+            let running = match sim::start(cfg, ([127, 0, 0, 1], 0).into()).await {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("error: cannot start the embedded simulator: {e}");
+                    return Outcome::CouldNotRun;
+                }
+            };
+            let base_url = running.base_url();
+            embedded = Some(running);
+            Target { base_url, agents, contact_center_id, embedded: true }
+        }
+    };
+    let needed = scenarios.iter().map(|s| s.agents.len()).max().unwrap_or(0);
+    if needed > target.agents.len() {
+        return invalid(format!("the scenarios need {needed} agents; {} credentials were given", target.agents.len()));
+    }
+    if !args.quiet {
+        let what = if target.embedded { "embedded simulator at " } else { "" };
+        eprintln!("chatprobe: {} scenario(s) against {what}{}", scenarios.len(), target.base_url);
+    }
+
+    let cfg = RunConfig { target, client, schemas: registry };
+    if let Err(e) = runner::reachable(&cfg).await {
+        eprintln!("error: the target {} cannot be reached: {e}", cfg.target.base_url);
+        return Outcome::CouldNotRun;
+    }
+    let result = runner::run_scenarios(&scenarios, &cfg).await;
+    if let Some(sim) = embedded {
+        sim.shutdown().await;
+    }
+
+    let json_path = args.json.clone().unwrap_or_else(|| args.report_dir.join("chatprobe-report.json"));
+    let junit_path = args.junit.clone().unwrap_or_else(|| args.report_dir.join("junit.xml"));
+    let mut console = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = report::console::write(&result, &sources, &mut console);
+    let console = String::from_utf8_lossy(&console);
+    if args.quiet {
+        if let Some(tail) = console.rsplit_once("\n\n") {
+            print!("{}", tail.1);
+        }
+    } else {
+        print!("{console}");
+    }
+    for (path, writer) in [
+        (&json_path, report::json::write as fn(&runner::RunResult, &mut dyn std::io::Write) -> std::io::Result<()>),
+        (&junit_path, report::junit::write),
+    ] {
+        if let Err(e) = write_file(path, |out| writer(&result, out)) {
+            eprintln!("error: cannot write report {}: {e}", path.display());
+            return Outcome::CouldNotRun;
+        }
+    }
+    if !args.quiet {
+        println!("reports: {} {}", json_path.display(), junit_path.display());
+    }
+    result.outcome()
+}
+
+/// Write through a temporary file and rename, so a report is never left half-written.
+fn write_file(path: &Path, f: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("partial");
+    {
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        f(&mut file)?;
+        std::io::Write::flush(&mut file)?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+pub fn validate(args: ValidateArgs) -> Outcome {
+    let (scenarios, _) = match load(&args.paths) {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    let reg = match schemas(args.schemas.as_deref()) {
+        Ok(r) => r,
+        Err(o) => return o,
+    };
+    let steps: usize = scenarios.iter().map(|s| s.steps.len()).sum();
+    println!("{} scenario(s), {steps} step(s), {} schema(s): all valid", scenarios.len(), reg.names().count());
+    Outcome::Pass
+}

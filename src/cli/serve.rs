@@ -1,0 +1,40 @@
+//! `chatprobe serve`: the reference simulator on its own, until Ctrl-C.
+
+use std::net::{IpAddr, SocketAddr};
+
+use super::{ServeArgs, invalid};
+use crate::runner::Outcome;
+use crate::scenario::parse::parse_duration;
+use crate::sim;
+
+pub async fn serve(args: ServeArgs) -> Outcome {
+    let ip: IpAddr = match args.bind.parse() {
+        Ok(ip) => ip,
+        Err(e) => return invalid(format!("--bind `{}`: {e}", args.bind)),
+    };
+    if args.agents == 0 || args.capacity == 0 {
+        return invalid("--agents and --capacity must be at least 1");
+    }
+    let cometd_timeout = match parse_duration(&args.cometd_timeout) {
+        Ok(d) => d,
+        Err(e) => return invalid(format!("--cometd-timeout: {e}")),
+    };
+    let cfg = sim::SimConfig {
+        agents: args.agents,
+        password: args.password,
+        capacity: args.capacity,
+        cometd_timeout,
+        ..sim::SimConfig::default()
+    };
+    let running = match sim::start(cfg, SocketAddr::new(ip, args.port)).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot listen on {ip}:{}: {e}", args.port);
+            return Outcome::CouldNotRun;
+        }
+    };
+    println!("chatprobe simulator listening on {} (agents agent1..agent{}; Ctrl-C stops)", running.base_url(), args.agents);
+    let _ = tokio::signal::ctrl_c().await;
+    running.shutdown().await;
+    Outcome::Pass
+}

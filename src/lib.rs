@@ -1,0 +1,10 @@
+//! chatprobe: a contract test harness and load generator for contact-centre chat APIs.
+
+pub mod api;
+pub mod cli;
+pub mod client;
+pub mod contract;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+pub mod sim;

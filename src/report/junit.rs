@@ -1,0 +1,120 @@
+//! JUnit XML: a test suite per scenario, a test case per step, a `<failure>` per failed check
+//! and an `<error>` when a step could not run.
+
+use std::io::Write;
+
+use quick_xml::Writer;
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+
+use crate::runner::{Check, RunResult, ScenarioResult, StepResult};
+
+pub fn write(run: &RunResult, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut w = Writer::new_with_indent(out, b' ', 2);
+    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+    let (tests, failures, errors, skipped) = totals(run.scenarios.iter().flat_map(|s| &s.steps));
+    let mut root = BytesStart::new("testsuites");
+    root.push_attribute(("name", "chatprobe"));
+    root.push_attribute(("tests", tests.to_string().as_str()));
+    root.push_attribute(("failures", failures.to_string().as_str()));
+    root.push_attribute(("errors", errors.to_string().as_str()));
+    root.push_attribute(("skipped", skipped.to_string().as_str()));
+    root.push_attribute(("time", secs(run.duration).as_str()));
+    w.write_event(Event::Start(root))?;
+    for sc in &run.scenarios {
+        suite(&mut w, sc, &run.started_at)?;
+    }
+    w.write_event(Event::End(BytesEnd::new("testsuites")))?;
+    w.into_inner().write_all(b"\n")
+}
+
+fn totals<'a>(steps: impl Iterator<Item = &'a StepResult>) -> (usize, usize, usize, usize) {
+    let (mut t, mut f, mut e, mut s) = (0, 0, 0, 0);
+    for st in steps {
+        t += 1;
+        if st.skipped {
+            s += 1;
+        } else if st.error.is_some() {
+            e += 1;
+        } else if !st.passed() {
+            f += 1;
+        }
+    }
+    (t, f, e, s)
+}
+
+fn suite<W: Write>(w: &mut Writer<W>, sc: &ScenarioResult, timestamp: &str) -> std::io::Result<()> {
+    let (tests, failures, mut errors, skipped) = totals(sc.steps.iter());
+    if sc.aborted.is_some() && sc.steps.is_empty() {
+        errors += 1;
+    }
+    let mut el = BytesStart::new("testsuite");
+    el.push_attribute(("name", sc.name.as_str()));
+    el.push_attribute(("file", sc.file.as_str()));
+    el.push_attribute(("tests", tests.max(usize::from(sc.steps.is_empty())).to_string().as_str()));
+    el.push_attribute(("failures", failures.to_string().as_str()));
+    el.push_attribute(("errors", errors.to_string().as_str()));
+    el.push_attribute(("skipped", skipped.to_string().as_str()));
+    el.push_attribute(("time", secs(sc.duration).as_str()));
+    el.push_attribute(("timestamp", timestamp));
+    w.write_event(Event::Start(el))?;
+    if sc.steps.is_empty() {
+        if let Some(abort) = &sc.aborted {
+            let mut tc = BytesStart::new("testcase");
+            tc.push_attribute(("name", "setup"));
+            tc.push_attribute(("classname", sc.name.as_str()));
+            w.write_event(Event::Start(tc))?;
+            text_el(w, "error", &abort.message, &abort.message)?;
+            w.write_event(Event::End(BytesEnd::new("testcase")))?;
+        }
+    }
+    for st in &sc.steps {
+        case(w, sc, st)?;
+    }
+    w.write_event(Event::End(BytesEnd::new("testsuite")))?;
+    Ok(())
+}
+
+fn case<W: Write>(w: &mut Writer<W>, sc: &ScenarioResult, st: &StepResult) -> std::io::Result<()> {
+    let mut tc = BytesStart::new("testcase");
+    tc.push_attribute(("name", st.name.as_str()));
+    tc.push_attribute(("classname", sc.name.as_str()));
+    tc.push_attribute(("file", st.span.file.as_str()));
+    tc.push_attribute(("line", st.span.line.to_string().as_str()));
+    tc.push_attribute(("time", secs(st.duration).as_str()));
+    w.write_event(Event::Start(tc))?;
+    if st.skipped {
+        w.write_event(Event::Empty(BytesStart::new("skipped")))?;
+    }
+    if let Some(err) = &st.error {
+        text_el(w, "error", err, err)?;
+    }
+    for c in st.failures() {
+        text_el(w, "failure", &format!("[{}] {}", c.rule, c.message), &details(c))?;
+    }
+    w.write_event(Event::End(BytesEnd::new("testcase")))?;
+    Ok(())
+}
+
+fn details(c: &Check) -> String {
+    let mut s = format!("rule: {}\nsubject: {}\n{}\n", c.rule, c.subject, c.message);
+    if let Some(span) = &c.span {
+        s.push_str(&format!("at: {span}\n"));
+    }
+    if let (Some(e), Some(a)) = (&c.expected, &c.actual) {
+        s.push_str(&format!("expected: {e}\nactual: {a}\n"));
+    }
+    s
+}
+
+fn text_el<W: Write>(w: &mut Writer<W>, name: &str, message: &str, body: &str) -> std::io::Result<()> {
+    let mut el = BytesStart::new(name);
+    el.push_attribute(("message", message));
+    w.write_event(Event::Start(el))?;
+    w.write_event(Event::Text(BytesText::new(body)))?;
+    w.write_event(Event::End(BytesEnd::new(name)))?;
+    Ok(())
+}
+
+fn secs(d: std::time::Duration) -> String {
+    format!("{:.3}", d.as_secs_f64())
+}

@@ -1,0 +1,222 @@
+//! Running one step: perform its action, then check its expectations and apply its captures.
+
+use std::time::Instant;
+
+use serde_json::{Map, Value, json};
+
+use super::actors::{Actors, Sink};
+use super::expect::{apply_captures, exchange_context, notification_checks, response_checks};
+use super::result::{Abort, Check, StepResult};
+use super::RunConfig;
+use crate::client::{Exchange, RawRequest};
+use crate::contract::rules;
+use crate::scenario::vars::{Vars, interpolate, interpolate_to_string};
+use crate::scenario::{Action, Step, Via};
+
+/// A step that did not run because an earlier one failed.
+pub fn skipped(st: &Step) -> StepResult {
+    StepResult {
+        name: st.name.clone(),
+        kind: st.action.kind(),
+        span: st.span.clone(),
+        duration: Default::default(),
+        counts: Default::default(),
+        checks: Vec::new(),
+        error: None,
+        skipped: true,
+    }
+}
+
+/// What the action left for expectations and captures.
+struct Output {
+    exchange: Option<Exchange>,
+    context: Value,
+    subject: String,
+}
+
+pub async fn run(st: &Step, actors: &mut Actors, vars: &mut Vars, cfg: &RunConfig) -> (StepResult, Option<Abort>) {
+    let started = Instant::now();
+    let mut sink = Sink::default();
+    let mut error = None;
+    let mut abort = None;
+
+    // The agent whose notifications this step watches, and where "after the action" starts.
+    let watcher = match &st.action {
+        Action::Operation { agent, .. } | Action::WaitFor { agent, .. } => Some(agent.clone()),
+        Action::Http { via: Via::Agent(a), .. } => Some(a.clone()),
+        _ => st.watch_agent.clone(),
+    };
+    let floor = watcher.as_ref().and_then(|a| actors.agents.get(a)).map_or(0, |a| a.inbox.mark());
+
+    match act(st, actors, vars, cfg, &mut sink).await {
+        Ok(Some(mut out)) => {
+            if let (Some(expect), Some(ex)) = (&st.expect, &out.exchange) {
+                response_checks(expect, ex, &out.subject, vars, &mut sink.checks);
+            }
+            let wait = match &st.action {
+                Action::WaitFor { wait, .. } => Some(wait),
+                _ => st.notifications.as_ref(),
+            };
+            if let (Some(wait), Some(role)) = (wait, &watcher) {
+                if let Some(agent) = actors.agents.get(role) {
+                    let floor = if matches!(st.action, Action::WaitFor { .. }) { 0 } else { floor };
+                    let matched = notification_checks(&agent.inbox, wait, floor, role, vars, &mut sink.checks).await;
+                    if let Value::Object(cx) = &mut out.context {
+                        cx.insert("notification".into(), matched.first().cloned().unwrap_or(Value::Null));
+                        cx.insert("notifications".into(), Value::Array(matched));
+                    }
+                } else {
+                    error = Some(format!("agent `{role}` has not logged in: it receives no notifications"));
+                }
+            }
+            if error.is_none() {
+                apply_captures(&st.captures, &out.context, &out.subject, vars, &mut sink.checks);
+            }
+        }
+        Ok(None) => {}
+        Err(StepError::Failed(message)) => error = Some(message),
+        Err(StepError::Abort(a)) => {
+            error = Some(a.message.clone());
+            abort = Some(a);
+        }
+    }
+
+    // Whatever the agents' CometD clients saw during the step is this step's.
+    for agent in actors.agents.values() {
+        let (checks, counts) = agent.inbox.drain();
+        sink.checks.extend(checks);
+        sink.counts.add(&counts);
+    }
+    for c in sink.checks.iter_mut() {
+        if c.span.is_none() && !c.passed {
+            c.span = Some(st.span.clone());
+        }
+    }
+    sink.counts.checks_passed = sink.checks.iter().filter(|c| c.passed).count() as u64;
+    sink.counts.checks_failed = sink.checks.iter().filter(|c| !c.passed).count() as u64 + u64::from(error.is_some());
+    let result = StepResult {
+        name: st.name.clone(),
+        kind: st.action.kind(),
+        span: st.span.clone(),
+        duration: started.elapsed(),
+        counts: sink.counts,
+        checks: sink.checks,
+        error,
+        skipped: false,
+    };
+    (result, abort)
+}
+
+enum StepError {
+    Failed(String),
+    Abort(Abort),
+}
+
+fn resolve(v: &Value, vars: &Vars) -> Result<Value, StepError> {
+    interpolate(v, vars).map_err(|name| StepError::Failed(format!("variable `{name}` is not defined (the step that captures it failed?)")))
+}
+
+fn resolve_str(s: &str, vars: &Vars) -> Result<String, StepError> {
+    interpolate_to_string(s, vars).map_err(|name| StepError::Failed(format!("variable `{name}` is not defined (the step that captures it failed?)")))
+}
+
+fn transport(e: impl std::fmt::Display, sink: &mut Sink, subject: &str) -> StepError {
+    sink.checks.push(Check::fail(&rules::TRANSPORT, subject, e.to_string()));
+    StepError::Failed(format!("{subject}: {e}"))
+}
+
+fn with_operation(name: &str, params: &Value) -> Value {
+    let mut body = Map::new();
+    body.insert("operationName".into(), Value::String(name.to_owned()));
+    if let Value::Object(p) = params {
+        body.extend(p.clone());
+    }
+    Value::Object(body)
+}
+
+fn output(ex: Exchange, subject: String) -> Option<Output> {
+    Some(Output { context: exchange_context(&ex), exchange: Some(ex), subject })
+}
+
+async fn act(st: &Step, actors: &mut Actors, vars: &mut Vars, cfg: &RunConfig, sink: &mut Sink) -> Result<Option<Output>, StepError> {
+    match &st.action {
+        Action::Login { agent, ready, subscriptions } => {
+            let me = actors.login(agent, *ready, subscriptions, cfg, sink).await.map_err(StepError::Abort)?;
+            Ok(me.and_then(|ex| output(ex, format!("login of {agent}"))))
+        }
+        Action::Logout { agent } => {
+            actors.logout(agent, cfg, sink).await;
+            Ok(None)
+        }
+        Action::Operation { agent, chat, name, params } => {
+            let chat = resolve_str(chat, vars)?;
+            let body = with_operation(name, &resolve(params, vars)?);
+            let subject = format!("{agent}: POST /api/v2/me/chats/{chat} {name}");
+            let a = actors.agent(agent, cfg).map_err(|e| transport(e, sink, &subject))?;
+            let ex = a.session.post(&format!("/api/v2/me/chats/{chat}"), &body).await.map_err(|e| transport(e, sink, &subject))?;
+            sink.record(&cfg.schemas, &ex);
+            Ok(output(ex, subject))
+        }
+        Action::RequestChat { customer, body } => {
+            let mut body = resolve(body, vars)?;
+            if let Value::Object(map) = &mut body {
+                map.entry("operationName").or_insert_with(|| json!("RequestChat"));
+            }
+            let subject = format!("{customer}: POST /api/v2/chats RequestChat");
+            let c = actors.customer(customer, cfg).map_err(|e| transport(e, sink, &subject))?;
+            let ex = c.client.request_chat(&body).await.map_err(|e| transport(e, sink, &subject))?;
+            sink.record(&cfg.schemas, &ex);
+            if let Some(id) = ex.json.as_ref().and_then(|b| b.get("id")).and_then(Value::as_str) {
+                c.chats.push(id.to_owned());
+            }
+            Ok(output(ex, subject))
+        }
+        Action::CustomerOperation { customer, chat, name, params } => {
+            let chat = resolve_str(chat, vars)?;
+            let body = with_operation(name, &resolve(params, vars)?);
+            let subject = format!("{customer}: POST /api/v2/chats/{chat} {name}");
+            let c = actors.customer(customer, cfg).map_err(|e| transport(e, sink, &subject))?;
+            let ex = c.client.operation(&chat, &body).await.map_err(|e| transport(e, sink, &subject))?;
+            sink.record(&cfg.schemas, &ex);
+            Ok(output(ex, subject))
+        }
+        Action::Http { via, request } => {
+            let path = resolve_str(&request.path, vars)?;
+            let body = request.body.as_ref().map(|b| resolve(b, vars)).transpose()?;
+            let mut headers = Vec::with_capacity(request.headers.len());
+            for (k, v) in &request.headers {
+                headers.push((k.clone(), resolve_str(v, vars)?));
+            }
+            let who = match via {
+                Via::Agent(a) | Via::Customer(a) => a.as_str(),
+                Via::Anonymous => "anonymous",
+            };
+            let subject = format!("{who}: {} {path}", request.method);
+            let raw = RawRequest { method: request.method.clone(), path, body, headers, with_auth: request.auth, with_csrf: request.csrf };
+            let ex = match via {
+                Via::Agent(a) => {
+                    let a = actors.agent(a, cfg).map_err(|e| transport(e, sink, &subject))?;
+                    a.session.request(raw).await
+                }
+                Via::Customer(c) => {
+                    let c = actors.customer(c, cfg).map_err(|e| transport(e, sink, &subject))?;
+                    c.client.request(raw).await
+                }
+                Via::Anonymous => {
+                    let anon = crate::client::AgentSession::new(&cfg.target.base_url, "", "", &cfg.client)
+                        .map_err(|e| transport(e, sink, &subject))?;
+                    anon.request(RawRequest { with_auth: false, with_csrf: false, ..raw }).await
+                }
+            }
+            .map_err(|e| transport(e, sink, &subject))?;
+            sink.record(&cfg.schemas, &ex);
+            Ok(output(ex, subject))
+        }
+        Action::WaitFor { agent, .. } => {
+            if !actors.agents.contains_key(agent) {
+                return Err(StepError::Failed(format!("agent `{agent}` has not logged in: it receives no notifications")));
+            }
+            Ok(Some(Output { exchange: None, context: json!({}), subject: format!("notifications to {agent}") }))
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! Validation the harness applies by itself to every HTTP response and every Bayeux message,
+//! whether or not the scenario asserts anything: JSON well-formedness, content type, the
+//! documented schema of the endpoint or channel.
+
+use serde_json::Value;
+
+use super::result::{Check, Counts};
+use crate::api;
+use crate::client::Exchange;
+use crate::contract::classify::{bayeux_schema, response_schema};
+use crate::contract::rules;
+use crate::contract::schema::SchemaRegistry;
+
+/// Validate one HTTP exchange; failed checks are appended to `out`.
+pub fn check_exchange(reg: &SchemaRegistry, ex: &Exchange, counts: &mut Counts, out: &mut Vec<Check>) {
+    counts.requests += 1;
+    let subject = format!("{} {} → HTTP {}", ex.method, ex.path, ex.status);
+    if ex.status == 403 && ex.body_text.trim() == api::CSRF_REFUSAL_BODY {
+        // The documented CSRF refusal is plain text.
+        return;
+    }
+    let Some(body) = &ex.json else {
+        if let Some(err) = &ex.json_error {
+            out.push(
+                Check::fail(&rules::PROTOCOL_JSON, &subject, format!("the body is not valid JSON: {err}"))
+                    .expected_actual("a JSON body", snippet(&ex.body_text)),
+            );
+        }
+        return;
+    };
+    let json_type = ex
+        .content_type
+        .as_deref()
+        .is_some_and(|ct| ct.to_ascii_lowercase().contains("json"));
+    if !json_type {
+        out.push(
+            Check::fail(&rules::PROTOCOL_CONTENT_TYPE, &subject, "a JSON body without a JSON content type")
+                .expected_actual("application/json", ex.content_type.clone().unwrap_or_else(|| "none".into())),
+        );
+    }
+    if let Some(schema) = response_schema(&ex.method, &ex.path, body) {
+        counts.responses_validated += 1;
+        schema_checks(reg, schema, body, &rules::SHAPE_RESPONSE, &subject, out);
+    }
+}
+
+/// Validate one Bayeux message received from the server.
+pub fn check_bayeux(reg: &SchemaRegistry, message: &Value, seq: usize, counts: &mut Counts, out: &mut Vec<Check>) {
+    counts.notifications_validated += 1;
+    let channel = message.get("channel").and_then(Value::as_str).unwrap_or("?");
+    let subject = format!("Bayeux message #{seq} on {channel}");
+    schema_checks(reg, bayeux_schema(message), message, &rules::SHAPE_NOTIFICATION, &subject, out);
+}
+
+fn schema_checks(reg: &SchemaRegistry, schema: &str, body: &Value, rule: &crate::contract::Rule, subject: &str, out: &mut Vec<Check>) {
+    match reg.validate(schema, body) {
+        Ok(violations) => {
+            for v in violations {
+                let at = if v.instance_path.is_empty() { "/".to_owned() } else { v.instance_path.clone() };
+                let actual = crate::scenario::matcher::lookup_pointer(body, &v.instance_path)
+                    .map_or_else(|| "absent".to_owned(), |val| snippet(&val.to_string()));
+                out.push(
+                    Check::fail(rule, subject, format!("breaks schema `{schema}` at {at}: {}", v.message))
+                        .expected_actual(format!("{schema} ({})", v.schema_path), actual),
+                );
+            }
+        }
+        Err(e) => out.push(Check::fail(rule, subject, format!("cannot validate against `{schema}`: {e}"))),
+    }
+}
+
+/// At most 300 characters of a text, for messages.
+pub fn snippet(s: &str) -> String {
+    if s.chars().count() > 300 {
+        format!("{}…", s.chars().take(300).collect::<String>())
+    } else {
+        s.to_owned()
+    }
+}

@@ -1,0 +1,90 @@
+//! Diagnostics that point at a place in a file, rendered the way rustc and hurl do: a title,
+//! `--> file:line:col`, the source line, a caret, then the details.
+
+use std::fmt;
+
+/// A place in a source file (1-based line and column; 0 when unknown).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Span {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl Span {
+    pub fn new(file: impl Into<String>, line: u32, column: u32) -> Span {
+        Span { file: file.into(), line, column }
+    }
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// A problem found in an input file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub title: String,
+    pub span: Span,
+    /// The source line the span points at, when known.
+    pub source_line: Option<String>,
+    /// Further lines: expected vs actual, hints.
+    pub notes: Vec<String>,
+}
+
+impl Diagnostic {
+    pub fn new(title: impl Into<String>, span: Span, source: Option<&str>) -> Diagnostic {
+        let source_line = source.and_then(|text| line_of(text, span.line));
+        Diagnostic { title: title.into(), span, source_line, notes: Vec::new() }
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Diagnostic {
+        self.notes.push(note.into());
+        self
+    }
+}
+
+/// The `line`-th line (1-based) of `text`.
+pub fn line_of(text: &str, line: u32) -> Option<String> {
+    if line == 0 {
+        return None;
+    }
+    text.lines().nth(line as usize - 1).map(str::to_owned)
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "error: {}", self.title)?;
+        let gutter = self.span.line.to_string().len();
+        let pad = " ".repeat(gutter);
+        writeln!(f, "{pad}--> {}", self.span)?;
+        if let Some(src) = &self.source_line {
+            writeln!(f, "{pad} |")?;
+            writeln!(f, "{} | {}", self.span.line, src)?;
+            let col = (self.span.column as usize).saturating_sub(1);
+            writeln!(f, "{pad} | {}^", " ".repeat(col))?;
+        }
+        for note in &self.notes {
+            writeln!(f, "{pad} = {note}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_location_line_and_caret() {
+        let d = Diagnostic::new("bad", Span::new("a.yaml", 2, 3), Some("x: 1\ny: [\n"))
+            .note("expected: a value");
+        let text = d.to_string();
+        assert!(text.contains("--> a.yaml:2:3"), "{text}");
+        assert!(text.contains("2 | y: ["), "{text}");
+        assert!(text.contains("  |   ^"), "{text}");
+        assert!(text.contains("= expected: a value"), "{text}");
+    }
+}

@@ -1,0 +1,515 @@
+//! Parsing scenario files: YAML (serde-saphyr, with line and column) into the checked model.
+//! Every problem comes back as a [`Diagnostic`] naming the file, line and column; all problems
+//! of a file are reported at once.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+use serde_saphyr::{Location, Spanned};
+
+use super::raw::{Matchers, RawExpect, RawHttp, RawScenario, RawStep, RawWait};
+use super::vars::{references, references_in};
+use super::{
+    Action, Capture, DEFAULT_SUBSCRIPTIONS, DEFAULT_WITHIN, Diagnostic, Expectation, HttpSpec,
+    NotificationExpect, NotificationMatcher, ResponseExpect, Scenario, Span, Step, Via, matcher,
+};
+use crate::api;
+
+/// Variables every scenario has without defining them.
+pub const BUILTIN_VARS: &[&str] = &["run_id", "scenario"];
+
+/// Read and parse a scenario file.
+pub fn parse_file(path: &Path) -> Result<Scenario, Vec<Diagnostic>> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        vec![Diagnostic::new(format!("cannot read scenario: {e}"), Span::new(&file, 0, 0), None)]
+    })?;
+    parse_str(&file, &text)
+}
+
+/// Parse scenario text; `file` names it in diagnostics.
+pub fn parse_str(file: &str, text: &str) -> Result<Scenario, Vec<Diagnostic>> {
+    let raw: RawScenario = serde_saphyr::from_str(text).map_err(|e| vec![yaml_error(file, text, &e)])?;
+    let mut cx = Cx { file, text, diags: Vec::new() };
+    let scenario = cx.scenario(raw);
+    if cx.diags.is_empty() { Ok(scenario) } else { Err(cx.diags) }
+}
+
+fn yaml_error(file: &str, text: &str, e: &serde_saphyr::Error) -> Diagnostic {
+    let (line, col) = e.location().map_or((0, 0), |l| (l.line() as u32, l.column() as u32));
+    let message = e.without_snippet().to_string();
+    // The parser prefixes its own position; the diagnostic shows ours.
+    let title = message
+        .strip_prefix("error: ")
+        .unwrap_or(&message)
+        .split_once(": ")
+        .filter(|(head, _)| head.starts_with("line "))
+        .map_or(message.as_str(), |(_, tail)| tail)
+        .lines()
+        .next()
+        .unwrap_or("invalid YAML")
+        .to_owned();
+    Diagnostic::new(format!("invalid scenario: {title}"), Span::new(file, line, col), Some(text))
+}
+
+struct Cx<'a> {
+    file: &'a str,
+    text: &'a str,
+    diags: Vec<Diagnostic>,
+}
+
+impl Cx<'_> {
+    fn span(&self, loc: &Location) -> Span {
+        Span::new(self.file, loc.line() as u32, loc.column() as u32)
+    }
+
+    fn sp<T>(&self, s: &Spanned<T>) -> Span {
+        self.span(&s.referenced)
+    }
+
+    fn error(&mut self, span: Span, title: impl Into<String>) -> &mut Diagnostic {
+        self.diags.push(Diagnostic::new(title, span, Some(self.text)));
+        let last = self.diags.len() - 1;
+        &mut self.diags[last]
+    }
+
+    fn scenario(&mut self, raw: RawScenario) -> Scenario {
+        let span = self.sp(&raw.name);
+        let mut agents: Vec<String> = raw.agents.iter().map(|a| a.value.clone()).collect();
+        let mut customers: Vec<String> = raw.customers.iter().map(|c| c.value.clone()).collect();
+        let declared_agents = !agents.is_empty();
+        let declared_customers = !customers.is_empty();
+
+        let mut defined: HashSet<String> = BUILTIN_VARS.iter().map(|s| (*s).to_owned()).collect();
+        let mut vars = Vec::new();
+        for (name, value) in &raw.vars {
+            self.check_refs(&value.value, &defined, self.sp(value));
+            defined.insert(name.clone());
+            vars.push((name.clone(), value.value.clone()));
+        }
+        if raw.steps.is_empty() {
+            self.error(span.clone(), "a scenario needs at least one step");
+        }
+
+        let mut steps = Vec::new();
+        for (i, raw_step) in raw.steps.into_iter().enumerate() {
+            let step_span = self.sp(&raw_step);
+            let step = raw_step.value;
+            for (role, list, declared, what) in [
+                (step.agent.as_ref().or(step.login.as_ref()).or(step.logout.as_ref()), &mut agents, declared_agents, "agent"),
+                (step.customer.as_ref(), &mut customers, declared_customers, "customer"),
+            ] {
+                if let Some(role) = role {
+                    if !list.contains(&role.value) {
+                        if declared {
+                            let known = list.join(", ");
+                            self.error(self.sp(role), format!("unknown {what} `{}`", role.value))
+                                .notes
+                                .push(format!("declared {what}s: {known}"));
+                        } else {
+                            list.push(role.value.clone());
+                        }
+                    }
+                }
+            }
+            for role in &agents {
+                defined.insert(format!("{role}.username"));
+            }
+            if let Some(step) = self.step(i, step, step_span, &defined) {
+                for c in &step.captures {
+                    defined.insert(c.var.clone());
+                }
+                steps.push(step);
+            }
+        }
+
+        Scenario {
+            name: raw.name.value,
+            description: raw.description,
+            file: self.file.to_owned(),
+            span,
+            vars,
+            agents,
+            customers,
+            steps,
+        }
+    }
+
+    fn step(&mut self, index: usize, raw: RawStep, span: Span, defined: &HashSet<String>) -> Option<Step> {
+        let name = raw.name.as_ref().map_or_else(|| format!("step {}", index + 1), |n| n.value.clone());
+        let actions: Vec<(&str, Span)> = [
+            ("login", raw.login.as_ref().map(|s| self.sp(s))),
+            ("logout", raw.logout.as_ref().map(|s| self.sp(s))),
+            ("operation", raw.operation.as_ref().map(|s| self.sp(s))),
+            ("request_chat", raw.request_chat.as_ref().map(|s| self.sp(s))),
+            ("customer_operation", raw.customer_operation.as_ref().map(|s| self.sp(s))),
+            ("http", raw.http.as_ref().map(|s| self.sp(s))),
+            ("wait_for", raw.wait_for.as_ref().map(|s| self.sp(s))),
+        ]
+        .into_iter()
+        .filter_map(|(k, s)| s.map(|s| (k, s)))
+        .collect();
+        match actions.len() {
+            0 => {
+                self.error(span, format!("step `{name}` has no action"))
+                    .notes
+                    .push("expected one of: login, logout, operation, request_chat, customer_operation, http, wait_for".into());
+                return None;
+            }
+            1 => {}
+            _ => {
+                let names: Vec<&str> = actions.iter().map(|(k, _)| *k).collect();
+                self.error(actions[1].1.clone(), format!("step `{name}` has more than one action"))
+                    .notes
+                    .push(format!("found: {}; split it into several steps", names.join(", ")));
+                return None;
+            }
+        }
+
+        let agent = raw.agent.as_ref().map(|a| a.value.clone());
+        let customer = raw.customer.as_ref().map(|c| c.value.clone());
+        let chat = raw.chat.as_ref().map(|c| (c.value.clone(), self.sp(c)));
+        let params = match &raw.params {
+            Some(p) if !p.value.is_object() => {
+                self.error(self.sp(p), "`params` must be a mapping");
+                Value::Object(Default::default())
+            }
+            Some(p) => {
+                self.check_refs(&p.value, defined, self.sp(p));
+                p.value.clone()
+            }
+            None => Value::Object(Default::default()),
+        };
+        if let Some((c, s)) = &chat {
+            self.check_refs(&Value::String(c.clone()), defined, s.clone());
+        }
+        let action_span = actions[0].1.clone();
+
+        let action = if let Some(login) = &raw.login {
+            let subscriptions = raw.subscribe.as_ref().map_or_else(
+                || DEFAULT_SUBSCRIPTIONS.iter().map(|s| (*s).to_owned()).collect(),
+                |s| s.value.clone(),
+            );
+            Action::Login { agent: login.value.clone(), ready: raw.ready.as_ref().is_none_or(|r| r.value), subscriptions }
+        } else if let Some(logout) = &raw.logout {
+            Action::Logout { agent: logout.value.clone() }
+        } else if let Some(op) = &raw.operation {
+            if api::operation(&op.value).is_none() {
+                let known: Vec<&str> = api::CATALOGUE.iter().map(|o| o.name).collect();
+                self.error(self.sp(op), format!("unknown chat operation `{}`", op.value))
+                    .notes
+                    .push(format!("known: {}; use an `http` step for anything else", known.join(", ")));
+            }
+            let agent = self.require(agent.clone(), "agent", &action_span, "operation")?;
+            let (chat, _) = self.require(chat.clone(), "chat", &action_span, "operation")?;
+            Action::Operation { agent, chat, name: op.value.clone(), params: params.clone() }
+        } else if let Some(body) = &raw.request_chat {
+            let customer = self.require(customer.clone(), "customer", &action_span, "request_chat")?;
+            if !body.value.is_object() {
+                self.error(self.sp(body), "`request_chat` must be a mapping (nickname, subject, userData, ...)");
+            }
+            self.check_refs(&body.value, defined, self.sp(body));
+            Action::RequestChat { customer, body: body.value.clone() }
+        } else if let Some(op) = &raw.customer_operation {
+            if !api::CUSTOMER_OPERATIONS.contains(&op.value.as_str()) {
+                self.error(self.sp(op), format!("unknown customer operation `{}`", op.value))
+                    .notes
+                    .push(format!("known: {}", api::CUSTOMER_OPERATIONS.join(", ")));
+            }
+            let customer = self.require(customer.clone(), "customer", &action_span, "customer_operation")?;
+            let (chat, _) = self.require(chat.clone(), "chat", &action_span, "customer_operation")?;
+            Action::CustomerOperation { customer, chat, name: op.value.clone(), params: params.clone() }
+        } else if let Some(http) = raw.http {
+            let via = match (&agent, &customer) {
+                (Some(a), None) => Via::Agent(a.clone()),
+                (None, Some(c)) => Via::Customer(c.clone()),
+                (None, None) => Via::Anonymous,
+                (Some(_), Some(_)) => {
+                    self.error(action_span.clone(), "an `http` step goes through an agent or a customer, not both");
+                    Via::Anonymous
+                }
+            };
+            let request = self.http(http, defined);
+            Action::Http { via, request }
+        } else if let Some(wait) = raw.wait_for {
+            let agent = self.require(agent.clone(), "agent", &action_span, "wait_for")?;
+            let wait = self.wait(wait, defined)?;
+            Action::WaitFor { agent, wait }
+        } else {
+            return None;
+        };
+
+        let expect = raw.expect.map(|e| {
+            if matches!(action, Action::Login { .. } | Action::Logout { .. } | Action::WaitFor { .. }) {
+                self.error(self.sp(&e), format!("`expect` does not apply to a `{}` step", action.kind()))
+                    .notes
+                    .push("`expect` checks an HTTP response; use `notifications` or `wait_for` for notifications".into());
+            }
+            self.expect(e.value, defined)
+        });
+        let notifications = match raw.notifications {
+            Some(n) => {
+                let needs_agent = !matches!(action, Action::Operation { .. });
+                if needs_agent && agent.is_none() {
+                    self.error(self.sp(&n), "`notifications` needs an `agent` to watch");
+                }
+                if matches!(action, Action::WaitFor { .. }) {
+                    self.error(self.sp(&n), "a `wait_for` step already waits; put the matchers in it");
+                }
+                self.wait(n, defined)
+            }
+            None => None,
+        };
+        let captures = raw
+            .capture
+            .iter()
+            .map(|(var, path)| {
+                if let Err(e) = matcher::check_path(&path.value) {
+                    self.error(self.sp(path), e);
+                }
+                Capture { var: var.clone(), path: path.value.clone(), span: self.sp(path) }
+            })
+            .collect();
+
+        Some(Step { name, span, action, expect, notifications, watch_agent: agent, captures })
+    }
+
+    fn require<T>(&mut self, v: Option<T>, field: &str, span: &Span, action: &str) -> Option<T> {
+        if v.is_none() {
+            self.error(span.clone(), format!("`{action}` needs `{field}`"));
+        }
+        v
+    }
+
+    fn http(&mut self, raw: Spanned<RawHttp>, defined: &HashSet<String>) -> HttpSpec {
+        let raw = raw.value;
+        let method = raw.method.as_ref().map_or_else(
+            || if raw.body.is_some() { "POST".to_owned() } else { "GET".to_owned() },
+            |m| m.value.to_ascii_uppercase(),
+        );
+        if let Some(m) = &raw.method {
+            if !["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"].contains(&method.as_str()) {
+                self.error(self.sp(m), format!("unknown HTTP method `{}`", m.value));
+            }
+        }
+        if !raw.path.value.starts_with('/') && !raw.path.value.starts_with("${") {
+            self.error(self.sp(&raw.path), format!("path must start with `/`, found `{}`", raw.path.value));
+        }
+        self.check_refs(&Value::String(raw.path.value.clone()), defined, self.sp(&raw.path));
+        if let Some(b) = &raw.body {
+            self.check_refs(b, defined, self.sp(&raw.path));
+        }
+        HttpSpec {
+            method,
+            path: raw.path.value,
+            body: raw.body,
+            headers: raw.headers.into_iter().collect(),
+            auth: raw.auth.unwrap_or(true),
+            csrf: raw.csrf.unwrap_or(true),
+        }
+    }
+
+    fn expect(&mut self, raw: RawExpect, defined: &HashSet<String>) -> ResponseExpect {
+        ResponseExpect {
+            status: raw.status.as_ref().map(|s| (s.value, self.sp(s))),
+            body: raw.body.map(|m| self.matchers(m, defined)).unwrap_or_default(),
+            headers: raw.headers.map(|m| self.matchers(m, defined)).unwrap_or_default(),
+        }
+    }
+
+    fn matchers(&mut self, m: Matchers, defined: &HashSet<String>) -> Vec<Expectation> {
+        m.into_iter()
+            .map(|(path, value)| {
+                let span = self.sp(&value);
+                if let Err(e) = matcher::check_path(&path).and_then(|()| matcher::check_expected(&value.value)) {
+                    self.error(span.clone(), e);
+                }
+                self.check_refs(&value.value, defined, span.clone());
+                Expectation { path, value: value.value, span }
+            })
+            .collect()
+    }
+
+    fn wait(&mut self, raw: Spanned<RawWait>, defined: &HashSet<String>) -> Option<NotificationExpect> {
+        let span = self.sp(&raw);
+        let raw = raw.value;
+        let within = match &raw.within {
+            Some(w) => match parse_duration(&w.value) {
+                Ok(d) => d,
+                Err(e) => {
+                    self.error(self.sp(w), e);
+                    DEFAULT_WITHIN
+                }
+            },
+            None => DEFAULT_WITHIN,
+        };
+        let ordered = match &raw.order {
+            None => true,
+            Some(o) if o.value == "strict" => true,
+            Some(o) if o.value == "any" => false,
+            Some(o) => {
+                self.error(self.sp(o), format!("`order` is `strict` or `any`, found `{}`", o.value));
+                true
+            }
+        };
+        let mut items = Vec::new();
+        match (raw.single, raw.expect) {
+            (Some(one), None) => items.push(one),
+            (None, Some(list)) => items.extend(list),
+            (Some(one), Some(_)) => {
+                self.error(self.sp(&one), "give either `match` (one notification) or `expect` (a list), not both");
+                return None;
+            }
+            (None, None) => {
+                self.error(span, "a notification wait needs `match` or `expect`");
+                return None;
+            }
+        }
+        let items = items
+            .into_iter()
+            .map(|m| NotificationMatcher { span: self.sp(&m), fields: self.matchers(m.value, defined) })
+            .collect();
+        Some(NotificationExpect {
+            within,
+            ordered,
+            channel: raw.channel.map_or_else(|| api::CHANNEL_CHATS.to_owned(), |c| c.value),
+            items,
+            span,
+        })
+    }
+
+    fn check_refs(&mut self, v: &Value, defined: &HashSet<String>, span: Span) {
+        let mut refs = Vec::new();
+        references_in(v, &mut refs);
+        for r in refs {
+            if !defined.contains(&r) {
+                self.error(span.clone(), format!("undefined variable `{r}`"))
+                    .notes
+                    .push("define it under `vars`, capture it in an earlier step, or use a built-in (run_id, scenario, <agent>.username)".into());
+            }
+        }
+    }
+}
+
+/// `250ms`, `5s`, `1.5s`, `2m`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .map_or((s, ""), |i| (&s[..i], s[i..].trim()));
+    let n: f64 = num.parse().map_err(|_| format!("invalid duration `{s}` (write e.g. 500ms, 5s, 2m)"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        _ => return Err(format!("invalid duration `{s}`: unit must be ms, s or m")),
+    };
+    if !(0.0..=86_400.0).contains(&secs) {
+        return Err(format!("duration `{s}` out of range"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Variables referenced by a string (re-exported for the runner's messages).
+pub fn referenced(s: &str) -> Vec<String> {
+    references(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+name: accept
+vars:
+  tag: "t-${run_id}"
+steps:
+  - name: login
+    login: a1
+  - name: ask
+    customer: c1
+    request_chat: { nickname: P, userData: { probe: "${tag}" } }
+    capture: { cust: body.id }
+  - name: offered
+    agent: a1
+    wait_for:
+      within: 2s
+      match: { notificationType: StatusChange, chat.state: Invited }
+    capture: { chat: notification.chat.id }
+  - name: accept
+    agent: a1
+    operation: Accept
+    chat: "${chat}"
+    expect:
+      status: 200
+      body: { statusCode: 0 }
+    notifications:
+      expect:
+        - notificationType: StatusChange
+        - notificationType: ParticipantsUpdated
+"#;
+
+    #[test]
+    fn parses_a_full_scenario() {
+        let s = parse_str("a.yaml", GOOD).unwrap();
+        assert_eq!(s.agents, vec!["a1"]);
+        assert_eq!(s.customers, vec!["c1"]);
+        assert_eq!(s.steps.len(), 4);
+        let Action::Operation { name, chat, .. } = &s.steps[3].action else { panic!("not an op") };
+        assert_eq!((name.as_str(), chat.as_str()), ("Accept", "${chat}"));
+        let n = s.steps[3].notifications.as_ref().unwrap();
+        assert_eq!(n.items.len(), 2);
+        assert!(n.ordered);
+        assert_eq!(s.steps[2].span.line, 12);
+        assert_eq!(s.steps[3].expect.as_ref().unwrap().body[0].span.line, 24);
+    }
+
+    #[test]
+    fn yaml_error_has_line_and_column() {
+        let d = parse_str("bad.yaml", "name: x\nsteps:\n  - name: [oops\n").unwrap_err();
+        assert_eq!(d[0].span.file, "bad.yaml");
+        assert_eq!(d[0].span.line, 3);
+        assert!(d[0].span.column > 0);
+    }
+
+    #[test]
+    fn unknown_field_is_located() {
+        let d = parse_str("u.yaml", "name: x\nsteps:\n  - login: a1\n    bogus: 1\n").unwrap_err();
+        assert_eq!((d[0].span.line, d[0].span.column), (4, 5));
+        assert!(d[0].title.contains("bogus"), "{}", d[0].title);
+    }
+
+    #[test]
+    fn semantic_errors_are_all_reported() {
+        let text = "name: x\nsteps:\n  - agent: a1\n    operation: Acept\n    chat: \"${nochat}\"\n  - login: a1\n    logout: a1\n";
+        let d = parse_str("s.yaml", text).unwrap_err();
+        let titles: Vec<&str> = d.iter().map(|d| d.title.as_str()).collect();
+        assert!(titles.iter().any(|t| t.contains("undefined variable `nochat`")), "{titles:?}");
+        assert!(titles.iter().any(|t| t.contains("unknown chat operation `Acept`")), "{titles:?}");
+        assert!(titles.iter().any(|t| t.contains("more than one action")), "{titles:?}");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert!(parse_duration("5 parsecs").is_err());
+    }
+
+    #[test]
+    fn shipped_scenarios_parse() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/conformance/gws");
+        let mut n = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if let Err(diags) = parse_file(&path) {
+                panic!("{}", diags.iter().map(ToString::to_string).collect::<String>());
+            }
+            n += 1;
+        }
+        assert!(n >= 6, "only {n} conformance scenarios");
+    }
+}

@@ -1,0 +1,80 @@
+//! The scenario file as written, deserialized with spans. `parse` turns it into the checked
+//! model; nothing else sees these types.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_json::Value;
+use serde_saphyr::Spanned;
+
+pub type Matchers = IndexMap<String, Spanned<Value>>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub vars: IndexMap<String, Spanned<Value>>,
+    #[serde(default)]
+    pub agents: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub customers: Vec<Spanned<String>>,
+    pub steps: Vec<Spanned<RawStep>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStep {
+    pub name: Option<Spanned<String>>,
+    pub agent: Option<Spanned<String>>,
+    pub customer: Option<Spanned<String>>,
+    pub chat: Option<Spanned<String>>,
+    pub params: Option<Spanned<Value>>,
+    pub ready: Option<Spanned<bool>>,
+    pub subscribe: Option<Spanned<Vec<String>>>,
+
+    pub login: Option<Spanned<String>>,
+    pub logout: Option<Spanned<String>>,
+    pub operation: Option<Spanned<String>>,
+    pub request_chat: Option<Spanned<Value>>,
+    pub customer_operation: Option<Spanned<String>>,
+    pub http: Option<Spanned<RawHttp>>,
+    pub wait_for: Option<Spanned<RawWait>>,
+
+    pub expect: Option<Spanned<RawExpect>>,
+    pub notifications: Option<Spanned<RawWait>>,
+    #[serde(default)]
+    pub capture: IndexMap<String, Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    pub method: Option<Spanned<String>>,
+    pub path: Spanned<String>,
+    pub body: Option<Value>,
+    #[serde(default)]
+    pub headers: IndexMap<String, String>,
+    pub auth: Option<bool>,
+    pub csrf: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExpect {
+    pub status: Option<Spanned<u16>>,
+    pub body: Option<Matchers>,
+    pub headers: Option<Matchers>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWait {
+    pub within: Option<Spanned<String>>,
+    pub order: Option<Spanned<String>>,
+    pub channel: Option<Spanned<String>>,
+    #[serde(rename = "match")]
+    pub single: Option<Spanned<Matchers>>,
+    pub expect: Option<Vec<Spanned<Matchers>>>,
+}

@@ -1,0 +1,6 @@
+//! Integration tests: the simulator and the harness over real loopback sockets.
+
+mod client;
+mod run;
+mod schemas;
+mod sim;

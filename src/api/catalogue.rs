@@ -94,11 +94,7 @@ pub fn operation(name: &str) -> Option<&'static Operation> {
 
 /// The capabilities a chat in `state` advertises, in catalogue order.
 pub fn capabilities_in(state: ChatState) -> Vec<&'static str> {
-    CATALOGUE
-        .iter()
-        .filter(|op| op.allowed_states.contains(&state))
-        .map(|op| op.name)
-        .collect()
+    CATALOGUE.iter().filter(|op| op.allowed_states.contains(&state)).map(|op| op.name).collect()
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 pub mod catalogue;
 pub mod status;
 
-pub use catalogue::{Operation, Param, CATALOGUE, capabilities_in, operation};
+pub use catalogue::{CATALOGUE, Operation, Param, capabilities_in, operation};
 
 /// Bayeux channel carrying chat notifications.
 pub const CHANNEL_CHATS: &str = "/v2/me/chats";
@@ -36,13 +36,8 @@ pub enum ChatState {
 }
 
 impl ChatState {
-    pub const ALL: [ChatState; 5] = [
-        ChatState::Invited,
-        ChatState::Chatting,
-        ChatState::LeftChat,
-        ChatState::Completed,
-        ChatState::Revoked,
-    ];
+    pub const ALL: [ChatState; 5] =
+        [ChatState::Invited, ChatState::Chatting, ChatState::LeftChat, ChatState::Completed, ChatState::Revoked];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -93,13 +88,8 @@ pub const MESSAGE_TYPES: &[&str] = &[
 ];
 
 /// `notificationType` values of a `ChatStateChangeMessage`.
-pub const STATE_NOTIFICATION_TYPES: &[&str] = &[
-    "StatusChange",
-    "ParticipantsUpdated",
-    "PropertiesUpdated",
-    "AttachmentAdded",
-    "Error",
-];
+pub const STATE_NOTIFICATION_TYPES: &[&str] =
+    &["StatusChange", "ParticipantsUpdated", "PropertiesUpdated", "AttachmentAdded", "Error"];
 
 /// Message and participant visibility.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -120,9 +110,5 @@ impl Visibility {
 }
 
 /// Customer-side operations on `POST /api/v2/chats/{id}` (section 12 of the digest).
-pub const CUSTOMER_OPERATIONS: &[&str] = &[
-    "SendMessage",
-    "SendStartTypingNotification",
-    "SendStopTypingNotification",
-    "Complete",
-];
+pub const CUSTOMER_OPERATIONS: &[&str] =
+    &["SendMessage", "SendStartTypingNotification", "SendStopTypingNotification", "Complete"];

@@ -1,1 +1,114 @@
-//! placeholder
+//! The command line: clap derive arguments, one struct per subcommand, each folded once into a
+//! validated configuration. Environment variables are read here and nowhere else.
+
+mod run;
+mod serve;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::runner::Outcome;
+
+/// Contract test harness and load generator for contact-centre chat APIs (GWS v2 Chat API,
+/// CometD notifications).
+#[derive(Debug, Parser)]
+#[command(name = "chatprobe", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run conformance scenarios against a target (default: the embedded simulator).
+    Run(RunArgs),
+    /// Run the reference simulator of the documented API.
+    Serve(ServeArgs),
+    /// Check scenario files and schemas without running anything.
+    Validate(ValidateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Scenario files or directories (searched for *.yaml / *.yml).
+    #[arg(default_value = "scenarios/conformance")]
+    pub paths: Vec<PathBuf>,
+    /// Base URL of the GWS server under test. Without it, an embedded simulator is started on a
+    /// loopback port.
+    #[arg(long, env = "CHATPROBE_TARGET")]
+    pub target: Option<String>,
+    /// Agent credentials USER:PASSWORD, once per agent role (comma-separated in the environment).
+    #[arg(long = "agent", env = "CHATPROBE_AGENTS", value_delimiter = ',')]
+    pub agents: Vec<String>,
+    /// ContactCenterId header for customer requests (default: a random UUID; a real GWS needs
+    /// its own).
+    #[arg(long, env = "CHATPROBE_CONTACT_CENTER_ID")]
+    pub contact_center_id: Option<String>,
+    /// Directory for the JSON and JUnit reports.
+    #[arg(long, default_value = "reports")]
+    pub report_dir: PathBuf,
+    /// JSON report path (default: REPORT_DIR/chatprobe-report.json).
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// JUnit XML report path (default: REPORT_DIR/junit.xml).
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+    /// Load schemas from this directory instead of the built-in ones.
+    #[arg(long)]
+    pub schemas: Option<PathBuf>,
+    /// Deadline of every HTTP request (e.g. 10s, 500ms).
+    #[arg(long, default_value = "10s")]
+    pub request_timeout: String,
+    /// Print only the summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to bind.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: String,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 8090)]
+    pub port: u16,
+    /// Number of agents (agent1..agentN).
+    #[arg(long, default_value_t = 100)]
+    pub agents: usize,
+    /// Password of every agent.
+    #[arg(long, default_value = "password", env = "CHATPROBE_SIM_PASSWORD")]
+    pub password: String,
+    /// Concurrent chats per agent.
+    #[arg(long, default_value_t = 3)]
+    pub capacity: usize,
+    /// How long a CometD connect is held (e.g. 30s).
+    #[arg(long, default_value = "30s")]
+    pub cometd_timeout: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Scenario files or directories.
+    #[arg(default_value = "scenarios")]
+    pub paths: Vec<PathBuf>,
+    /// Also load and compile the schemas of this directory.
+    #[arg(long)]
+    pub schemas: Option<PathBuf>,
+}
+
+/// Run a parsed command line; returns the process exit code.
+pub async fn main(cli: Cli) -> i32 {
+    let outcome = match cli.command {
+        Command::Run(args) => run::run(args).await,
+        Command::Serve(args) => serve::serve(args).await,
+        Command::Validate(args) => run::validate(args),
+    };
+    outcome.code()
+}
+
+/// A problem with the command line or input files: print and exit 2.
+fn invalid(message: impl std::fmt::Display) -> Outcome {
+    eprintln!("error: {message}");
+    Outcome::InvalidInput
+}

@@ -13,13 +13,23 @@ pub fn write(run: &RunResult, sources: &HashMap<String, String>, out: &mut dyn W
     for sc in &run.scenarios {
         let status = if sc.passed() { "PASS" } else { "FAIL" };
         let steps = sc.steps.iter().filter(|s| s.kind != "teardown").count();
-        writeln!(out, "{status} {} ({}) — {steps} steps, {:.0} ms", sc.name, sc.file, sc.duration.as_secs_f64() * 1000.0)?;
+        writeln!(
+            out,
+            "{status} {} ({}) — {steps} steps, {:.0} ms",
+            sc.name,
+            sc.file,
+            sc.duration.as_secs_f64() * 1000.0
+        )?;
         if let Some(abort) = &sc.aborted {
             writeln!(out, "  aborted: {}", abort.message)?;
         }
         for st in &sc.steps {
             if let Some(err) = &st.error {
-                let d = Diagnostic::new(format!("step `{}` could not complete: {err}", st.name), st.span.clone(), sources.get(&st.span.file).map(String::as_str));
+                let d = Diagnostic::new(
+                    format!("step `{}` could not complete: {err}", st.name),
+                    st.span.clone(),
+                    sources.get(&st.span.file).map(String::as_str),
+                );
                 write!(out, "{}", indent(&d.to_string()))?;
             }
             for c in st.failures() {
@@ -53,9 +63,13 @@ pub fn write(run: &RunResult, sources: &HashMap<String, String>, out: &mut dyn W
 
 fn diagnostic(c: &Check, step: &str, sources: &HashMap<String, String>) -> Diagnostic {
     let span = c.span.clone().unwrap_or_else(|| crate::scenario::Span::new("?", 0, 0));
-    let mut d = Diagnostic::new(format!("[{}] {}", c.rule, c.message), span.clone(), sources.get(&span.file).map(String::as_str))
-        .note(format!("step: {step}"))
-        .note(format!("subject: {}", c.subject));
+    let mut d = Diagnostic::new(
+        format!("[{}] {}", c.rule, c.message),
+        span.clone(),
+        sources.get(&span.file).map(String::as_str),
+    )
+    .note(format!("step: {step}"))
+    .note(format!("subject: {}", c.subject));
     if let (Some(e), Some(a)) = (&c.expected, &c.actual) {
         d = d.note(format!("expected: {e}")).note(format!("actual:   {a}"));
     }

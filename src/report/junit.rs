@@ -57,15 +57,15 @@ fn suite<W: Write>(w: &mut Writer<W>, sc: &ScenarioResult, timestamp: &str) -> s
     el.push_attribute(("time", secs(sc.duration).as_str()));
     el.push_attribute(("timestamp", timestamp));
     w.write_event(Event::Start(el))?;
-    if sc.steps.is_empty() {
-        if let Some(abort) = &sc.aborted {
-            let mut tc = BytesStart::new("testcase");
-            tc.push_attribute(("name", "setup"));
-            tc.push_attribute(("classname", sc.name.as_str()));
-            w.write_event(Event::Start(tc))?;
-            text_el(w, "error", &abort.message, &abort.message)?;
-            w.write_event(Event::End(BytesEnd::new("testcase")))?;
-        }
+    if sc.steps.is_empty()
+        && let Some(abort) = &sc.aborted
+    {
+        let mut tc = BytesStart::new("testcase");
+        tc.push_attribute(("name", "setup"));
+        tc.push_attribute(("classname", sc.name.as_str()));
+        w.write_event(Event::Start(tc))?;
+        text_el(w, "error", &abort.message, &abort.message)?;
+        w.write_event(Event::End(BytesEnd::new("testcase")))?;
     }
     for st in &sc.steps {
         case(w, sc, st)?;

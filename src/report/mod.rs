@@ -1,1 +1,8 @@
-//! placeholder
+//! Reports: one writer per format, each a pure function from the result tree to a writer.
+
+pub mod console;
+pub mod json;
+pub mod junit;
+
+/// Version of the JSON report's shape (`schemas/chatprobe/report.schema.json`).
+pub const REPORT_VERSION: u32 = 1;

@@ -61,7 +61,11 @@ impl Actors {
 
     pub fn agent(&mut self, role: &str, cfg: &RunConfig) -> Result<&mut Agent, TransportError> {
         if !self.agents.contains_key(role) {
-            let cred = self.creds.get(role).cloned().unwrap_or(Credentials { username: String::new(), password: String::new() });
+            let cred = self
+                .creds
+                .get(role)
+                .cloned()
+                .unwrap_or(Credentials { username: String::new(), password: String::new() });
             let session = AgentSession::new(&cfg.target.base_url, &cred.username, &cred.password, &cfg.client)?;
             self.agents.insert(
                 role.to_owned(),
@@ -83,10 +87,21 @@ impl Actors {
 
     /// GET /api/v2/me, CometD handshake and subscribe, StartContactCenterSession, Ready.
     /// Returns the /me exchange, or an abort when the target refuses the agent.
-    pub async fn login(&mut self, role: &str, ready: bool, subscriptions: &[String], cfg: &RunConfig, sink: &mut Sink) -> Result<Option<Exchange>, Abort> {
+    pub async fn login(
+        &mut self,
+        role: &str,
+        ready: bool,
+        subscriptions: &[String],
+        cfg: &RunConfig,
+        sink: &mut Sink,
+    ) -> Result<Option<Exchange>, Abort> {
         let could_not = |message: String| Abort { could_not_run: true, message };
         let agent = self.agent(role, cfg).map_err(|e| could_not(format!("agent {role}: {e}")))?;
-        let me = agent.session.get("/api/v2/me").await.map_err(|e| could_not(format!("agent {role} cannot reach the target: {e}")))?;
+        let me = agent
+            .session
+            .get("/api/v2/me")
+            .await
+            .map_err(|e| could_not(format!("agent {role} cannot reach the target: {e}")))?;
         sink.record(&cfg.schemas, &me);
         if me.status != 200 || status_code(&me) != Some(api::status::SUCCESS) {
             return Err(could_not(format!(
@@ -96,7 +111,11 @@ impl Actors {
                 super::validate::snippet(&me.body_text)
             )));
         }
-        let opts = BayeuxOptions { subscriptions: subscriptions.to_vec(), client: cfg.client.clone(), ..BayeuxOptions::default() };
+        let opts = BayeuxOptions {
+            subscriptions: subscriptions.to_vec(),
+            client: cfg.client.clone(),
+            ..BayeuxOptions::default()
+        };
         let (bayeux, rx) = BayeuxClient::start(agent.session.http(), &cfg.target.base_url, opts)
             .await
             .map_err(|e| could_not(format!("agent {role}: CometD handshake/subscribe failed: {e}")))?;
@@ -115,14 +134,27 @@ impl Actors {
     pub async fn logout(&mut self, role: &str, cfg: &RunConfig, sink: &mut Sink) {
         let Some(agent) = self.agents.get_mut(role) else { return };
         if agent.logged_in {
-            session_op(agent, "/api/v2/me/channels/chat", &json!({"operationName": "NotReady"}), "NotReady", cfg, sink).await;
-            session_op(agent, "/api/v2/me", &json!({"operationName": "EndContactCenterSession"}), "EndContactCenterSession", cfg, sink).await;
+            session_op(agent, "/api/v2/me/channels/chat", &json!({"operationName": "NotReady"}), "NotReady", cfg, sink)
+                .await;
+            session_op(
+                agent,
+                "/api/v2/me",
+                &json!({"operationName": "EndContactCenterSession"}),
+                "EndContactCenterSession",
+                cfg,
+                sink,
+            )
+            .await;
             agent.logged_in = false;
         }
-        if let Some(bayeux) = agent.bayeux.take() {
-            if let Err(e) = bayeux.disconnect().await {
-                sink.checks.push(Check::fail(&rules::PROTOCOL_BAYEUX, format!("CometD disconnect of {role}"), e.to_string()));
-            }
+        if let Some(bayeux) = agent.bayeux.take()
+            && let Err(e) = bayeux.disconnect().await
+        {
+            sink.checks.push(Check::fail(
+                &rules::PROTOCOL_BAYEUX,
+                format!("CometD disconnect of {role}"),
+                e.to_string(),
+            ));
         }
         if let Some(pump) = agent.pump.take() {
             // The client closed its channel on disconnect; the pump ends with it.
@@ -176,7 +208,9 @@ async fn close_agent_chats(agent: &Agent, cfg: &RunConfig, sink: &mut Sink) {
     sink.record(&cfg.schemas, &list);
     let chats = list.json.as_ref().and_then(|b| b.get("chats")).and_then(Value::as_array).cloned().unwrap_or_default();
     for chat in chats {
-        let (Some(id), Some(state)) = (chat.get("id").and_then(Value::as_str), chat.get("state").and_then(Value::as_str)) else {
+        let (Some(id), Some(state)) =
+            (chat.get("id").and_then(Value::as_str), chat.get("state").and_then(Value::as_str))
+        else {
             continue;
         };
         let op = match state {
@@ -200,8 +234,10 @@ async fn session_op(agent: &Agent, path: &str, body: &Value, what: &str, cfg: &R
                 sink.checks.push(Check::pass(&rules::ASSERT_SESSION, &subject, format!("{what} accepted")));
             } else {
                 sink.checks.push(
-                    Check::fail(&rules::ASSERT_SESSION, &subject, format!("{what} was not accepted"))
-                        .expected_actual("statusCode 0", format!("HTTP {} {}", ex.status, super::validate::snippet(&ex.body_text))),
+                    Check::fail(&rules::ASSERT_SESSION, &subject, format!("{what} was not accepted")).expected_actual(
+                        "statusCode 0",
+                        format!("HTTP {} {}", ex.status, super::validate::snippet(&ex.body_text)),
+                    ),
                 );
             }
         }

@@ -14,11 +14,8 @@ use crate::scenario::{Capture, NotificationExpect, ResponseExpect};
 /// The value captures and body expectations look into: `status`, `headers`, `body`, and for
 /// notification steps `notification` (the first matched) and `notifications` (all matched).
 pub fn exchange_context(ex: &Exchange) -> Value {
-    let headers: Map<String, Value> = ex
-        .headers
-        .iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), Value::String(v.clone())))
-        .collect();
+    let headers: Map<String, Value> =
+        ex.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), Value::String(v.clone()))).collect();
     let mut cx = Map::new();
     cx.insert("status".into(), Value::from(ex.status));
     cx.insert("headers".into(), Value::Object(headers));
@@ -55,16 +52,29 @@ pub fn response_checks(expect: &ResponseExpect, ex: &Exchange, subject: &str, va
                 continue;
             }
         };
-        let actual = ex
-            .headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(&e.path))
-            .map(|(_, v)| Value::String(v.clone()));
-        push_match(&rules::ASSERT_HEADER, subject, &format!("header {}", e.path), &expected, actual.as_ref(), e.span.clone(), out);
+        let actual =
+            ex.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(&e.path)).map(|(_, v)| Value::String(v.clone()));
+        push_match(
+            &rules::ASSERT_HEADER,
+            subject,
+            &format!("header {}", e.path),
+            &expected,
+            actual.as_ref(),
+            e.span.clone(),
+            out,
+        );
     }
 }
 
-fn push_match(rule: &crate::contract::Rule, subject: &str, what: &str, expected: &Value, actual: Option<&Value>, span: crate::scenario::Span, out: &mut Vec<Check>) {
+fn push_match(
+    rule: &crate::contract::Rule,
+    subject: &str,
+    what: &str,
+    expected: &Value,
+    actual: Option<&Value>,
+    span: crate::scenario::Span,
+    out: &mut Vec<Check>,
+) {
     let mut failures = Vec::new();
     matcher::match_value(expected, actual, "", &mut failures);
     if failures.is_empty() {
@@ -82,11 +92,19 @@ fn push_match(rule: &crate::contract::Rule, subject: &str, what: &str, expected:
 }
 
 fn undefined(rule: &crate::contract::Rule, subject: &str, name: &str, span: crate::scenario::Span) -> Check {
-    Check::fail(rule, subject, format!("variable `{name}` is not defined (the step that captures it failed?)")).at(Some(span))
+    Check::fail(rule, subject, format!("variable `{name}` is not defined (the step that captures it failed?)"))
+        .at(Some(span))
 }
 
 /// Wait for the notifications `expect` asks for; returns the matched `data` values.
-pub async fn notification_checks(inbox: &Inbox, expect: &NotificationExpect, floor: usize, agent: &str, vars: &Vars, out: &mut Vec<Check>) -> Vec<Value> {
+pub async fn notification_checks(
+    inbox: &Inbox,
+    expect: &NotificationExpect,
+    floor: usize,
+    agent: &str,
+    vars: &Vars,
+    out: &mut Vec<Check>,
+) -> Vec<Value> {
     let mut resolved = Vec::with_capacity(expect.items.len());
     for item in &expect.items {
         let mut fields = Vec::with_capacity(item.fields.len());
@@ -106,8 +124,12 @@ pub async fn notification_checks(inbox: &Inbox, expect: &NotificationExpect, flo
     match unmatched {
         None => {
             out.push(
-                Check::pass(&rules::ASSERT_NOTIFICATION, &subject, format!("{} notification(s) matched", matched.len()))
-                    .at(Some(expect.span.clone())),
+                Check::pass(
+                    &rules::ASSERT_NOTIFICATION,
+                    &subject,
+                    format!("{} notification(s) matched", matched.len()),
+                )
+                .at(Some(expect.span.clone())),
             );
             matched
         }
@@ -116,14 +138,21 @@ pub async fn notification_checks(inbox: &Inbox, expect: &NotificationExpect, flo
             let wanted = resolved[ix].iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", ");
             let order = if expect.ordered && ix > 0 { " after the previous ones" } else { "" };
             let (actual, detail) = match closest {
-                Some((seq, failures)) => (describe_closest(seq, &failures), format!("; closest was Bayeux message #{seq}")),
+                Some((seq, failures)) => {
+                    (describe_closest(seq, &failures), format!("; closest was Bayeux message #{seq}"))
+                }
                 None => (format!("no candidate among {candidates} new notification(s)"), String::new()),
             };
             out.push(
                 Check::fail(
                     &rules::ASSERT_NOTIFICATION,
                     &subject,
-                    format!("expectation {} of {}: no notification matched within {:?}{order}{detail}", ix + 1, expect.items.len(), expect.within),
+                    format!(
+                        "expectation {} of {}: no notification matched within {:?}{order}{detail}",
+                        ix + 1,
+                        expect.items.len(),
+                        expect.within
+                    ),
                 )
                 .at(Some(item.span.clone()))
                 .expected_actual(format!("{{{wanted}}}"), actual),
@@ -134,7 +163,8 @@ pub async fn notification_checks(inbox: &Inbox, expect: &NotificationExpect, flo
 }
 
 fn describe_closest(seq: usize, failures: &[Failure]) -> String {
-    let diffs: Vec<String> = failures.iter().map(|f| format!("{} = {} (expected {})", f.path, f.actual, f.expected)).collect();
+    let diffs: Vec<String> =
+        failures.iter().map(|f| format!("{} = {} (expected {})", f.path, f.actual, f.expected)).collect();
     format!("#{seq}: {}", diffs.join(", "))
 }
 
@@ -146,9 +176,13 @@ pub fn apply_captures(captures: &[Capture], context: &Value, subject: &str, vars
                 vars.insert(c.var.clone(), v.clone());
             }
             None => out.push(
-                Check::fail(&rules::ASSERT_CAPTURE, subject, format!("cannot capture `{}`: nothing at `{}`", c.var, c.path))
-                    .at(Some(c.span.clone()))
-                    .expected_actual(format!("a value at {}", c.path), "absent"),
+                Check::fail(
+                    &rules::ASSERT_CAPTURE,
+                    subject,
+                    format!("cannot capture `{}`: nothing at `{}`", c.var, c.path),
+                )
+                .at(Some(c.span.clone()))
+                .expected_actual(format!("a value at {}", c.path), "absent"),
             ),
         }
     }

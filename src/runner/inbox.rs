@@ -59,7 +59,11 @@ impl Inbox {
     }
 
     /// Drain the Bayeux client's events until it closes.
-    pub fn spawn_pump(self: &Arc<Self>, reg: Arc<SchemaRegistry>, mut rx: mpsc::UnboundedReceiver<BayeuxEvent>) -> tokio::task::JoinHandle<()> {
+    pub fn spawn_pump(
+        self: &Arc<Self>,
+        reg: Arc<SchemaRegistry>,
+        mut rx: mpsc::UnboundedReceiver<BayeuxEvent>,
+    ) -> tokio::task::JoinHandle<()> {
         let inbox = Arc::clone(self);
         tokio::spawn(async move {
             while let Some(ev) = rx.recv().await {
@@ -75,8 +79,8 @@ impl Inbox {
     }
 
     fn accept(&self, reg: &SchemaRegistry, ev: BayeuxEvent) {
-        let mut st = self.lock();
-        let st = &mut *st;
+        let mut guard = self.lock();
+        let st = &mut *guard;
         match ev {
             BayeuxEvent::Message { received_at, message } => {
                 st.seq += 1;
@@ -98,7 +102,7 @@ impl Inbox {
             }
             BayeuxEvent::Closed => st.closed = true,
         }
-        drop(st);
+        drop(guard);
         self.notify.notify_waiters();
     }
 
@@ -115,7 +119,12 @@ impl Inbox {
 
     /// Wait until notifications after `floor` satisfy `expect`, or its deadline passes.
     /// `resolve` turns an expectation into the value to compare (variables applied).
-    pub async fn wait(&self, expect: &NotificationExpect, floor: usize, resolved: &[Vec<(String, Value)>]) -> WaitOutcome {
+    pub async fn wait(
+        &self,
+        expect: &NotificationExpect,
+        floor: usize,
+        resolved: &[Vec<(String, Value)>],
+    ) -> WaitOutcome {
         let deadline = tokio::time::Instant::now() + expect.within;
         loop {
             let notified = self.notify.notified();
@@ -137,7 +146,12 @@ impl Inbox {
 }
 
 /// Match expectation items to unconsumed notifications; consume them only when all match.
-fn try_match(st: &mut State, expect: &NotificationExpect, floor: usize, resolved: &[Vec<(String, Value)>]) -> WaitOutcome {
+fn try_match(
+    st: &mut State,
+    expect: &NotificationExpect,
+    floor: usize,
+    resolved: &[Vec<(String, Value)>],
+) -> WaitOutcome {
     let candidates: Vec<usize> = st
         .delivered
         .iter()
@@ -163,7 +177,12 @@ fn try_match(st: &mut State, expect: &NotificationExpect, floor: usize, resolved
                     .filter(|ci| !taken.contains(ci))
                     .map(|&ci| (st.delivered[ci].seq, failures(&st.delivered[ci].data, fields)))
                     .min_by_key(|(_, f)| f.len());
-                return WaitOutcome { matched: Vec::new(), unmatched: Some(item_ix), closest, candidates: candidates.len() };
+                return WaitOutcome {
+                    matched: Vec::new(),
+                    unmatched: Some(item_ix),
+                    closest,
+                    candidates: candidates.len(),
+                };
             }
         }
     }
@@ -188,4 +207,89 @@ fn failures(data: &Value, fields: &[(String, Value)]) -> Vec<Failure> {
 /// Expectations of one item as (path, value) pairs, before variables are applied.
 pub fn raw_fields(fields: &[Expectation]) -> Vec<(String, Value)> {
     fields.iter().map(|e| (e.path.clone(), e.value.clone())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::scenario::{NotificationMatcher, Span};
+
+    fn expect(items: Vec<Vec<(&str, Value)>>, ordered: bool) -> (NotificationExpect, Vec<Vec<(String, Value)>>) {
+        let resolved: Vec<Vec<(String, Value)>> =
+            items.into_iter().map(|f| f.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()).collect();
+        let matchers = resolved
+            .iter()
+            .enumerate()
+            .map(|(i, _)| NotificationMatcher { span: Span::new("t.yaml", i as u32 + 1, 1), fields: Vec::new() })
+            .collect();
+        let ne = NotificationExpect {
+            within: Duration::from_millis(200),
+            ordered,
+            channel: "/v2/me/chats".into(),
+            items: matchers,
+            span: Span::new("t.yaml", 1, 1),
+        };
+        (ne, resolved)
+    }
+
+    fn event(data: Value) -> BayeuxEvent {
+        BayeuxEvent::Message { received_at: Instant::now(), message: json!({"channel": "/v2/me/chats", "data": data}) }
+    }
+
+    async fn inbox_with(events: Vec<BayeuxEvent>) -> Arc<Inbox> {
+        let reg = Arc::new(SchemaRegistry::embedded().unwrap());
+        let inbox = Arc::new(Inbox::default());
+        let (tx, rx) = mpsc::unbounded_channel();
+        for e in events {
+            tx.send(e).unwrap();
+        }
+        tx.send(BayeuxEvent::Closed).unwrap();
+        inbox.spawn_pump(reg, rx).await.unwrap();
+        inbox
+    }
+
+    #[tokio::test]
+    async fn ordered_matching_respects_arrival_order_and_consumes_once() {
+        let inbox = inbox_with(vec![event(json!({"n": 1})), event(json!({"n": 2}))]).await;
+        let (ne, res) = expect(vec![vec![("n", json!(2))], vec![("n", json!(1))]], true);
+        let out = inbox.wait(&ne, 0, &res).await;
+        assert_eq!(out.unmatched, Some(1), "1 arrived before 2");
+        let (ne, res) = expect(vec![vec![("n", json!(2))], vec![("n", json!(1))]], false);
+        let out = inbox.wait(&ne, 0, &res).await;
+        assert_eq!(out.unmatched, None);
+        assert_eq!(out.matched.len(), 2);
+        // Both are consumed now: the same expectation cannot match them again.
+        let out = inbox.wait(&ne, 0, &res).await;
+        assert_eq!(out.unmatched, Some(0));
+    }
+
+    #[tokio::test]
+    async fn a_miss_reports_the_closest_candidate_and_the_floor_hides_older_ones() {
+        let inbox = inbox_with(vec![event(json!({"state": "Invited", "id": "a"})), event(json!({"state": "Chatting", "id": "b"}))]).await;
+        let (ne, res) = expect(vec![vec![("state", json!("Completed")), ("id", json!("b"))]], true);
+        let out = inbox.wait(&ne, 0, &res).await;
+        let (seq, failures) = out.closest.unwrap();
+        assert_eq!(seq, 2);
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0].path, "state");
+        let (ne, res) = expect(vec![vec![("id", json!("a"))]], true);
+        assert_eq!(inbox.wait(&ne, 1, &res).await.unmatched, Some(0), "message 1 is below the floor");
+    }
+
+    #[tokio::test]
+    async fn every_message_is_validated_and_violations_are_drained_once() {
+        let bad = BayeuxEvent::Message {
+            received_at: Instant::now(),
+            message: json!({"channel": "/v2/me/chats", "data": {"messageType": "ChatStateChangeMessage", "notificationType": "StatusChange", "chat": {"id": 5}}}),
+        };
+        let inbox = inbox_with(vec![event(json!({"n": 1})), bad]).await;
+        let (checks, counts) = inbox.drain();
+        assert_eq!(counts.notifications_validated, 2);
+        assert!(checks.iter().any(|c| c.rule == "shape.notification" && !c.passed), "{checks:#?}");
+        assert!(inbox.drain().0.is_empty());
+    }
 }

@@ -1,1 +1,158 @@
-//! placeholder
+//! Executes scenarios step by step against a target and produces the result tree. A failed
+//! assertion is recorded and the scenario's remaining steps are skipped; violations of the rules
+//! the harness applies by itself (shapes, protocol) are recorded without stopping anything.
+
+mod actors;
+pub mod expect;
+pub mod inbox;
+pub mod result;
+mod step;
+pub mod validate;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::Value;
+
+pub use result::{Abort, Check, Counts, Outcome, RunResult, ScenarioResult, StepResult};
+
+use crate::client::ClientConfig;
+use crate::contract::schema::SchemaRegistry;
+use crate::scenario::Scenario;
+use crate::scenario::vars::{Vars, interpolate};
+
+/// Credentials of one agent of the target.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+/// Where scenarios run.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Base URL, e.g. `http://127.0.0.1:8090` or `https://gws.example/gws`.
+    pub base_url: String,
+    /// Scenario agent roles take these in order.
+    pub agents: Vec<Credentials>,
+    /// Sent as `ContactCenterId` on customer requests.
+    pub contact_center_id: String,
+    pub embedded: bool,
+}
+
+pub struct RunConfig {
+    pub target: Target,
+    pub client: ClientConfig,
+    pub schemas: Arc<SchemaRegistry>,
+}
+
+/// Run scenarios one after the other.
+pub async fn run_scenarios(scenarios: &[Scenario], cfg: &RunConfig) -> RunResult {
+    let started = Instant::now();
+    let started_at =
+        time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let mut results = Vec::with_capacity(scenarios.len());
+    for sc in scenarios {
+        results.push(run_scenario(sc, cfg).await);
+    }
+    let mut run = RunResult {
+        tool: "chatprobe",
+        version: env!("CARGO_PKG_VERSION"),
+        target: cfg.target.base_url.clone(),
+        embedded_simulator: cfg.target.embedded,
+        started_at,
+        duration: started.elapsed(),
+        scenarios: results,
+        counts: Counts::default(),
+        violations_by_rule: BTreeMap::new(),
+    };
+    run.finish();
+    run
+}
+
+/// Run one scenario, then tear down what it left (chats completed, agents logged out).
+pub async fn run_scenario(sc: &Scenario, cfg: &RunConfig) -> ScenarioResult {
+    let started = Instant::now();
+    let mut result = ScenarioResult {
+        name: sc.name.clone(),
+        file: sc.file.clone(),
+        duration: Default::default(),
+        steps: Vec::new(),
+        aborted: None,
+        counts: Counts::default(),
+    };
+    if sc.agents.len() > cfg.target.agents.len() {
+        result.aborted = Some(Abort {
+            could_not_run: true,
+            message: format!(
+                "the scenario needs {} agent(s) ({}), the target has credentials for {}",
+                sc.agents.len(),
+                sc.agents.join(", "),
+                cfg.target.agents.len()
+            ),
+        });
+        return result;
+    }
+    let mut vars: Vars = HashMap::new();
+    vars.insert("run_id".into(), Value::String(run_id()));
+    vars.insert("scenario".into(), Value::String(sc.name.clone()));
+    for (role, cred) in sc.agents.iter().zip(&cfg.target.agents) {
+        vars.insert(format!("{role}.username"), Value::String(cred.username.clone()));
+    }
+    for (name, value) in &sc.vars {
+        match interpolate(value, &vars) {
+            Ok(v) => {
+                vars.insert(name.clone(), v);
+            }
+            Err(missing) => {
+                result.aborted = Some(Abort {
+                    could_not_run: false,
+                    message: format!("variable `{name}` uses undefined `{missing}`"),
+                });
+                return result;
+            }
+        }
+    }
+
+    let mut actors = actors::Actors::new(sc, cfg);
+    let mut failed = false;
+    for st in &sc.steps {
+        if failed {
+            result.steps.push(step::skipped(st));
+            continue;
+        }
+        let (step_result, abort) = step::run(st, &mut actors, &mut vars, cfg).await;
+        failed = !step_result.passed()
+            && step_result.failures().any(|c| c.rule.starts_with("assert.") || c.rule == "transport")
+            || step_result.error.is_some();
+        result.steps.push(step_result);
+        if let Some(abort) = abort {
+            result.aborted = Some(abort);
+            failed = true;
+        }
+    }
+    result.steps.push(actors.teardown(cfg).await);
+    result.duration = started.elapsed();
+    result
+}
+
+/// Whether the target answers HTTP at all (any status will do): the run cannot start otherwise.
+pub async fn reachable(cfg: &RunConfig) -> Result<(), String> {
+    let session =
+        crate::client::AgentSession::new(&cfg.target.base_url, "", "", &cfg.client).map_err(|e| e.to_string())?;
+    let probe = crate::client::RawRequest {
+        method: "GET".into(),
+        path: "/api/v2/diagnostics/version".into(),
+        body: None,
+        headers: Vec::new(),
+        with_auth: false,
+        with_csrf: false,
+    };
+    session.request(probe).await.map(|_| ()).map_err(|e| e.to_string())
+}
+
+fn run_id() -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    id[..12].to_owned()
+}

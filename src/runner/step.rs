@@ -4,10 +4,10 @@ use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 
+use super::RunConfig;
 use super::actors::{Actors, Sink};
 use super::expect::{apply_captures, exchange_context, notification_checks, response_checks};
 use super::result::{Abort, Check, StepResult};
-use super::RunConfig;
 use crate::client::{Exchange, RawRequest};
 use crate::contract::rules;
 use crate::scenario::vars::{Vars, interpolate, interpolate_to_string};
@@ -113,11 +113,15 @@ enum StepError {
 }
 
 fn resolve(v: &Value, vars: &Vars) -> Result<Value, StepError> {
-    interpolate(v, vars).map_err(|name| StepError::Failed(format!("variable `{name}` is not defined (the step that captures it failed?)")))
+    interpolate(v, vars).map_err(|name| {
+        StepError::Failed(format!("variable `{name}` is not defined (the step that captures it failed?)"))
+    })
 }
 
 fn resolve_str(s: &str, vars: &Vars) -> Result<String, StepError> {
-    interpolate_to_string(s, vars).map_err(|name| StepError::Failed(format!("variable `{name}` is not defined (the step that captures it failed?)")))
+    interpolate_to_string(s, vars).map_err(|name| {
+        StepError::Failed(format!("variable `{name}` is not defined (the step that captures it failed?)"))
+    })
 }
 
 fn transport(e: impl std::fmt::Display, sink: &mut Sink, subject: &str) -> StepError {
@@ -138,7 +142,13 @@ fn output(ex: Exchange, subject: String) -> Option<Output> {
     Some(Output { context: exchange_context(&ex), exchange: Some(ex), subject })
 }
 
-async fn act(st: &Step, actors: &mut Actors, vars: &mut Vars, cfg: &RunConfig, sink: &mut Sink) -> Result<Option<Output>, StepError> {
+async fn act(
+    st: &Step,
+    actors: &mut Actors,
+    vars: &mut Vars,
+    cfg: &RunConfig,
+    sink: &mut Sink,
+) -> Result<Option<Output>, StepError> {
     match &st.action {
         Action::Login { agent, ready, subscriptions } => {
             let me = actors.login(agent, *ready, subscriptions, cfg, sink).await.map_err(StepError::Abort)?;
@@ -153,7 +163,11 @@ async fn act(st: &Step, actors: &mut Actors, vars: &mut Vars, cfg: &RunConfig, s
             let body = with_operation(name, &resolve(params, vars)?);
             let subject = format!("{agent}: POST /api/v2/me/chats/{chat} {name}");
             let a = actors.agent(agent, cfg).map_err(|e| transport(e, sink, &subject))?;
-            let ex = a.session.post(&format!("/api/v2/me/chats/{chat}"), &body).await.map_err(|e| transport(e, sink, &subject))?;
+            let ex = a
+                .session
+                .post(&format!("/api/v2/me/chats/{chat}"), &body)
+                .await
+                .map_err(|e| transport(e, sink, &subject))?;
             sink.record(&cfg.schemas, &ex);
             Ok(output(ex, subject))
         }
@@ -192,7 +206,14 @@ async fn act(st: &Step, actors: &mut Actors, vars: &mut Vars, cfg: &RunConfig, s
                 Via::Anonymous => "anonymous",
             };
             let subject = format!("{who}: {} {path}", request.method);
-            let raw = RawRequest { method: request.method.clone(), path, body, headers, with_auth: request.auth, with_csrf: request.csrf };
+            let raw = RawRequest {
+                method: request.method.clone(),
+                path,
+                body,
+                headers,
+                with_auth: request.auth,
+                with_csrf: request.csrf,
+            };
             let ex = match via {
                 Via::Agent(a) => {
                     let a = actors.agent(a, cfg).map_err(|e| transport(e, sink, &subject))?;
@@ -214,7 +235,9 @@ async fn act(st: &Step, actors: &mut Actors, vars: &mut Vars, cfg: &RunConfig, s
         }
         Action::WaitFor { agent, .. } => {
             if !actors.agents.contains_key(agent) {
-                return Err(StepError::Failed(format!("agent `{agent}` has not logged in: it receives no notifications")));
+                return Err(StepError::Failed(format!(
+                    "agent `{agent}` has not logged in: it receives no notifications"
+                )));
             }
             Ok(Some(Output { exchange: None, context: json!({}), subject: format!("notifications to {agent}") }))
         }

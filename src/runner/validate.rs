@@ -14,7 +14,11 @@ use crate::contract::schema::SchemaRegistry;
 /// Validate one HTTP exchange; failed checks are appended to `out`.
 pub fn check_exchange(reg: &SchemaRegistry, ex: &Exchange, counts: &mut Counts, out: &mut Vec<Check>) {
     counts.requests += 1;
-    let subject = format!("{} {} → HTTP {}", ex.method, ex.path, ex.status);
+    let operation = ex.request_body.as_ref().and_then(|b| b.get("operationName")).and_then(Value::as_str);
+    let subject = match operation {
+        Some(op) => format!("{} {} {op} → HTTP {}", ex.method, ex.path, ex.status),
+        None => format!("{} {} → HTTP {}", ex.method, ex.path, ex.status),
+    };
     if ex.status == 403 && ex.body_text.trim() == api::CSRF_REFUSAL_BODY {
         // The documented CSRF refusal is plain text.
         return;
@@ -28,10 +32,7 @@ pub fn check_exchange(reg: &SchemaRegistry, ex: &Exchange, counts: &mut Counts, 
         }
         return;
     };
-    let json_type = ex
-        .content_type
-        .as_deref()
-        .is_some_and(|ct| ct.to_ascii_lowercase().contains("json"));
+    let json_type = ex.content_type.as_deref().is_some_and(|ct| ct.to_ascii_lowercase().contains("json"));
     if !json_type {
         out.push(
             Check::fail(&rules::PROTOCOL_CONTENT_TYPE, &subject, "a JSON body without a JSON content type")
@@ -52,7 +53,14 @@ pub fn check_bayeux(reg: &SchemaRegistry, message: &Value, seq: usize, counts: &
     schema_checks(reg, bayeux_schema(message), message, &rules::SHAPE_NOTIFICATION, &subject, out);
 }
 
-fn schema_checks(reg: &SchemaRegistry, schema: &str, body: &Value, rule: &crate::contract::Rule, subject: &str, out: &mut Vec<Check>) {
+fn schema_checks(
+    reg: &SchemaRegistry,
+    schema: &str,
+    body: &Value,
+    rule: &crate::contract::Rule,
+    subject: &str,
+    out: &mut Vec<Check>,
+) {
     match reg.validate(schema, body) {
         Ok(violations) => {
             for v in violations {
@@ -71,9 +79,5 @@ fn schema_checks(reg: &SchemaRegistry, schema: &str, body: &Value, rule: &crate:
 
 /// At most 300 characters of a text, for messages.
 pub fn snippet(s: &str) -> String {
-    if s.chars().count() > 300 {
-        format!("{}…", s.chars().take(300).collect::<String>())
-    } else {
-        s.to_owned()
-    }
+    if s.chars().count() > 300 { format!("{}…", s.chars().take(300).collect::<String>()) } else { s.to_owned() }
 }

@@ -79,8 +79,7 @@ mod tests {
 
     #[test]
     fn renders_location_line_and_caret() {
-        let d = Diagnostic::new("bad", Span::new("a.yaml", 2, 3), Some("x: 1\ny: [\n"))
-            .note("expected: a value");
+        let d = Diagnostic::new("bad", Span::new("a.yaml", 2, 3), Some("x: 1\ny: [\n")).note("expected: a value");
         let text = d.to_string();
         assert!(text.contains("--> a.yaml:2:3"), "{text}");
         assert!(text.contains("2 | y: ["), "{text}");

@@ -18,7 +18,17 @@ pub struct Failure {
 
 /// Operators an expectation object may use.
 pub const OPERATORS: &[&str] = &[
-    "$exists", "$absent", "$type", "$contains", "$len", "$gt", "$gte", "$lt", "$lte", "$one_of", "$not",
+    "$exists",
+    "$absent",
+    "$type",
+    "$contains",
+    "$len",
+    "$gt",
+    "$gte",
+    "$lt",
+    "$lte",
+    "$one_of",
+    "$not",
     "$starts_with",
 ];
 
@@ -165,9 +175,9 @@ fn apply_operator(op: &str, arg: &Value, actual: Option<&Value>, path: &str, out
         "$absent" => actual.is_none() == arg.as_bool().unwrap_or(true),
         "$type" => actual.is_some_and(|a| arg.as_str().is_some_and(|t| type_is(a, t))),
         "$contains" => actual.is_some_and(|a| contains(a, arg)),
-        "$starts_with" => actual
-            .and_then(Value::as_str)
-            .is_some_and(|s| arg.as_str().is_some_and(|p| s.starts_with(p))),
+        "$starts_with" => {
+            actual.and_then(Value::as_str).is_some_and(|s| arg.as_str().is_some_and(|p| s.starts_with(p)))
+        }
         "$len" => actual.and_then(length).is_some_and(|n| {
             // `$len: 2` or `$len: {$gte: 2}`
             let mut inner = Vec::new();
@@ -183,9 +193,9 @@ fn apply_operator(op: &str, arg: &Value, actual: Option<&Value>, path: &str, out
             },
             _ => false,
         },
-        "$one_of" => actual.is_some_and(|a| {
-            arg.as_array().is_some_and(|choices| choices.iter().any(|c| scalar_eq(c, a)))
-        }),
+        "$one_of" => {
+            actual.is_some_and(|a| arg.as_array().is_some_and(|choices| choices.iter().any(|c| scalar_eq(c, a))))
+        }
         "$not" => {
             let mut inner = Vec::new();
             match_value(arg, actual, path, &mut inner);
@@ -296,7 +306,10 @@ mod tests {
         let actual = json!({"statusCode": 0, "chat": {"state": "Chatting", "id": "x"}});
         assert!(check(json!({"chat.state": "Chatting"}), actual.clone()).is_empty());
         let f = check(json!({"chat": {"state": "Invited"}}), actual);
-        assert_eq!(f, vec![Failure { path: "chat.state".into(), expected: "\"Invited\"".into(), actual: "\"Chatting\"".into() }]);
+        assert_eq!(
+            f,
+            vec![Failure { path: "chat.state".into(), expected: "\"Invited\"".into(), actual: "\"Chatting\"".into() }]
+        );
     }
 
     #[test]

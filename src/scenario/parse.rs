@@ -12,8 +12,8 @@ use serde_saphyr::{Location, Spanned};
 use super::raw::{Matchers, RawExpect, RawHttp, RawScenario, RawStep, RawWait};
 use super::vars::{references, references_in};
 use super::{
-    Action, Capture, DEFAULT_SUBSCRIPTIONS, DEFAULT_WITHIN, Diagnostic, Expectation, HttpSpec,
-    NotificationExpect, NotificationMatcher, ResponseExpect, Scenario, Span, Step, Via, matcher,
+    Action, Capture, DEFAULT_SUBSCRIPTIONS, DEFAULT_WITHIN, Diagnostic, Expectation, HttpSpec, NotificationExpect,
+    NotificationMatcher, ResponseExpect, Scenario, Span, Step, Via, matcher,
 };
 use crate::api;
 
@@ -23,9 +23,8 @@ pub const BUILTIN_VARS: &[&str] = &["run_id", "scenario"];
 /// Read and parse a scenario file.
 pub fn parse_file(path: &Path) -> Result<Scenario, Vec<Diagnostic>> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        vec![Diagnostic::new(format!("cannot read scenario: {e}"), Span::new(&file, 0, 0), None)]
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| vec![Diagnostic::new(format!("cannot read scenario: {e}"), Span::new(&file, 0, 0), None)])?;
     parse_str(&file, &text)
 }
 
@@ -98,19 +97,24 @@ impl Cx<'_> {
             let step_span = self.sp(&raw_step);
             let step = raw_step.value;
             for (role, list, declared, what) in [
-                (step.agent.as_ref().or(step.login.as_ref()).or(step.logout.as_ref()), &mut agents, declared_agents, "agent"),
+                (
+                    step.agent.as_ref().or(step.login.as_ref()).or(step.logout.as_ref()),
+                    &mut agents,
+                    declared_agents,
+                    "agent",
+                ),
                 (step.customer.as_ref(), &mut customers, declared_customers, "customer"),
             ] {
-                if let Some(role) = role {
-                    if !list.contains(&role.value) {
-                        if declared {
-                            let known = list.join(", ");
-                            self.error(self.sp(role), format!("unknown {what} `{}`", role.value))
-                                .notes
-                                .push(format!("declared {what}s: {known}"));
-                        } else {
-                            list.push(role.value.clone());
-                        }
+                if let Some(role) = role
+                    && !list.contains(&role.value)
+                {
+                    if declared {
+                        let known = list.join(", ");
+                        self.error(self.sp(role), format!("unknown {what} `{}`", role.value))
+                            .notes
+                            .push(format!("declared {what}s: {known}"));
+                    } else {
+                        list.push(role.value.clone());
                     }
                 }
             }
@@ -153,9 +157,10 @@ impl Cx<'_> {
         .collect();
         match actions.len() {
             0 => {
-                self.error(span, format!("step `{name}` has no action"))
-                    .notes
-                    .push("expected one of: login, logout, operation, request_chat, customer_operation, http, wait_for".into());
+                self.error(span, format!("step `{name}` has no action")).notes.push(
+                    "expected one of: login, logout, operation, request_chat, customer_operation, http, wait_for"
+                        .into(),
+                );
                 return None;
             }
             1 => {}
@@ -188,11 +193,15 @@ impl Cx<'_> {
         let action_span = actions[0].1.clone();
 
         let action = if let Some(login) = &raw.login {
-            let subscriptions = raw.subscribe.as_ref().map_or_else(
-                || DEFAULT_SUBSCRIPTIONS.iter().map(|s| (*s).to_owned()).collect(),
-                |s| s.value.clone(),
-            );
-            Action::Login { agent: login.value.clone(), ready: raw.ready.as_ref().is_none_or(|r| r.value), subscriptions }
+            let subscriptions = raw
+                .subscribe
+                .as_ref()
+                .map_or_else(|| DEFAULT_SUBSCRIPTIONS.iter().map(|s| (*s).to_owned()).collect(), |s| s.value.clone());
+            Action::Login {
+                agent: login.value.clone(),
+                ready: raw.ready.as_ref().is_none_or(|r| r.value),
+                subscriptions,
+            }
         } else if let Some(logout) = &raw.logout {
             Action::Logout { agent: logout.value.clone() }
         } else if let Some(op) = &raw.operation {
@@ -243,9 +252,9 @@ impl Cx<'_> {
 
         let expect = raw.expect.map(|e| {
             if matches!(action, Action::Login { .. } | Action::Logout { .. } | Action::WaitFor { .. }) {
-                self.error(self.sp(&e), format!("`expect` does not apply to a `{}` step", action.kind()))
-                    .notes
-                    .push("`expect` checks an HTTP response; use `notifications` or `wait_for` for notifications".into());
+                self.error(self.sp(&e), format!("`expect` does not apply to a `{}` step", action.kind())).notes.push(
+                    "`expect` checks an HTTP response; use `notifications` or `wait_for` for notifications".into(),
+                );
             }
             self.expect(e.value, defined)
         });
@@ -289,10 +298,10 @@ impl Cx<'_> {
             || if raw.body.is_some() { "POST".to_owned() } else { "GET".to_owned() },
             |m| m.value.to_ascii_uppercase(),
         );
-        if let Some(m) = &raw.method {
-            if !["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"].contains(&method.as_str()) {
-                self.error(self.sp(m), format!("unknown HTTP method `{}`", m.value));
-            }
+        if let Some(m) = &raw.method
+            && !["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"].contains(&method.as_str())
+        {
+            self.error(self.sp(m), format!("unknown HTTP method `{}`", m.value));
         }
         if !raw.path.value.starts_with('/') && !raw.path.value.starts_with("${") {
             self.error(self.sp(&raw.path), format!("path must start with `/`, found `{}`", raw.path.value));
@@ -396,9 +405,7 @@ impl Cx<'_> {
 /// `250ms`, `5s`, `1.5s`, `2m`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let (num, unit) = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .map_or((s, ""), |i| (&s[..i], s[i..].trim()));
+    let (num, unit) = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).map_or((s, ""), |i| (&s[..i], s[i..].trim()));
     let n: f64 = num.parse().map_err(|_| format!("invalid duration `{s}` (write e.g. 500ms, 5s, 2m)"))?;
     let secs = match unit {
         "ms" => n / 1000.0,

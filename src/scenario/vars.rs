@@ -49,10 +49,12 @@ pub fn references_in(v: &Value, out: &mut Vec<String>) {
 /// Replace references in a string. Err names the first undefined variable.
 pub fn interpolate_str(s: &str, vars: &Vars) -> Result<Value, String> {
     let trimmed = s.trim();
-    if let Some(name) = trimmed.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
-        if !name.contains("${") && !name.contains('}') && s == trimmed {
-            return vars.get(name.trim()).cloned().ok_or_else(|| name.trim().to_owned());
-        }
+    if let Some(name) = trimmed.strip_prefix("${").and_then(|r| r.strip_suffix('}'))
+        && !name.contains("${")
+        && !name.contains('}')
+        && s == trimmed
+    {
+        return vars.get(name.trim()).cloned().ok_or_else(|| name.trim().to_owned());
     }
     if !s.contains("${") {
         return Ok(Value::String(s.to_owned()));
@@ -89,9 +91,7 @@ pub fn interpolate_str(s: &str, vars: &Vars) -> Result<Value, String> {
 pub fn interpolate(v: &Value, vars: &Vars) -> Result<Value, String> {
     Ok(match v {
         Value::String(s) => interpolate_str(s, vars)?,
-        Value::Array(items) => {
-            Value::Array(items.iter().map(|i| interpolate(i, vars)).collect::<Result<_, _>>()?)
-        }
+        Value::Array(items) => Value::Array(items.iter().map(|i| interpolate(i, vars)).collect::<Result<_, _>>()?),
         Value::Object(map) => {
             let mut out = serde_json::Map::with_capacity(map.len());
             for (k, val) in map {

@@ -1,1 +1,122 @@
-//! placeholder
+//! The reference simulator: an in-process GWS v2 server speaking the documented agent Chat API,
+//! the customer Chat API and CometD notifications, so the harness has something conforming to
+//! run against on any machine. It depends only on `crate::api`.
+//!
+//! All state sits behind one lock in `Sim`: an operation's change and the notifications it
+//! causes are made together, so every client sees notifications in the order things happened.
+
+mod agent;
+mod agent_ops;
+mod auth;
+mod bayeux;
+mod chat;
+mod cometd;
+mod config;
+mod customer;
+mod customer_ops;
+mod engine;
+mod ids;
+mod reply;
+mod server;
+mod time;
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+pub use config::{Faults, SimConfig};
+pub use reply::SimError;
+pub use server::{RunningSim, app, start};
+
+use auth::Sessions;
+use bayeux::{Bayeux, Wake};
+use engine::Engine;
+
+/// What the simulator holds, behind one lock.
+#[derive(Debug)]
+pub(crate) struct SimState {
+    pub engine: Engine,
+    pub sessions: Sessions,
+    pub bayeux: Bayeux,
+    /// Set by shutdown: connects are no longer held.
+    pub shutting_down: bool,
+}
+
+/// The shared simulator: its configuration and its state.
+#[derive(Debug)]
+pub(crate) struct Sim {
+    pub config: SimConfig,
+    state: Mutex<SimState>,
+}
+
+impl Sim {
+    fn new(config: SimConfig) -> Sim {
+        let state = SimState {
+            engine: Engine::new(config.agents, config.capacity),
+            sessions: Sessions::default(),
+            bayeux: Bayeux::new(config.cometd_max_interval),
+            shutting_down: false,
+        };
+        Sim { config, state: Mutex::new(state) }
+    }
+
+    /// Run `f` on the state, then hand the notifications it caused to the Bayeux clients before
+    /// the lock is released. Never held across an await.
+    pub fn with<R>(&self, f: impl FnOnce(&mut SimState) -> R) -> R {
+        // A panic in another request leaves state that is still consistent enough to serve.
+        let mut guard = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let result = f(&mut guard);
+        let state = &mut *guard;
+        if !state.engine.outbox.is_empty() {
+            let pushes = std::mem::take(&mut state.engine.outbox);
+            state.bayeux.deliver(pushes);
+        }
+        result
+    }
+}
+
+/// A handle on a simulator's state for tests and for the embedding program.
+#[derive(Clone, Debug)]
+pub struct SimHandle {
+    sim: Arc<Sim>,
+}
+
+/// Counts a test can assert on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SimStats {
+    /// Chats customers requested since start.
+    pub chats_created: usize,
+    /// Chats waiting for an agent now.
+    pub chats_waiting: usize,
+    /// Bayeux clients alive (handshaken, not disconnected, not expired).
+    pub bayeux_clients: usize,
+    /// `/meta/connect` requests held open now.
+    pub held_connects: usize,
+    /// HTTP sessions opened.
+    pub http_sessions: usize,
+}
+
+impl SimHandle {
+    /// Forget every Bayeux client (as a server restart or maxInterval expiry would): their next
+    /// connect/subscribe gets `402::Unknown client` with advice reconnect=handshake.
+    pub fn forget_bayeux_clients(&self) {
+        self.sim.with(|st| st.bayeux.forget_all());
+    }
+
+    /// Counts for tests: chats created, Bayeux clients alive, connects currently held.
+    pub fn stats(&self) -> SimStats {
+        self.sim.with(|st| SimStats {
+            chats_created: st.engine.chats_created(),
+            chats_waiting: st.engine.chats_waiting(),
+            bayeux_clients: st.bayeux.count(),
+            held_connects: st.bayeux.held_count(),
+            http_sessions: st.sessions.count(),
+        })
+    }
+
+    /// Stop holding connects and answer the held ones, as a server going down does.
+    fn begin_shutdown(&self) {
+        self.sim.with(|st| {
+            st.shutting_down = true;
+            st.bayeux.wake_all(Wake::Shutdown);
+        });
+    }
+}

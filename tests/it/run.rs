@@ -63,9 +63,11 @@ async fn conformance_suite_passes_against_the_simulator() {
     // The JSON report validates against its own schema.
     let report_json = report::json::to_value(&result);
     let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root().join("schemas/chatprobe/report.schema.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(root().join("schemas/chatprobe/report.schema.json")).unwrap())
+            .unwrap();
     let validator = jsonschema::draft202012::new(&schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(&report_json).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    let errors: Vec<String> =
+        validator.iter_errors(&report_json).map(|e| format!("{} at {}", e, e.instance_path())).collect();
     assert!(errors.is_empty(), "{errors:#?}");
 
     // JUnit: a suite per scenario, a case per step, no failures.
@@ -138,7 +140,7 @@ fn the_binary_exits_2_on_a_malformed_scenario_with_file_line_col() {
     let out = chatprobe(&["run", "tests/fixtures/scenarios/malformed.yaml"], &root());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("tests/fixtures/scenarios/malformed.yaml:5:1"), "{stderr}");
+    assert!(stderr.contains("tests/fixtures/scenarios/malformed.yaml:4:11"), "{stderr}");
 }
 
 #[test]

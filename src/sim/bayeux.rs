@@ -1,0 +1,262 @@
+//! The Bayeux server's client table: each client's owner, subscriptions, queue of undelivered
+//! events and the connect it holds, plus expiry after `maxInterval` without a connect. The
+//! protocol exchange itself is in `cometd`.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+use super::engine::Push;
+
+/// Why a held connect is answered before its timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wake {
+    /// Events were queued for the client.
+    Events,
+    /// A newer connect of the same client took its place.
+    Superseded,
+    /// The client disconnected.
+    Disconnected,
+    /// The server forgot the client (restart, expiry).
+    Forgotten,
+    /// The server is shutting down.
+    Shutdown,
+}
+
+#[derive(Debug)]
+struct Held {
+    seq: u64,
+    wake: oneshot::Sender<Wake>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Client {
+    /// The agent whose notifications the client receives.
+    pub agent: usize,
+    subscriptions: Vec<String>,
+    queue: Vec<Value>,
+    held: Option<Held>,
+    /// When the client last had a connect answered (or handshook): the start of its
+    /// `maxInterval` countdown while it holds no connect.
+    last_answer: Instant,
+}
+
+impl Client {
+    pub fn subscribe(&mut self, channel: &str) {
+        if !self.subscriptions.iter().any(|s| s == channel) {
+            self.subscriptions.push(channel.to_owned());
+        }
+    }
+
+    pub fn unsubscribe(&mut self, channel: &str) {
+        self.subscriptions.retain(|s| s != channel);
+    }
+
+    fn wants(&self, channel: &str) -> bool {
+        self.subscriptions.iter().any(|pattern| channel_matches(pattern, channel))
+    }
+
+    fn wake(&mut self, why: Wake) {
+        if let Some(held) = self.held.take() {
+            // The receiver is gone only if that connect's request was dropped: nothing to tell.
+            let _ = held.wake.send(why);
+        }
+    }
+}
+
+/// What became of a connect that may wait.
+#[derive(Debug)]
+pub(crate) enum Hold {
+    Unknown,
+    Now(Vec<Value>),
+    Held(Ticket),
+}
+
+/// A connect waiting for events: the client it belongs to, its place, and its wake-up call.
+#[derive(Debug)]
+pub(crate) struct Ticket {
+    pub client_id: String,
+    seq: u64,
+    pub wake: oneshot::Receiver<Wake>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Bayeux {
+    clients: HashMap<String, Client>,
+    max_interval: Duration,
+    next_seq: u64,
+}
+
+impl Bayeux {
+    pub fn new(max_interval: Duration) -> Bayeux {
+        Bayeux { clients: HashMap::new(), max_interval, next_seq: 0 }
+    }
+
+    /// Drop clients that have held no connect for `maxInterval` since their last answer.
+    fn sweep(&mut self) {
+        let now = Instant::now();
+        let max = self.max_interval;
+        self.clients.retain(|_, c| {
+            // A held connect whose request was abandoned by the peer holds nothing: the
+            // countdown starts now, as if it had been answered.
+            if c.held.as_ref().is_some_and(|h| h.wake.is_closed()) {
+                c.held = None;
+                c.last_answer = now;
+            }
+            c.held.is_some() || now.duration_since(c.last_answer) <= max
+        });
+    }
+
+    pub fn add(&mut self, id: String, agent: usize) {
+        self.sweep();
+        let client =
+            Client { agent, subscriptions: Vec::new(), queue: Vec::new(), held: None, last_answer: Instant::now() };
+        self.clients.insert(id, client);
+    }
+
+    /// A live client.
+    pub fn client_mut(&mut self, id: &str) -> Option<&mut Client> {
+        self.sweep();
+        self.clients.get_mut(id)
+    }
+
+    /// Queue each notification for the subscribed clients of its agent, waking held connects.
+    pub fn deliver(&mut self, pushes: Vec<Push>) {
+        self.sweep();
+        for push in pushes {
+            let event = json!({"channel": push.channel, "data": push.data});
+            for client in self.clients.values_mut().filter(|c| c.agent == push.agent && c.wants(push.channel)) {
+                client.queue.push(event.clone());
+                client.wake(Wake::Events);
+            }
+        }
+    }
+
+    /// Answer a connect now: the client's queued events, in order. A connect it held before
+    /// is answered at once, empty.
+    pub fn take_events(&mut self, id: &str) -> Option<Vec<Value>> {
+        let client = self.client_mut(id)?;
+        client.wake(Wake::Superseded);
+        client.last_answer = Instant::now();
+        Some(std::mem::take(&mut client.queue))
+    }
+
+    /// A connect that may wait: answered now if events are queued, else held (the connect the
+    /// client held before is answered at once).
+    pub fn hold(&mut self, id: &str) -> Hold {
+        self.next_seq += 1;
+        let seq = self.next_seq;
+        let Some(client) = self.client_mut(id) else { return Hold::Unknown };
+        client.wake(Wake::Superseded);
+        if !client.queue.is_empty() {
+            client.last_answer = Instant::now();
+            return Hold::Now(std::mem::take(&mut client.queue));
+        }
+        let (tx, rx) = oneshot::channel();
+        client.held = Some(Held { seq, wake: tx });
+        Hold::Held(Ticket { client_id: id.to_owned(), seq, wake: rx })
+    }
+
+    /// End a held connect (woken or timed out): the events to answer it with, or None if the
+    /// client is gone.
+    pub fn release(&mut self, ticket: &Ticket) -> Option<Vec<Value>> {
+        let client = self.clients.get_mut(&ticket.client_id)?;
+        if client.held.as_ref().is_some_and(|h| h.seq == ticket.seq) {
+            client.held = None;
+        }
+        client.last_answer = Instant::now();
+        Some(std::mem::take(&mut client.queue))
+    }
+
+    pub fn remove(&mut self, id: &str, why: Wake) -> bool {
+        match self.clients.remove(id) {
+            Some(mut client) => {
+                client.wake(why);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Forget every client, waking their held connects.
+    pub fn forget_all(&mut self) {
+        for (_, mut client) in self.clients.drain() {
+            client.wake(Wake::Forgotten);
+        }
+    }
+
+    /// Answer every held connect at once; clients stay.
+    pub fn wake_all(&mut self, why: Wake) {
+        for client in self.clients.values_mut() {
+            client.wake(why);
+        }
+    }
+
+    pub fn count(&mut self) -> usize {
+        self.sweep();
+        self.clients.len()
+    }
+
+    pub fn held_count(&mut self) -> usize {
+        self.sweep();
+        self.clients.values().filter(|c| c.held.is_some()).count()
+    }
+}
+
+/// Bayeux channel matching: exact, `/a/*` (one more segment) or `/a/**` (one or more).
+pub(crate) fn channel_matches(pattern: &str, channel: &str) -> bool {
+    if let Some(prefix) = pattern.strip_suffix("/**") {
+        channel.strip_prefix(prefix).is_some_and(|rest| rest.len() > 1 && rest.starts_with('/'))
+    } else if let Some(prefix) = pattern.strip_suffix("/*") {
+        channel
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .is_some_and(|segment| !segment.is_empty() && !segment.contains('/'))
+    } else {
+        pattern == channel
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_follow_bayeux_rules() {
+        assert!(channel_matches("/v2/me/chats", "/v2/me/chats"));
+        assert!(channel_matches("/v2/me/*", "/v2/me/chats"));
+        assert!(!channel_matches("/v2/me/*", "/v2/me/chats/x"));
+        assert!(channel_matches("/v2/me/**", "/v2/me/chats/x"));
+        assert!(!channel_matches("/v2/me/**", "/v2/me"));
+        assert!(!channel_matches("/v2/me/*", "/v2/mex/chats"));
+        assert!(!channel_matches("/v2/me/chats", "/v2/me/channels"));
+    }
+
+    #[tokio::test]
+    async fn events_wake_the_held_connect_and_none_are_lost() {
+        let mut b = Bayeux::new(Duration::from_secs(10));
+        b.add("c".into(), 1);
+        b.client_mut("c").unwrap().subscribe("/v2/me/*");
+        let push = |n: i64| Push { agent: 1, channel: crate::api::CHANNEL_CHATS, data: json!({"n": n}) };
+        b.deliver(vec![push(1)]);
+        assert!(matches!(b.hold("c"), Hold::Now(events) if events.len() == 1));
+        let Hold::Held(ticket) = b.hold("c") else { panic!("nothing is queued") };
+        assert_eq!(b.held_count(), 1);
+        b.deliver(vec![push(2), push(3), Push { agent: 2, ..push(4) }]);
+        assert_eq!(ticket.wake.await.unwrap(), Wake::Events);
+        let ticket = Ticket { client_id: "c".into(), seq: 0, wake: oneshot::channel().1 };
+        assert_eq!(b.release(&ticket).unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_second_connect_supersedes_the_first() {
+        let mut b = Bayeux::new(Duration::from_secs(10));
+        b.add("c".into(), 1);
+        let Hold::Held(first) = b.hold("c") else { panic!() };
+        let Hold::Held(_second) = b.hold("c") else { panic!() };
+        assert_eq!(first.wake.await.unwrap(), Wake::Superseded);
+        assert_eq!(b.held_count(), 1);
+    }
+}

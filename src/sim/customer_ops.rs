@@ -1,0 +1,204 @@
+//! The customer's side of the engine: RequestChat, the chat and transcript as the customer sees
+//! them, and the customer's operations (`api::CUSTOMER_OPERATIONS`).
+
+use serde_json::{Map, Value};
+
+use super::chat::{Chat, MessageType, Participant};
+use super::engine::{ChatRequest, Engine};
+use super::reply::{SimError, operation_name, opt_str, req_str};
+use super::time;
+use crate::api::{self, ChatState, CustomerChatState};
+
+impl Engine {
+    /// RequestChat: the chat starts waiting and is routed at once when an agent is free.
+    pub fn request_chat(&mut self, req: ChatRequest, host: &str) -> String {
+        let id = self.ids.chat_id();
+        let customer_id = self.ids.customer_chat_id();
+        let customer = Participant { id: self.ids.participant_id(), nickname: req.nickname, user_id: None };
+        let mut user_data = req.user_data;
+        if let Some(subject) = req.subject {
+            user_data.insert("Subject".into(), Value::String(subject));
+        }
+        let mut chat = Chat {
+            id: id.clone(),
+            customer_id: customer_id.clone(),
+            customer: customer.clone(),
+            customer_present: true,
+            customer_state: CustomerChatState::WaitingForAgent,
+            assignments: Vec::new(),
+            transcript: Vec::new(),
+            user_data,
+            queue: req.endpoint.unwrap_or_else(|| "default".to_owned()),
+            received: time::now(),
+        };
+        chat.append(MessageType::ParticipantJoined, customer, None);
+        self.chats.insert(id.clone(), chat);
+        self.by_customer.insert(customer_id.clone(), id.clone());
+        self.chats_created += 1;
+        self.waiting.push_back(id);
+        self.route(host);
+        customer_id
+    }
+
+    fn customer_chat_ref(&self, customer_id: &str) -> Result<&Chat, SimError> {
+        self.by_customer
+            .get(customer_id)
+            .and_then(|id| self.chats.get(id))
+            .ok_or_else(|| SimError::NotFound(format!("Chat {customer_id} not found")))
+    }
+
+    pub fn customer_chat(&self, customer_id: &str) -> Result<Value, SimError> {
+        Ok(self.customer_chat_ref(customer_id)?.customer_view())
+    }
+
+    pub fn customer_messages(&self, customer_id: &str, from: u64) -> Result<Vec<Value>, SimError> {
+        Ok(self.customer_chat_ref(customer_id)?.messages(from, None))
+    }
+
+    /// A customer operation (`api::CUSTOMER_OPERATIONS`).
+    pub fn customer_operation(
+        &mut self,
+        customer_id: &str,
+        body: &Map<String, Value>,
+        host: &str,
+    ) -> Result<(), SimError> {
+        let name = operation_name(body)?;
+        if !api::CUSTOMER_OPERATIONS.contains(&name) {
+            return Err(SimError::MissingParameter(format!("Unknown operationName: {name}")));
+        }
+        let chat = self.customer_chat_ref(customer_id)?;
+        let text = if name == "SendMessage" {
+            Some(req_str(body, "text")?.to_owned())
+        } else {
+            opt_str(body, "text")?.map(str::to_owned)
+        };
+        if chat.customer_state == CustomerChatState::Idle {
+            return Err(SimError::InvalidState(format!("Operation {name} is not allowed: the chat is over")));
+        }
+        let (chat_id, customer) = (chat.id.clone(), chat.customer.clone());
+        match name {
+            "SendMessage" => self.say(&chat_id, MessageType::Text, customer, text, None, host),
+            "SendStartTypingNotification" => self.say(&chat_id, MessageType::TypingStarted, customer, None, None, host),
+            "SendStopTypingNotification" => self.say(&chat_id, MessageType::TypingStopped, customer, None, None, host),
+            _ => self.customer_complete(&chat_id, customer, host),
+        }
+        Ok(())
+    }
+
+    /// The customer ends the chat: a pending offer is revoked, agents in the conversation see
+    /// the customer leave and must still Complete.
+    fn customer_complete(&mut self, chat_id: &str, customer: Participant, host: &str) {
+        self.waiting.retain(|id| id != chat_id);
+        let invited: Vec<usize> = self
+            .chats
+            .get(chat_id)
+            .into_iter()
+            .flat_map(|c| &c.assignments)
+            .filter(|a| a.state == ChatState::Invited)
+            .map(|a| a.agent)
+            .collect();
+        for agent in &invited {
+            self.set_assignment(*agent, chat_id, ChatState::Revoked);
+            self.push_state(*agent, chat_id, "StatusChange", None, host);
+        }
+        self.say(chat_id, MessageType::ParticipantLeft, customer, None, None, host);
+        if let Some(chat) = self.chats.get_mut(chat_id) {
+            chat.customer_present = false;
+            chat.customer_state = CustomerChatState::Idle;
+        }
+        if !invited.is_empty() {
+            self.route(host);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const HOST: &str = "sim.test";
+
+    fn ready_engine(agents: usize, capacity: usize) -> Engine {
+        let mut engine = Engine::new(agents, capacity);
+        for agent in 1..=agents {
+            engine.start_session(agent);
+            engine.set_ready(agent, true, HOST).unwrap();
+        }
+        engine.outbox.clear();
+        engine
+    }
+
+    fn chat(nickname: &str) -> ChatRequest {
+        ChatRequest { nickname: nickname.into(), ..ChatRequest::default() }
+    }
+
+    /// (agent, chat state) of each StatusChange in the outbox, which is emptied.
+    fn status_changes(engine: &mut Engine) -> Vec<(usize, String)> {
+        engine
+            .outbox
+            .drain(..)
+            .filter(|p| p.data["notificationType"] == "StatusChange")
+            .map(|p| (p.agent, p.data["chat"]["state"].as_str().unwrap_or_default().to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn customer_complete_revokes_a_pending_offer_and_frees_capacity() {
+        let mut engine = ready_engine(1, 1);
+        let first = engine.request_chat(chat("A"), HOST);
+        engine.request_chat(chat("B"), HOST);
+        assert_eq!(status_changes(&mut engine), vec![(1, "Invited".into())]);
+        assert_eq!(engine.chats_waiting(), 1);
+        let complete = json!({"operationName": "Complete"});
+        engine.customer_operation(&first, complete.as_object().unwrap(), HOST).unwrap();
+        assert_eq!(status_changes(&mut engine), vec![(1, "Revoked".into()), (1, "Invited".into())]);
+        assert_eq!(engine.customer_chat(&first).unwrap()["state"], "Idle");
+        let again = engine.customer_operation(&first, complete.as_object().unwrap(), HOST);
+        assert_eq!(again.unwrap_err().status_code(), api::status::INVALID_STATE);
+    }
+
+    #[test]
+    fn ending_the_session_withdraws_offers_and_routes_them_elsewhere() {
+        let mut engine = ready_engine(2, 1);
+        engine.request_chat(chat("A"), HOST);
+        assert_eq!(status_changes(&mut engine), vec![(1, "Invited".into())]);
+        engine.end_session(1, HOST);
+        assert_eq!(status_changes(&mut engine), vec![(1, "Revoked".into()), (2, "Invited".into())]);
+        assert!(engine.agent_chats(1, HOST).is_empty());
+        assert_eq!(engine.agent(1).active, 0);
+    }
+
+    #[test]
+    fn a_chat_every_agent_rejected_waits() {
+        let mut engine = ready_engine(2, 3);
+        engine.request_chat(chat("A"), HOST);
+        assert_eq!(status_changes(&mut engine), vec![(1, "Invited".into())]);
+        let reject = json!({"operationName": "Reject"});
+        let id = engine.agent_chats(1, HOST)[0]["id"].as_str().unwrap().to_owned();
+        engine.chat_operation(1, &id, reject.as_object().unwrap(), 1, HOST).unwrap();
+        assert_eq!(status_changes(&mut engine), vec![(1, "Completed".into()), (2, "Invited".into())]);
+        engine.chat_operation(2, &id, reject.as_object().unwrap(), 1, HOST).unwrap();
+        assert_eq!(status_changes(&mut engine), vec![(2, "Completed".into())]);
+        assert_eq!(engine.chats_waiting(), 1);
+        assert_eq!((engine.agent(1).active, engine.agent(2).active), (0, 0));
+    }
+
+    #[test]
+    fn customer_messages_are_numbered_from_one_without_gaps() {
+        let mut engine = ready_engine(1, 1);
+        let id = engine.request_chat(chat("A"), HOST);
+        for text in ["one", "two"] {
+            let say = json!({"operationName": "SendMessage", "text": text});
+            engine.customer_operation(&id, say.as_object().unwrap(), HOST).unwrap();
+        }
+        let indices: Vec<u64> =
+            engine.customer_messages(&id, 1).unwrap().iter().map(|m| m["index"].as_u64().unwrap()).collect();
+        assert_eq!(indices, vec![1, 2, 3]);
+        assert_eq!(engine.customer_messages(&id, 3).unwrap()[0]["text"], "two");
+        let missing = json!({"operationName": "SendMessage"});
+        let err = engine.customer_operation(&id, missing.as_object().unwrap(), HOST).unwrap_err();
+        assert_eq!(err.status_code(), api::status::MISSING_PARAMETER);
+    }
+}

@@ -1,0 +1,97 @@
+//! The HTTP surface: the router over every simulated endpoint, and `start`, which serves it on a
+//! socket until shut down.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use super::{Sim, SimConfig, SimHandle, agent, cometd, customer};
+use crate::api;
+
+/// How long shutdown waits for open connections to finish before cutting them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// The simulator as an axum Router, and a handle on its state.
+pub fn app(config: SimConfig) -> (Router, SimHandle) {
+    let sim = Arc::new(Sim::new(config));
+    let notifications = format!("{}/{{*rest}}", api::NOTIFICATIONS_PATH);
+    let router = Router::new()
+        .route("/api/v2/diagnostics/version", get(agent::version))
+        .route("/api/v2/me", get(agent::me).post(agent::me_operation))
+        .route("/api/v2/me/channels", get(agent::channels))
+        .route("/api/v2/me/channels/{channel}", post(agent::channel_operation))
+        .route("/api/v2/me/chats", get(agent::chats))
+        .route("/api/v2/me/chats/{id}", post(agent::chat_operation))
+        .route("/api/v2/me/chats/{id}/messages", get(agent::messages))
+        .route("/api/v2/chats", post(customer::request_chat))
+        .route("/api/v2/chats/", post(customer::request_chat))
+        .route("/api/v2/chats/{id}", get(customer::chat).post(customer::operation))
+        .route("/api/v2/chats/{id}/messages", get(customer::messages))
+        .route(api::NOTIFICATIONS_PATH, post(cometd::notifications))
+        .route(&format!("{}/", api::NOTIFICATIONS_PATH), post(cometd::notifications))
+        .route(&notifications, post(cometd::notifications))
+        .fallback(agent::not_found)
+        .with_state(Arc::clone(&sim));
+    (router, SimHandle { sim })
+}
+
+/// A simulator serving on a socket.
+#[derive(Debug)]
+pub struct RunningSim {
+    pub addr: SocketAddr,
+    pub handle: SimHandle,
+    /// Dropping it (with the RunningSim) also starts the graceful shutdown.
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<io::Result<()>>>,
+}
+
+/// Bind `addr` (port 0 picks a free one) and serve the simulator there.
+pub async fn start(config: SimConfig, addr: SocketAddr) -> io::Result<RunningSim> {
+    let listener = TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let (router, handle) = app(config);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+        // An error means the sender was dropped: stop then too.
+        let _ = stopped.await;
+    });
+    let task = tokio::spawn(async move { server.await });
+    Ok(RunningSim { addr, handle, stop: Some(stop), task: Some(task) })
+}
+
+impl RunningSim {
+    /// `http://IP:PORT`, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Answer held connects, stop accepting, and wait (bounded) for open requests to finish.
+    pub async fn shutdown(mut self) {
+        self.handle.begin_shutdown();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await.is_err()
+        {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for RunningSim {
+    /// A simulator dropped without `shutdown` still answers its held connects and stops.
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            self.handle.begin_shutdown();
+            let _ = stop.send(());
+        }
+    }
+}

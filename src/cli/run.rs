@@ -120,7 +120,9 @@ pub async fn run(args: RunArgs) -> Outcome {
             }
             let agents = match credentials(&args.agents) {
                 Ok(a) if !a.is_empty() => a,
-                Ok(_) => return invalid("--target needs agent credentials: --agent USER:PASSWORD (or CHATPROBE_AGENTS)"),
+                Ok(_) => {
+                    return invalid("--target needs agent credentials: --agent USER:PASSWORD (or CHATPROBE_AGENTS)");
+                }
                 Err(e) => return invalid(e),
             };
             Target { base_url: url.trim_end_matches('/').to_owned(), agents, contact_center_id, embedded: false }

@@ -33,7 +33,11 @@ pub async fn serve(args: ServeArgs) -> Outcome {
             return Outcome::CouldNotRun;
         }
     };
-    println!("chatprobe simulator listening on {} (agents agent1..agent{}; Ctrl-C stops)", running.base_url(), args.agents);
+    println!(
+        "chatprobe simulator listening on {} (agents agent1..agent{}; Ctrl-C stops)",
+        running.base_url(),
+        args.agents
+    );
     let _ = tokio::signal::ctrl_c().await;
     running.shutdown().await;
     Outcome::Pass

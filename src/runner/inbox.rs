@@ -269,7 +269,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_miss_reports_the_closest_candidate_and_the_floor_hides_older_ones() {
-        let inbox = inbox_with(vec![event(json!({"state": "Invited", "id": "a"})), event(json!({"state": "Chatting", "id": "b"}))]).await;
+        let inbox = inbox_with(vec![
+            event(json!({"state": "Invited", "id": "a"})),
+            event(json!({"state": "Chatting", "id": "b"})),
+        ])
+        .await;
         let (ne, res) = expect(vec![vec![("state", json!("Completed")), ("id", json!("b"))]], true);
         let out = inbox.wait(&ne, 0, &res).await;
         let (seq, failures) = out.closest.unwrap();

@@ -152,6 +152,12 @@ async fn act(
     match &st.action {
         Action::Login { agent, ready, subscriptions } => {
             let me = actors.login(agent, *ready, subscriptions, cfg, sink).await.map_err(StepError::Abort)?;
+            let user = me.as_ref().and_then(|ex| ex.json.as_ref()).and_then(|b| b.get("user"));
+            for (var, field) in [("user_id", "id"), ("uri", "uri")] {
+                if let Some(v) = user.and_then(|u| u.get(field)) {
+                    vars.insert(format!("{agent}.{var}"), v.clone());
+                }
+            }
             Ok(me.and_then(|ex| output(ex, format!("login of {agent}"))))
         }
         Action::Logout { agent } => {

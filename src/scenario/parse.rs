@@ -19,6 +19,9 @@ use crate::api;
 
 /// Variables every scenario has without defining them.
 pub const BUILTIN_VARS: &[&str] = &["run_id", "scenario"];
+/// Variables every agent role has: `a1.username` from the start, `a1.user_id` and `a1.uri` (the
+/// `id` and `uri` of GET /api/v2/me's user) once it logged in.
+pub const AGENT_VARS: &[&str] = &["username", "user_id", "uri"];
 
 /// Read and parse a scenario file.
 pub fn parse_file(path: &Path) -> Result<Scenario, Vec<Diagnostic>> {
@@ -119,7 +122,9 @@ impl Cx<'_> {
                 }
             }
             for role in &agents {
-                defined.insert(format!("{role}.username"));
+                for field in AGENT_VARS {
+                    defined.insert(format!("{role}.{field}"));
+                }
             }
             if let Some(step) = self.step(i, step, step_span, &defined) {
                 for c in &step.captures {
@@ -396,7 +401,7 @@ impl Cx<'_> {
             if !defined.contains(&r) {
                 self.error(span.clone(), format!("undefined variable `{r}`"))
                     .notes
-                    .push("define it under `vars`, capture it in an earlier step, or use a built-in (run_id, scenario, <agent>.username)".into());
+                    .push("define it under `vars`, capture it in an earlier step, or use a built-in (run_id, scenario, <agent>.username, <agent>.user_id, <agent>.uri)".into());
             }
         }
     }

@@ -5,3 +5,4 @@ mod interop;
 mod run;
 mod schemas;
 mod sim;
+mod sim_ops;

@@ -1,0 +1,1 @@
+//! Every documented chat operation against the simulator.

@@ -1,11 +1,15 @@
-//! The documented API as data: status codes, chat states, message types, Bayeux channels and the
-//! catalogue of chat operations. No I/O: the simulator and the harness both read from here, so
+//! The documented API as data: status codes, chat states, message types, Bayeux channels, the
+//! catalogue of chat operations and the kinds of their parameters. No I/O: the simulator and the harness both read from here, so
 //! each fact exists once.
 
 pub mod catalogue;
+pub mod params;
 pub mod status;
 
-pub use catalogue::{CATALOGUE, Operation, Param, capabilities_in, operation};
+pub use catalogue::{
+    CATALOGUE, ChatContext, Condition, MessageSpec, Operation, capabilities, capabilities_in, operation,
+};
+pub use params::{Param, ParamError, ParamKind, UriTarget, uri_target};
 
 /// Bayeux channel carrying chat notifications.
 pub const CHANNEL_CHATS: &str = "/v2/me/chats";

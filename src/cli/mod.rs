@@ -27,6 +27,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Check scenario files and schemas without running anything.
     Validate(ValidateArgs),
+    /// Which catalogue operations the scenarios exercise, positive and negative.
+    Coverage(CoverageArgs),
 }
 
 #[derive(Debug, Args)]
@@ -97,12 +99,26 @@ pub struct ValidateArgs {
     pub schemas: Option<PathBuf>,
 }
 
+#[derive(Debug, Args)]
+pub struct CoverageArgs {
+    /// Scenario files or directories.
+    #[arg(default_value = "scenarios/conformance")]
+    pub paths: Vec<PathBuf>,
+    /// Print the coverage as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 1 unless every operation has positive and negative scenarios.
+    #[arg(long)]
+    pub require_full: bool,
+}
+
 /// Run a parsed command line; returns the process exit code.
 pub async fn main(cli: Cli) -> i32 {
     let outcome = match cli.command {
         Command::Run(args) => run::run(args).await,
         Command::Serve(args) => serve::serve(args).await,
         Command::Validate(args) => run::validate(args),
+        Command::Coverage(args) => run::coverage(args),
     };
     outcome.code()
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{RunArgs, ValidateArgs, invalid};
+use super::{CoverageArgs, RunArgs, ValidateArgs, invalid};
 use crate::client::ClientConfig;
 use crate::contract::schema::SchemaRegistry;
 use crate::report;
@@ -217,4 +217,25 @@ pub fn validate(args: ValidateArgs) -> Outcome {
     let steps: usize = scenarios.iter().map(|s| s.steps.len()).sum();
     println!("{} scenario(s), {steps} step(s), {} schema(s): all valid", scenarios.len(), reg.names().count());
     Outcome::Pass
+}
+
+pub fn coverage(args: CoverageArgs) -> Outcome {
+    let (scenarios, _) = match load(&args.paths) {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    let cov = scenario::coverage::coverage(&scenarios, scenario::coverage::documented_errors);
+    if args.json {
+        match serde_json::to_string_pretty(&cov) {
+            Ok(text) => println!("{text}"),
+            Err(e) => return invalid(e),
+        }
+    } else {
+        let mut out = Vec::new();
+        // Writing into a Vec cannot fail.
+        let _ = report::coverage::write(&cov, &mut out);
+        print!("{}", String::from_utf8_lossy(&out));
+    }
+    let full = cov.positive_percent >= 100.0 && cov.negative_percent >= 100.0;
+    if args.require_full && !full { Outcome::Violations } else { Outcome::Pass }
 }

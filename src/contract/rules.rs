@@ -21,6 +21,14 @@ pub enum Family {
     Assertion,
     /// The harness could not talk to the server.
     Transport,
+    /// Operations and the notifications they cause.
+    Correlation,
+    /// States and capabilities.
+    State,
+    /// Message indices and contents across both sides.
+    Transcript,
+    /// Who may see what.
+    Security,
 }
 
 macro_rules! rules {
@@ -45,6 +53,12 @@ rules! {
     ASSERT_CAPTURE = "assert.capture", Assertion, "A value the scenario captures is present.";
     ASSERT_SESSION = "assert.session", Assertion, "Login, contact-centre session and Ready are accepted for each agent.";
     TRANSPORT = "transport", Transport, "The server answers every request within its deadline.";
+    CORRELATION_REFERENCE_ID = "correlation.reference-id", Correlation, "An accepted operation yields its documented notifications to the sender, carrying the response's referenceId, within the deadline.";
+    STATE_AFTER_OPERATION = "state.after-operation", State, "After an operation, the StatusChange it causes shows the documented resulting state.";
+    STATE_CAPABILITIES = "state.capabilities", State, "Capabilities agree with the state: Invited offers Accept and Reject, Chatting offers SendMessage, Completed nothing, and none is invalid in that state.";
+    TRANSCRIPT_INDEX = "transcript.index", Transcript, "Message indices of a chat strictly increase without gaps or repeats across notifications and GET pages.";
+    TRANSCRIPT_EQUALITY = "transcript.equality", Transcript, "What one side sent is what the other side got.";
+    VISIBILITY_AGENTS_ONLY = "visibility.agents-only", Security, "Messages meant for agents only never reach the customer.";
 }
 
 /// The rule with that id.

@@ -1,6 +1,7 @@
 //! Reports: one writer per format, each a pure function from the result tree to a writer.
 
 pub mod console;
+pub mod coverage;
 pub mod json;
 pub mod junit;
 

@@ -13,6 +13,7 @@ use super::validate::check_exchange;
 use super::{Credentials, RunConfig};
 use crate::api;
 use crate::client::{AgentSession, BayeuxClient, BayeuxOptions, CustomerClient, Exchange, TransportError};
+use crate::contract::observe::Observer;
 use crate::contract::rules;
 use crate::scenario::{Scenario, Span};
 
@@ -32,6 +33,8 @@ pub struct Customer {
 
 pub struct Actors {
     file: String,
+    /// The stateful contract rules, fed by the steps and the agents' notification pumps.
+    pub observer: Arc<std::sync::Mutex<Observer>>,
     creds: HashMap<String, Credentials>,
     pub agents: HashMap<String, Agent>,
     pub customers: HashMap<String, Customer>,
@@ -56,7 +59,14 @@ impl Sink {
 impl Actors {
     pub fn new(sc: &Scenario, cfg: &RunConfig) -> Actors {
         let creds = sc.agents.iter().cloned().zip(cfg.target.agents.iter().cloned()).collect();
-        Actors { file: sc.file.clone(), creds, agents: HashMap::new(), customers: HashMap::new(), order: Vec::new() }
+        Actors {
+            file: sc.file.clone(),
+            observer: Arc::new(std::sync::Mutex::new(Observer::new(crate::scenario::DEFAULT_WITHIN))),
+            creds,
+            agents: HashMap::new(),
+            customers: HashMap::new(),
+            order: Vec::new(),
+        }
     }
 
     pub fn agent(&mut self, role: &str, cfg: &RunConfig) -> Result<&mut Agent, TransportError> {
@@ -96,6 +106,7 @@ impl Actors {
         sink: &mut Sink,
     ) -> Result<Option<Exchange>, Abort> {
         let could_not = |message: String| Abort { could_not_run: true, message };
+        let observer = Some((Arc::clone(&self.observer), role.to_owned()));
         let agent = self.agent(role, cfg).map_err(|e| could_not(format!("agent {role}: {e}")))?;
         let me = agent
             .session
@@ -119,7 +130,7 @@ impl Actors {
         let (bayeux, rx) = BayeuxClient::start(agent.session.http(), &cfg.target.base_url, opts)
             .await
             .map_err(|e| could_not(format!("agent {role}: CometD handshake/subscribe failed: {e}")))?;
-        agent.pump = Some(agent.inbox.spawn_pump(Arc::clone(&cfg.schemas), rx));
+        agent.pump = Some(agent.inbox.spawn_pump(Arc::clone(&cfg.schemas), rx, observer));
         agent.bayeux = Some(bayeux);
         let start = json!({"operationName": "StartContactCenterSession", "channels": ["chat"]});
         session_op(agent, "/api/v2/me", &start, "StartContactCenterSession", cfg, sink).await;
@@ -170,6 +181,15 @@ impl Actors {
     pub async fn teardown(&mut self, cfg: &RunConfig) -> StepResult {
         let started = Instant::now();
         let mut sink = Sink::default();
+        // What the scenario's operations still wait for gets its deadline, then the transcripts
+        // are checked whole; only then is anything closed.
+        self.settle().await;
+        let end = {
+            let mut o = self.observer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            o.finish(Instant::now());
+            o.take()
+        };
+        sink.checks.extend(end.into_iter().map(super::step::violation_check));
         for role in self.order.clone() {
             if let Some(agent) = self.agents.get(&role) {
                 if agent.logged_in {
@@ -190,6 +210,8 @@ impl Actors {
         }
         // Teardown does not assert; only the automatic rules' violations count.
         sink.checks.retain(|c| !c.passed && !c.rule.starts_with("assert."));
+        let late = self.observer.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        sink.checks.extend(late.into_iter().map(super::step::violation_check));
         StepResult {
             name: "teardown".into(),
             kind: "teardown",
@@ -199,6 +221,26 @@ impl Actors {
             checks: sink.checks,
             error: None,
             skipped: false,
+        }
+    }
+}
+
+impl Actors {
+    /// Wait until nothing is pending in the observer, or its deadlines pass.
+    async fn settle(&self) {
+        loop {
+            let next = {
+                let mut o = self.observer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                o.poll(Instant::now());
+                if !o.waiting() {
+                    return;
+                }
+                o.next_deadline()
+            };
+            // Notifications arrive on other tasks; look again soon, never past the deadline.
+            let soon = Instant::now() + std::time::Duration::from_millis(20);
+            let until = next.map_or(soon, |d| d.min(soon));
+            tokio::time::sleep_until(until.into()).await;
         }
     }
 }

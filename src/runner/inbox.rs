@@ -11,6 +11,7 @@ use tokio::sync::{Notify, mpsc};
 use super::result::{Check, Counts};
 use super::validate::{check_bayeux, check_exchange};
 use crate::client::BayeuxEvent;
+use crate::contract::observe::Observer;
 use crate::contract::rules;
 use crate::contract::schema::SchemaRegistry;
 use crate::scenario::matcher::{self, Failure};
@@ -63,12 +64,13 @@ impl Inbox {
         self: &Arc<Self>,
         reg: Arc<SchemaRegistry>,
         mut rx: mpsc::UnboundedReceiver<BayeuxEvent>,
+        observer: Option<(Arc<Mutex<Observer>>, String)>,
     ) -> tokio::task::JoinHandle<()> {
         let inbox = Arc::clone(self);
         tokio::spawn(async move {
             while let Some(ev) = rx.recv().await {
                 let closed = matches!(ev, BayeuxEvent::Closed);
-                inbox.accept(&reg, ev);
+                inbox.accept(&reg, ev, observer.as_ref());
                 if closed {
                     break;
                 }
@@ -78,7 +80,7 @@ impl Inbox {
         })
     }
 
-    fn accept(&self, reg: &SchemaRegistry, ev: BayeuxEvent) {
+    fn accept(&self, reg: &SchemaRegistry, ev: BayeuxEvent, observer: Option<&(Arc<Mutex<Observer>>, String)>) {
         let mut guard = self.lock();
         let st = &mut *guard;
         match ev {
@@ -89,6 +91,9 @@ impl Inbox {
                 let channel = message.get("channel").and_then(Value::as_str).unwrap_or_default().to_owned();
                 if !channel.starts_with("/meta/") {
                     let data = message.get("data").cloned().unwrap_or(Value::Null);
+                    if let Some((obs, agent)) = observer.filter(|_| channel == crate::api::CHANNEL_CHATS) {
+                        obs.lock().unwrap_or_else(PoisonError::into_inner).notification(agent, &data, received_at);
+                    }
                     st.delivered.push(Delivered { seq, at: received_at, channel, data, consumed: false });
                 }
             }
@@ -248,7 +253,7 @@ mod tests {
             tx.send(e).unwrap();
         }
         tx.send(BayeuxEvent::Closed).unwrap();
-        inbox.spawn_pump(reg, rx).await.unwrap();
+        inbox.spawn_pump(reg, rx, None).await.unwrap();
         inbox
     }
 

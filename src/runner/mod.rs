@@ -66,6 +66,7 @@ pub async fn run_scenarios(scenarios: &[Scenario], cfg: &RunConfig) -> RunResult
         scenarios: results,
         counts: Counts::default(),
         violations_by_rule: BTreeMap::new(),
+        coverage: crate::scenario::coverage::coverage(scenarios, crate::scenario::coverage::documented_errors),
     };
     run.finish();
     run

@@ -140,6 +140,8 @@ pub struct RunResult {
     pub counts: Counts,
     /// Failed checks per rule id.
     pub violations_by_rule: std::collections::BTreeMap<&'static str, u64>,
+    /// Which catalogue operations the scenarios of this run exercise.
+    pub coverage: crate::scenario::coverage::Coverage,
 }
 
 /// The documented exit codes (README, house style rule 4).

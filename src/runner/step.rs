@@ -9,6 +9,7 @@ use super::actors::{Actors, Sink};
 use super::expect::{apply_captures, exchange_context, notification_checks, response_checks};
 use super::result::{Abort, Check, StepResult};
 use crate::client::{Exchange, RawRequest};
+use crate::contract::observe::{AgentOperation, Observer, Origin};
 use crate::contract::rules;
 use crate::scenario::vars::{Vars, interpolate, interpolate_to_string};
 use crate::scenario::{Action, Step, Via};
@@ -25,6 +26,15 @@ pub fn skipped(st: &Step) -> StepResult {
         error: None,
         skipped: true,
     }
+}
+
+/// A stateful rule's violation as a failed check, placed at the step that caused it.
+pub fn violation_check(v: crate::contract::observe::Violation) -> Check {
+    let (span, message) = match &v.origin {
+        Some(o) => (o.span.clone(), format!("{} (from step `{}`)", v.message, o.step)),
+        None => (None, v.message),
+    };
+    Check::fail(v.rule, v.subject, message).at(span).expected_actual(v.expected, v.actual)
 }
 
 /// What the action left for expectations and captures.
@@ -81,6 +91,14 @@ pub async fn run(st: &Step, actors: &mut Actors, vars: &mut Vars, cfg: &RunConfi
         }
     }
 
+    // Stateful rules: what broke during the step, or whose deadline passed by now.
+    let violations = {
+        let mut o = actors.observer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        o.poll(std::time::Instant::now());
+        o.take()
+    };
+    sink.checks.extend(violations.into_iter().map(violation_check));
+
     // Whatever the agents' CometD clients saw during the step is this step's.
     for agent in actors.agents.values() {
         let (checks, counts) = agent.inbox.drain();
@@ -105,6 +123,33 @@ pub async fn run(st: &Step, actors: &mut Actors, vars: &mut Vars, cfg: &RunConfi
         skipped: false,
     };
     (result, abort)
+}
+
+fn origin(st: &Step) -> Origin {
+    Origin { step: st.name.clone(), span: Some(st.span.clone()) }
+}
+
+fn observe(actors: &Actors, f: impl FnOnce(&mut Observer)) {
+    f(&mut actors.observer.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+}
+
+/// Transcript pages read by an agent or a customer feed the transcript rules.
+fn observe_page(actors: &Actors, via: &Via, ex: &Exchange, asked_at: std::time::Instant, origin: Origin) {
+    if ex.method != "GET" {
+        return;
+    }
+    let Some(messages) = ex.json.as_ref().and_then(|b| b.get("messages")).and_then(Value::as_array) else { return };
+    let Some(rest) = ex.path.find("/api/v2/").map(|i| &ex.path[i + "/api/v2/".len()..]) else { return };
+    let parts: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
+    match (via, parts.as_slice()) {
+        (Via::Agent(agent), ["me", "chats", chat, "messages"]) => {
+            observe(actors, |o| o.agent_page(agent, chat, messages, origin))
+        }
+        (Via::Customer(customer), ["chats", chat, "messages"]) => {
+            observe(actors, |o| o.customer_page(customer, chat, messages, asked_at, origin))
+        }
+        _ => {}
+    }
 }
 
 enum StepError {
@@ -169,12 +214,25 @@ async fn act(
             let body = with_operation(name, &resolve(params, vars)?);
             let subject = format!("{agent}: POST /api/v2/me/chats/{chat} {name}");
             let a = actors.agent(agent, cfg).map_err(|e| transport(e, sink, &subject))?;
+            let sent_at = std::time::Instant::now();
             let ex = a
                 .session
                 .post(&format!("/api/v2/me/chats/{chat}"), &body)
                 .await
                 .map_err(|e| transport(e, sink, &subject))?;
             sink.record(&cfg.schemas, &ex);
+            observe(actors, |o| {
+                o.agent_operation(AgentOperation {
+                    agent,
+                    chat: &chat,
+                    operation: name,
+                    params: &body,
+                    status: ex.status,
+                    response: ex.json.as_ref(),
+                    sent_at,
+                    origin: origin(st),
+                })
+            });
             Ok(output(ex, subject))
         }
         Action::RequestChat { customer, body } => {
@@ -188,6 +246,8 @@ async fn act(
             sink.record(&cfg.schemas, &ex);
             if let Some(id) = ex.json.as_ref().and_then(|b| b.get("id")).and_then(Value::as_str) {
                 c.chats.push(id.to_owned());
+                let id = id.to_owned();
+                observe(actors, |o| o.customer_request(customer, &id, &body));
             }
             Ok(output(ex, subject))
         }
@@ -196,8 +256,12 @@ async fn act(
             let body = with_operation(name, &resolve(params, vars)?);
             let subject = format!("{customer}: POST /api/v2/chats/{chat} {name}");
             let c = actors.customer(customer, cfg).map_err(|e| transport(e, sink, &subject))?;
+            let sent_at = std::time::Instant::now();
             let ex = c.client.operation(&chat, &body).await.map_err(|e| transport(e, sink, &subject))?;
             sink.record(&cfg.schemas, &ex);
+            if super::actors::status_code(&ex) == Some(0) {
+                observe(actors, |o| o.customer_operation(customer, &chat, name, &body, sent_at, origin(st)));
+            }
             Ok(output(ex, subject))
         }
         Action::Http { via, request } => {
@@ -220,6 +284,7 @@ async fn act(
                 with_auth: request.auth,
                 with_csrf: request.csrf,
             };
+            let asked_at = std::time::Instant::now();
             let ex = match via {
                 Via::Agent(a) => {
                     let a = actors.agent(a, cfg).map_err(|e| transport(e, sink, &subject))?;
@@ -237,6 +302,7 @@ async fn act(
             }
             .map_err(|e| transport(e, sink, &subject))?;
             sink.record(&cfg.schemas, &ex);
+            observe_page(actors, via, &ex, asked_at, origin(st));
             Ok(output(ex, subject))
         }
         Action::WaitFor { agent, .. } => {

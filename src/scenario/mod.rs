@@ -2,6 +2,7 @@
 //! responses and notifications), its parser with line/column spans, the matchers and variable
 //! interpolation. No tokio, no HTTP.
 
+pub mod coverage;
 pub mod diag;
 pub mod matcher;
 pub mod parse;

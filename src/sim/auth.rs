@@ -141,6 +141,7 @@ fn basic_agent(headers: &HeaderMap, engine: &Engine, password: &str) -> Option<u
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::SimConfig;
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -152,7 +153,7 @@ mod tests {
 
     #[test]
     fn basic_opens_a_session_that_the_cookie_then_names() {
-        let engine = Engine::new(2, 3);
+        let engine = Engine::new(&SimConfig { agents: 2, capacity: 3, ..SimConfig::default() });
         let mut sessions = Sessions::default();
         let basic = format!("Basic {}", STANDARD.encode("agent2:pw"));
         let caller = sessions.authenticate(&headers(&[("authorization", &basic)]), &engine, "pw").unwrap();
@@ -166,7 +167,7 @@ mod tests {
 
     #[test]
     fn wrong_password_or_unknown_agent_is_refused() {
-        let engine = Engine::new(2, 3);
+        let engine = Engine::new(&SimConfig { agents: 2, capacity: 3, ..SimConfig::default() });
         let mut sessions = Sessions::default();
         for creds in ["agent2:bad", "agent3:pw", "agent02:pw", "nobody"] {
             let basic = format!("Basic {}", STANDARD.encode(creds));
@@ -177,7 +178,7 @@ mod tests {
 
     #[test]
     fn writes_need_the_matching_token() {
-        let engine = Engine::new(1, 3);
+        let engine = Engine::new(&SimConfig { agents: 1, capacity: 3, ..SimConfig::default() });
         let mut sessions = Sessions::default();
         let basic = format!("Basic {}", STANDARD.encode("agent1:pw"));
         let caller = sessions.authenticate(&headers(&[("authorization", &basic)]), &engine, "pw").unwrap();

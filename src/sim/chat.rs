@@ -1,105 +1,46 @@
-//! One chat as the simulator keeps it: the customer, the agents it was offered to, the
-//! transcript, and the JSON views of it that the agent and the customer are shown.
+//! One chat as the simulator keeps it: the customer, the agents it was offered to and how, the
+//! transcript, and the JSON views of it that the agents and the customer are shown.
 
 use ::time::OffsetDateTime;
 use serde_json::{Map, Value, json};
 
+use super::config::Options;
+use super::message::{Audience, Draft, Message, MessageType, Participant};
 use super::time;
-use crate::api::{self, ChatState, CustomerChatState, Visibility};
+use crate::api::{self, ChatContext, ChatState, CustomerChatState, Visibility};
 
-/// Someone in a chat: the customer, or an agent who accepted it.
-#[derive(Debug, Clone)]
-pub(crate) struct Participant {
-    pub id: String,
-    pub nickname: String,
-    /// The agent's user id; `None` for the customer.
-    pub user_id: Option<String>,
-}
-
-impl Participant {
-    fn kind(&self) -> &'static str {
-        if self.user_id.is_some() { "Agent" } else { "Customer" }
-    }
-
-    /// As listed in a chat resource's `participants`.
-    pub fn resource(&self, host: &str) -> Value {
-        let mut p = json!({
-            "id": self.id,
-            "participantId": self.id,
-            "nickname": self.nickname,
-            "type": self.kind(),
-            "visibility": Visibility::All.as_str(),
-        });
-        if let (Some(user), Some(map)) = (&self.user_id, p.as_object_mut()) {
-            map.insert("uri".into(), Value::String(format!("http://{host}/api/v2/users/{user}")));
-            map.insert("path".into(), Value::String(format!("/users/{user}")));
-        }
-        p
-    }
-
-    /// As a message's `from`.
-    fn sender(&self) -> Value {
-        json!({
-            "id": self.id,
-            "participantId": self.id,
-            "nickname": self.nickname,
-            "type": self.kind(),
-            "visibility": Visibility::All.as_str(),
-        })
-    }
-
-    /// As the customer side lists participants.
-    fn customer_view(&self) -> Value {
-        json!({"nickname": self.nickname, "participantId": self.id, "type": self.kind()})
-    }
-}
-
-/// Transcript message types the simulator produces.
+/// The agent whose request caused something, and that request's referenceId: notifications it
+/// causes for that agent carry the referenceId.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum MessageType {
-    ParticipantJoined,
-    ParticipantLeft,
-    Text,
-    TypingStarted,
-    TypingStopped,
+pub(crate) struct Origin {
+    pub agent: usize,
+    pub reference: u64,
 }
 
-impl MessageType {
-    fn as_str(self) -> &'static str {
+/// How a chat came to be offered to an agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Offer {
+    /// Routed from a queue to a Ready agent.
+    Routed,
+    /// Transferred to this agent by name.
+    Transfer,
+    /// Invited to a conference.
+    Invite(Origin),
+    /// Asked to consult: joins with visibility Agents.
+    Consult(Origin),
+}
+
+impl Offer {
+    pub fn inviter(self) -> Option<Origin> {
         match self {
-            MessageType::ParticipantJoined => "ParticipantJoined",
-            MessageType::ParticipantLeft => "ParticipantLeft",
-            MessageType::Text => "Text",
-            MessageType::TypingStarted => "TypingStarted",
-            MessageType::TypingStopped => "TypingStopped",
+            Offer::Invite(by) | Offer::Consult(by) => Some(by),
+            Offer::Routed | Offer::Transfer => None,
         }
     }
-}
 
-/// One transcript entry; every one is visible to all.
-#[derive(Debug, Clone)]
-pub(crate) struct Message {
-    pub index: u64,
-    pub kind: MessageType,
-    pub from: Participant,
-    pub text: Option<String>,
-    pub at: OffsetDateTime,
-}
-
-impl Message {
-    pub fn to_json(&self) -> Value {
-        let mut m = json!({
-            "index": self.index,
-            "type": self.kind.as_str(),
-            "from": self.from.sender(),
-            "visibility": Visibility::All.as_str(),
-            "timestamp": time::message_timestamp(self.at),
-            "timestampSeconds": time::epoch_millis(self.at),
-        });
-        if let (Some(text), Some(map)) = (&self.text, m.as_object_mut()) {
-            map.insert("text".into(), Value::String(text.clone()));
-        }
-        m
+    /// The visibility the agent has once it accepts.
+    pub fn joins_as(self) -> Visibility {
+        if matches!(self, Offer::Consult(_)) { Visibility::Agents } else { Visibility::All }
     }
 }
 
@@ -111,6 +52,7 @@ pub(crate) struct Assignment {
     pub state: ChatState,
     /// Set once the agent accepted.
     pub participant: Option<Participant>,
+    pub offer: Offer,
 }
 
 impl Assignment {
@@ -123,6 +65,19 @@ impl Assignment {
     pub fn is_open(&self) -> bool {
         !matches!(self.state, ChatState::Completed | ChatState::Revoked)
     }
+
+    fn is_consultant(&self) -> bool {
+        self.state == ChatState::Chatting && matches!(self.offer, Offer::Consult(_))
+    }
+}
+
+/// How message indices are numbered: one after the other unless a fault says otherwise.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Numbering {
+    /// Skip one number every third message.
+    pub gap: bool,
+    /// The second Text message reuses the previous index.
+    pub repeat: bool,
 }
 
 /// A chat from RequestChat to its end.
@@ -141,9 +96,39 @@ pub(crate) struct Chat {
     pub user_data: Map<String, Value>,
     pub queue: String,
     pub received: OffsetDateTime,
+    /// A Consult sent to a queue, waiting there for an agent.
+    pub queued_consult: Option<Origin>,
+    numbering: Numbering,
+    /// Text messages so far.
+    texts: usize,
 }
 
 impl Chat {
+    pub fn new(
+        id: String,
+        customer_id: String,
+        customer: Participant,
+        user_data: Map<String, Value>,
+        queue: String,
+        numbering: Numbering,
+    ) -> Chat {
+        Chat {
+            id,
+            customer_id,
+            customer,
+            customer_present: true,
+            customer_state: CustomerChatState::WaitingForAgent,
+            assignments: Vec::new(),
+            transcript: Vec::new(),
+            user_data,
+            queue,
+            received: time::now(),
+            queued_consult: None,
+            numbering,
+            texts: 0,
+        }
+    }
+
     pub fn assignment(&self, agent: usize) -> Option<&Assignment> {
         self.assignments.iter().find(|a| a.agent == agent)
     }
@@ -152,9 +137,19 @@ impl Chat {
         self.assignments.iter_mut().find(|a| a.agent == agent)
     }
 
-    /// Whether `agent` has refused or been offered it before (never offered twice).
+    /// Whether `agent` has held or been offered it before (a routed chat is never offered twice).
     pub fn was_offered_to(&self, agent: usize) -> bool {
         self.assignment(agent).is_some()
+    }
+
+    /// Whether `agent` holds it now: offered, in the conversation, or left but not completed.
+    pub fn holds(&self, agent: usize) -> bool {
+        self.assignment(agent).is_some_and(Assignment::is_open)
+    }
+
+    /// The agent's state on it; Revoked for an agent it was never offered to.
+    pub fn state_of(&self, agent: usize) -> ChatState {
+        self.assignment(agent).map_or(ChatState::Revoked, |a| a.state)
     }
 
     /// Agents currently in the conversation (accepted, not left).
@@ -162,16 +157,44 @@ impl Chat {
         self.assignments.iter().filter(|a| a.state == ChatState::Chatting)
     }
 
-    /// Who is in the conversation now.
-    fn present(&self) -> Vec<&Participant> {
-        let customer = self.customer_present.then_some(&self.customer);
-        customer.into_iter().chain(self.chatting_agents().filter_map(|a| a.participant.as_ref())).collect()
+    /// Agents in the conversation other than `agent`.
+    pub fn others(&self, agent: usize) -> Vec<usize> {
+        self.chatting_agents().map(|a| a.agent).filter(|a| *a != agent).collect()
     }
 
-    /// Append a message and return it.
-    pub fn append(&mut self, kind: MessageType, from: Participant, text: Option<String>) -> &Message {
-        let index = self.transcript.len() as u64 + 1;
-        self.transcript.push(Message { index, kind, from, text, at: time::now() });
+    /// What the capabilities of `agent` depend on beyond its state.
+    pub fn context(&self, agent: usize) -> ChatContext {
+        let visible = self.chatting_agents().filter(|a| a.offer.joins_as() == Visibility::All).count();
+        let offered_consult =
+            self.assignments.iter().any(|a| a.state == ChatState::Invited && matches!(a.offer, Offer::Consult(_)));
+        ChatContext {
+            conference: visible > 1,
+            consult_pending: offered_consult || self.queued_consult.is_some(),
+            consultant_joined: self.assignments.iter().any(Assignment::is_consultant),
+            consultant: self.assignment(agent).is_some_and(Assignment::is_consultant),
+        }
+    }
+
+    /// The capabilities `agent` has on it now.
+    pub fn capabilities(&self, agent: usize) -> Vec<&'static str> {
+        api::capabilities(self.state_of(agent), &self.context(agent))
+    }
+
+    /// Append a message and return it, numbered after the last one.
+    pub fn append(&mut self, draft: Draft) -> &Message {
+        let last = self.transcript.last().map_or(0, |m| m.index);
+        if draft.kind == MessageType::Text {
+            self.texts += 1;
+        }
+        let position = self.transcript.len() + 1;
+        let index = if self.numbering.repeat && draft.kind == MessageType::Text && self.texts == 2 && last > 0 {
+            last
+        } else if self.numbering.gap && position.is_multiple_of(3) {
+            last + 2
+        } else {
+            last + 1
+        };
+        self.transcript.push(Message { index, at: time::now(), content: draft });
         // Pushed just above, so there is a last element.
         &self.transcript[self.transcript.len() - 1]
     }
@@ -184,20 +207,35 @@ impl Chat {
         format!("http://{host}/api/v2/chats/{}", self.id)
     }
 
+    /// The customer (if still there) and the agents in the conversation: all of them for an
+    /// agent, those visible to all for the customer.
+    fn present(&self, audience: Audience) -> Vec<&Participant> {
+        let customer = self.customer_present.then_some(&self.customer);
+        let agents = self
+            .chatting_agents()
+            .filter_map(|a| a.participant.as_ref())
+            .filter(|p| audience == Audience::Agent || p.visibility == Visibility::All);
+        customer.into_iter().chain(agents).collect()
+    }
+
     /// The chat resource as `agent` sees it.
-    pub fn agent_view(&self, agent: usize, host: &str) -> Value {
-        let state = self.assignment(agent).map_or(ChatState::Revoked, |a| a.state);
+    pub fn agent_view(&self, agent: usize, host: &str, opts: &Options) -> Value {
+        let state = self.state_of(agent);
         let participants: Vec<Value> = if matches!(state, ChatState::Completed | ChatState::Revoked) {
             Vec::new()
         } else {
-            self.present().into_iter().map(|p| p.resource(host)).collect()
+            self.present(Audience::Agent).into_iter().map(|p| p.resource(host)).collect()
         };
+        let mut capabilities = self.capabilities(agent);
+        if opts.faults.capability_missing && state == ChatState::Chatting {
+            capabilities.retain(|c| *c != "SendMessage");
+        }
         json!({
             "id": self.id,
             "uri": self.uri(host),
             "path": self.path(),
             "state": state.as_str(),
-            "capabilities": api::capabilities_in(state),
+            "capabilities": capabilities,
             "participants": participants,
             "userData": self.user_data,
             "chatType": "Inbound",
@@ -206,7 +244,7 @@ impl Chat {
         })
     }
 
-    /// The chat resource as the customer sees it.
+    /// The chat resource as the customer sees it: no consultant among the participants.
     pub fn customer_view(&self) -> Value {
         let capabilities: &[&str] =
             if self.customer_state == CustomerChatState::Idle { &[] } else { api::CUSTOMER_OPERATIONS };
@@ -214,14 +252,26 @@ impl Chat {
             "id": self.customer_id,
             "state": self.customer_state.as_str(),
             "capabilities": capabilities,
-            "participants": self.present().into_iter().map(Participant::customer_view).collect::<Vec<_>>(),
+            "participants": self.present(Audience::Customer).into_iter().map(Participant::customer_view).collect::<Vec<_>>(),
         })
     }
 
-    /// Messages with index >= `from`, at most `count` of them.
-    pub fn messages(&self, from: u64, count: Option<usize>) -> Vec<Value> {
-        let start = usize::try_from(from.max(1) - 1).unwrap_or(usize::MAX);
-        let rest = self.transcript.get(start..).unwrap_or(&[]);
-        rest.iter().take(count.unwrap_or(usize::MAX)).map(Message::to_json).collect()
+    /// An agent's page of the transcript: messages with index >= `from`, at most `count`.
+    pub fn agent_messages(&self, from: u64, count: Option<usize>, opts: &Options) -> Vec<Value> {
+        self.transcript
+            .iter()
+            .filter(|m| m.index >= from)
+            .take(count.unwrap_or(usize::MAX))
+            .map(|m| m.to_json(Audience::Agent, opts))
+            .collect()
+    }
+
+    /// The customer's transcript from index `from`: messages for agents only are left out.
+    pub fn customer_messages(&self, from: u64, opts: &Options) -> Vec<Value> {
+        self.transcript
+            .iter()
+            .filter(|m| m.index >= from && m.for_customer(opts))
+            .map(|m| m.to_json(Audience::Customer, opts))
+            .collect()
     }
 }

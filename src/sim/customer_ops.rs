@@ -3,35 +3,35 @@
 
 use serde_json::{Map, Value};
 
-use super::chat::{Chat, MessageType, Participant};
+use super::chat::{Chat, Numbering};
+use super::config::DEFAULT_QUEUE;
 use super::engine::{ChatRequest, Engine};
+use super::message::{Draft, MessageType, Participant};
 use super::reply::{SimError, operation_name, opt_str, req_str};
-use super::time;
-use crate::api::{self, ChatState, CustomerChatState};
+use crate::api::{self, ChatState, CustomerChatState, Visibility};
 
 impl Engine {
     /// RequestChat: the chat starts waiting and is routed at once when an agent is free.
     pub fn request_chat(&mut self, req: ChatRequest, host: &str) -> String {
         let id = self.ids.chat_id();
         let customer_id = self.ids.customer_chat_id();
-        let customer = Participant { id: self.ids.participant_id(), nickname: req.nickname, user_id: None };
+        let customer = Participant {
+            id: self.ids.participant_id(),
+            nickname: req.nickname,
+            user_id: None,
+            visibility: Visibility::All,
+        };
         let mut user_data = req.user_data;
         if let Some(subject) = req.subject {
             user_data.insert("Subject".into(), Value::String(subject));
         }
-        let mut chat = Chat {
-            id: id.clone(),
-            customer_id: customer_id.clone(),
-            customer: customer.clone(),
-            customer_present: true,
-            customer_state: CustomerChatState::WaitingForAgent,
-            assignments: Vec::new(),
-            transcript: Vec::new(),
-            user_data,
-            queue: req.endpoint.unwrap_or_else(|| "default".to_owned()),
-            received: time::now(),
-        };
-        chat.append(MessageType::ParticipantJoined, customer, None);
+        let queue = req.endpoint.unwrap_or_else(|| DEFAULT_QUEUE.to_owned());
+        // A queue a customer can reach exists for transfers too.
+        self.queues.insert(queue.clone());
+        let faults = self.opts.faults;
+        let numbering = Numbering { gap: faults.index_gap, repeat: faults.index_repeat };
+        let mut chat = Chat::new(id.clone(), customer_id.clone(), customer.clone(), user_data, queue, numbering);
+        chat.append(Draft::new(MessageType::ParticipantJoined, &customer));
         self.chats.insert(id.clone(), chat);
         self.by_customer.insert(customer_id.clone(), id.clone());
         self.chats_created += 1;
@@ -52,7 +52,7 @@ impl Engine {
     }
 
     pub fn customer_messages(&self, customer_id: &str, from: u64) -> Result<Vec<Value>, SimError> {
-        Ok(self.customer_chat_ref(customer_id)?.messages(from, None))
+        Ok(self.customer_chat_ref(customer_id)?.customer_messages(from, &self.opts))
     }
 
     /// A customer operation (`api::CUSTOMER_OPERATIONS`).
@@ -76,19 +76,24 @@ impl Engine {
             return Err(SimError::InvalidState(format!("Operation {name} is not allowed: the chat is over")));
         }
         let (chat_id, customer) = (chat.id.clone(), chat.customer.clone());
+        let says = |kind| Draft::new(kind, &customer);
         match name {
-            "SendMessage" => self.say(&chat_id, MessageType::Text, customer, text, None, host),
-            "SendStartTypingNotification" => self.say(&chat_id, MessageType::TypingStarted, customer, None, None, host),
-            "SendStopTypingNotification" => self.say(&chat_id, MessageType::TypingStopped, customer, None, None, host),
+            "SendMessage" => {
+                let draft = says(MessageType::Text).text(text.unwrap_or_default());
+                self.say(&chat_id, draft, None, host);
+            }
+            "SendStartTypingNotification" => self.say(&chat_id, says(MessageType::TypingStarted), None, host),
+            "SendStopTypingNotification" => self.say(&chat_id, says(MessageType::TypingStopped), None, host),
             _ => self.customer_complete(&chat_id, customer, host),
         }
         Ok(())
     }
 
-    /// The customer ends the chat: a pending offer is revoked, agents in the conversation see
+    /// The customer ends the chat: pending offers are revoked, agents in the conversation see
     /// the customer leave and must still Complete.
     fn customer_complete(&mut self, chat_id: &str, customer: Participant, host: &str) {
         self.waiting.retain(|id| id != chat_id);
+        self.waiting_consults.retain(|id| id != chat_id);
         let invited: Vec<usize> = self
             .chats
             .get(chat_id)
@@ -101,10 +106,11 @@ impl Engine {
             self.set_assignment(*agent, chat_id, ChatState::Revoked);
             self.push_state(*agent, chat_id, "StatusChange", None, host);
         }
-        self.say(chat_id, MessageType::ParticipantLeft, customer, None, None, host);
+        self.say(chat_id, Draft::new(MessageType::ParticipantLeft, &customer), None, host);
         if let Some(chat) = self.chats.get_mut(chat_id) {
             chat.customer_present = false;
             chat.customer_state = CustomerChatState::Idle;
+            chat.queued_consult = None;
         }
         if !invited.is_empty() {
             self.route(host);
@@ -117,11 +123,12 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::sim::SimConfig;
 
     const HOST: &str = "sim.test";
 
     fn ready_engine(agents: usize, capacity: usize) -> Engine {
-        let mut engine = Engine::new(agents, capacity);
+        let mut engine = Engine::new(&SimConfig { agents, capacity, ..SimConfig::default() });
         for agent in 1..=agents {
             engine.start_session(agent);
             engine.set_ready(agent, true, HOST).unwrap();

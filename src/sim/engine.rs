@@ -1,14 +1,17 @@
-//! The chat engine: agents and their contact-centre state, chats, routing with capacity, and
-//! the customer's side of each chat. It knows nothing of HTTP: each change it makes queues the
-//! notifications it causes in `outbox`, which the caller hands to the Bayeux server while still
-//! holding the lock, so notifications leave in the order the changes happened.
+//! The chat engine: agents and their contact-centre state, chats, and the notifications changes
+//! cause. It knows nothing of HTTP: each change it makes queues the notifications it causes in
+//! `outbox`, which the caller hands to the Bayeux server while still holding the lock, so
+//! notifications leave in the order the changes happened. Routing, the operations and the
+//! customer's side are in their own modules.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use serde_json::{Map, Value, json};
 
-use super::chat::{Assignment, Chat, MessageType, Participant};
+use super::chat::{Chat, Origin};
+use super::config::{Options, SimConfig};
 use super::ids::IdGen;
+use super::message::{Audience, Draft};
 use super::reply::SimError;
 use crate::api::{self, ChatState};
 
@@ -45,12 +48,17 @@ pub(crate) struct ChatRequest {
 
 #[derive(Debug)]
 pub(crate) struct Engine {
-    capacity: usize,
+    pub(super) capacity: usize,
+    pub(super) opts: Options,
     pub(super) agents: Vec<AgentRecord>,
     pub(super) chats: HashMap<String, Chat>,
     pub(super) by_customer: HashMap<String, String>,
     /// Chats no agent holds, oldest first.
     pub(super) waiting: VecDeque<String>,
+    /// Chats whose Consult to a queue waits for an agent, oldest first.
+    pub(super) waiting_consults: VecDeque<String>,
+    /// Queues that exist: the configured ones and those customers named.
+    pub(super) queues: BTreeSet<String>,
     pub(super) ids: IdGen,
     /// Notifications caused by the changes made since it was last drained.
     pub outbox: Vec<Push>,
@@ -62,8 +70,8 @@ const READY_STATE_ID: &str = "9430250E-0A1B-4B46-9E55-9AE5C4E6F0A0";
 const NOT_READY_STATE_ID: &str = "9430250E-0A1B-4B46-9E55-9AE5C4E6F0A1";
 
 impl Engine {
-    pub fn new(agents: usize, capacity: usize) -> Engine {
-        let agents = (1..=agents)
+    pub fn new(config: &SimConfig) -> Engine {
+        let agents = (1..=config.agents)
             .map(|n| AgentRecord {
                 number: n,
                 user_id: format!("{:032x}", 0x5e_u128 << 120 | n as u128),
@@ -75,11 +83,14 @@ impl Engine {
             })
             .collect();
         Engine {
-            capacity,
+            capacity: config.capacity,
+            opts: Options { include_message_type: config.include_message_type, faults: config.faults },
             agents,
             chats: HashMap::new(),
             by_customer: HashMap::new(),
             waiting: VecDeque::new(),
+            waiting_consults: VecDeque::new(),
+            queues: config.queues.iter().cloned().collect(),
             ids: IdGen::default(),
             outbox: Vec::new(),
             chats_created: 0,
@@ -100,12 +111,17 @@ impl Engine {
         (format!("agent{n}") == name && (1..=self.agents.len()).contains(&n)).then_some(n)
     }
 
+    /// The agent number of a user id (the last segment of a user URI).
+    pub fn agent_by_user_id(&self, user_id: &str) -> Option<usize> {
+        self.agents.iter().find(|a| a.user_id == user_id).map(|a| a.number)
+    }
+
     pub(super) fn agent(&self, agent: usize) -> &AgentRecord {
-        // Agent numbers only come from agent_by_name, which checks the range.
+        // Agent numbers only come from agent_by_name / agent_by_user_id, which check the range.
         &self.agents[agent - 1]
     }
 
-    fn agent_mut(&mut self, agent: usize) -> &mut AgentRecord {
+    pub(super) fn agent_mut(&mut self, agent: usize) -> &mut AgentRecord {
         &mut self.agents[agent - 1]
     }
 
@@ -132,39 +148,13 @@ impl Engine {
         json!({"channel": "chat", "userState": {"id": id, "displayName": state, "state": state}})
     }
 
-    fn push_channel_state(&mut self, agent: usize) {
+    pub(super) fn push_channel_state(&mut self, agent: usize) {
         let data = json!({"channels": [self.chat_channel(agent)]});
         self.outbox.push(Push { agent, channel: api::CHANNEL_CHANNELS, data });
     }
 
     pub fn start_session(&mut self, agent: usize) {
         self.agent_mut(agent).session_started = true;
-    }
-
-    /// Ends the contact-centre session: the chat channel goes NotReady and offers not yet
-    /// answered are withdrawn (Revoked) and routed to other agents. Accepted chats stay.
-    pub fn end_session(&mut self, agent: usize, host: &str) {
-        let a = self.agent_mut(agent);
-        a.session_started = false;
-        if std::mem::take(&mut a.ready) {
-            self.push_channel_state(agent);
-        }
-        let offered: Vec<String> = self
-            .agent(agent)
-            .open_chats
-            .iter()
-            .filter(|id| {
-                self.chats.get(*id).and_then(|c| c.assignment(agent)).is_some_and(|a| a.state == ChatState::Invited)
-            })
-            .cloned()
-            .collect();
-        // Oldest first in line again, as they were.
-        for chat_id in offered.iter().rev() {
-            self.set_assignment(agent, chat_id, ChatState::Revoked);
-            self.push_state(agent, chat_id, "StatusChange", None, host);
-            self.waiting.push_front(chat_id.clone());
-        }
-        self.route(host);
     }
 
     /// Ready / NotReady on the chat channel. Going Ready routes waiting chats.
@@ -187,7 +177,7 @@ impl Engine {
             .open_chats
             .iter()
             .filter_map(|id| self.chats.get(id))
-            .map(|chat| chat.agent_view(agent, host))
+            .map(|chat| chat.agent_view(agent, host, &self.opts))
             .collect()
     }
 
@@ -206,19 +196,47 @@ impl Engine {
         start: u64,
         count: Option<usize>,
     ) -> Result<Vec<Value>, SimError> {
-        Ok(self.agent_chat(agent, chat_id)?.messages(start, count))
+        Ok(self.agent_chat(agent, chat_id)?.agent_messages(start, count, &self.opts))
     }
 
-    /// `notificationType` StatusChange or ParticipantsUpdated of `chat` to `agent`.
-    pub(super) fn push_state(&mut self, agent: usize, chat_id: &str, kind: &str, reference: Option<u64>, host: &str) {
-        let Some(chat) = self.chats.get(chat_id) else { return };
-        let mut data = json!({
+    /// The referenceId a notification carries, unless the `omit_reference_id` fault drops it.
+    fn reference(&self, reference: Option<u64>) -> Option<u64> {
+        reference.filter(|_| !self.opts.faults.omit_reference_id)
+    }
+
+    /// Queue `data` for `agent` on `/v2/me/chats`, with the referenceId if there is one.
+    pub(super) fn push(&mut self, agent: usize, mut data: Value, reference: Option<u64>) {
+        if let (Some(r), Some(map)) = (self.reference(reference), data.as_object_mut()) {
+            map.insert("referenceId".into(), json!(r));
+        }
+        self.outbox.push(Push { agent, channel: api::CHANNEL_CHATS, data });
+    }
+
+    /// A ChatStateChangeMessage of `kind` (StatusChange, ParticipantsUpdated, PropertiesUpdated)
+    /// carrying the chat as `agent` sees it now.
+    pub(super) fn state_notification(&self, agent: usize, chat_id: &str, kind: &str, host: &str) -> Option<Value> {
+        let chat = self.chats.get(chat_id)?;
+        Some(json!({
             "messageType": "ChatStateChangeMessage",
             "notificationType": kind,
-            "chat": chat.agent_view(agent, host),
+            "chat": chat.agent_view(agent, host, &self.opts),
+        }))
+    }
+
+    pub(super) fn push_state(&mut self, agent: usize, chat_id: &str, kind: &str, reference: Option<u64>, host: &str) {
+        if let Some(data) = self.state_notification(agent, chat_id, kind, host) {
+            self.push(agent, data, reference);
+        }
+    }
+
+    /// The documented Error notification: an operation accepted earlier failed.
+    pub(super) fn push_error(&mut self, origin: Origin, message: &str) {
+        let data = json!({
+            "messageType": "ChatStateChangeMessage",
+            "notificationType": "Error",
+            "errorMessage": message,
         });
-        with_reference(&mut data, reference);
-        self.outbox.push(Push { agent, channel: api::CHANNEL_CHATS, data });
+        self.push(origin.agent, data, Some(origin.reference));
     }
 
     /// `NewMessages` carrying `messages` of `chat` to `agent`.
@@ -231,32 +249,25 @@ impl Engine {
         host: &str,
     ) {
         let Some(chat) = self.chats.get(chat_id) else { return };
-        let mut data = json!({
+        let data = json!({
             "messageType": "MessageLogUpdated",
             "notificationType": "NewMessages",
             "messages": messages,
             "chatUri": chat.uri(host),
             "chatPath": chat.path(),
         });
-        with_reference(&mut data, reference);
-        self.outbox.push(Push { agent, channel: api::CHANNEL_CHATS, data });
+        self.push(agent, data, reference);
     }
 
-    /// Append a message and tell every agent in the conversation; `reference` goes to `actor` only.
-    pub(super) fn say(
-        &mut self,
-        chat_id: &str,
-        kind: MessageType,
-        from: Participant,
-        text: Option<String>,
-        actor: Option<(usize, u64)>,
-        host: &str,
-    ) {
+    /// Append a message and tell every agent in the conversation; the origin's referenceId goes
+    /// to the origin's agent only. The customer reads it from the transcript.
+    pub(super) fn say(&mut self, chat_id: &str, draft: Draft, origin: Option<Origin>, host: &str) {
+        let opts = self.opts;
         let Some(chat) = self.chats.get_mut(chat_id) else { return };
-        let message = chat.append(kind, from, text).to_json();
+        let message = chat.append(draft).to_json(Audience::Agent, &opts);
         let listeners: Vec<usize> = chat.chatting_agents().map(|a| a.agent).collect();
         for agent in listeners {
-            let reference = actor.filter(|(who, _)| *who == agent).map(|(_, r)| r);
+            let reference = origin.filter(|o| o.agent == agent).map(|o| o.reference);
             self.push_messages(agent, chat_id, vec![message.clone()], reference, host);
         }
     }
@@ -282,53 +293,5 @@ impl Engine {
             }
             _ => {}
         }
-    }
-
-    /// Offer waiting chats, oldest first, to Ready agents with free capacity: least loaded
-    /// first, ties by agent number; never to an agent the chat was offered to before.
-    pub(super) fn route(&mut self, host: &str) {
-        let mut i = 0;
-        while i < self.waiting.len() {
-            let capacity = self.capacity;
-            let free = |a: &&AgentRecord| a.session_started && a.ready && a.active < capacity;
-            if !self.agents.iter().any(|a| free(&a)) {
-                return;
-            }
-            let chat = self.chats.get(&self.waiting[i]);
-            let best = self
-                .agents
-                .iter()
-                .filter(free)
-                .filter(|a| chat.is_some_and(|c| !c.was_offered_to(a.number)))
-                .min_by_key(|a| (a.active, a.number))
-                .map(|a| a.number);
-            match best {
-                Some(agent) => {
-                    let Some(chat_id) = self.waiting.remove(i) else { return };
-                    self.offer(&chat_id, agent, host);
-                }
-                None => i += 1,
-            }
-        }
-    }
-
-    fn offer(&mut self, chat_id: &str, agent: usize, host: &str) {
-        let Some(chat) = self.chats.get_mut(chat_id) else { return };
-        // Entered as Revoked (neither active nor open) so set_assignment counts the offer.
-        chat.assignments.push(Assignment { agent, state: ChatState::Revoked, participant: None });
-        self.set_assignment(agent, chat_id, ChatState::Invited);
-        self.push_state(agent, chat_id, "StatusChange", None, host);
-    }
-
-    /// Put a chat no agent holds back in line, ahead of newer ones, and route.
-    pub(super) fn requeue(&mut self, chat_id: &str, host: &str) {
-        self.waiting.push_front(chat_id.to_owned());
-        self.route(host);
-    }
-}
-
-fn with_reference(data: &mut Value, reference: Option<u64>) {
-    if let (Some(r), Some(map)) = (reference, data.as_object_mut()) {
-        map.insert("referenceId".into(), json!(r));
     }
 }

@@ -11,18 +11,24 @@ mod auth;
 mod bayeux;
 mod chat;
 mod cometd;
+mod conference;
 mod config;
 mod customer;
 mod customer_ops;
 mod engine;
 mod ids;
+mod lifecycle;
+mod message;
+mod messages;
 mod reply;
+mod routing;
 mod server;
 mod time;
+mod userdata;
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-pub use config::{Faults, SimConfig};
+pub use config::{DEFAULT_QUEUE, Faults, SimConfig};
 pub use reply::SimError;
 pub use server::{RunningSim, app, start};
 
@@ -50,7 +56,7 @@ pub(crate) struct Sim {
 impl Sim {
     fn new(config: SimConfig) -> Sim {
         let state = SimState {
-            engine: Engine::new(config.agents, config.capacity),
+            engine: Engine::new(&config),
             sessions: Sessions::default(),
             bayeux: Bayeux::new(config.cometd_max_interval),
             shutting_down: false,

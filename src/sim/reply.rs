@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use thiserror::Error;
 
+use crate::api::ParamError;
 use crate::api::status;
 
 /// A refused request. Each variant is one documented `statusCode`; the request changed nothing.
@@ -16,6 +17,8 @@ pub enum SimError {
     MissingParameter(String),
     #[error("{0}")]
     InvalidState(String),
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -30,6 +33,7 @@ impl SimError {
         match self {
             SimError::MissingParameter(_) => status::MISSING_PARAMETER,
             SimError::InvalidState(_) => status::INVALID_STATE,
+            SimError::Forbidden(_) => status::FORBIDDEN,
             SimError::NotFound(_) => status::NOT_FOUND,
             SimError::Validation(_) => status::VALIDATION_ERROR,
             SimError::NotAuthenticated => status::NOT_AUTHENTICATED,
@@ -39,6 +43,7 @@ impl SimError {
     /// The HTTP status sent with it. GWS documents none but 403 for CSRF; these are the usual ones.
     pub fn http_status(&self) -> StatusCode {
         match self {
+            SimError::Forbidden(_) => StatusCode::FORBIDDEN,
             SimError::NotFound(_) => StatusCode::NOT_FOUND,
             SimError::NotAuthenticated => StatusCode::UNAUTHORIZED,
             _ => StatusCode::BAD_REQUEST,
@@ -48,6 +53,15 @@ impl SimError {
     /// The documented failure body: `statusCode` and `statusMessage`, nothing else.
     pub fn body(&self) -> Value {
         json!({"statusCode": self.status_code(), "statusMessage": self.to_string()})
+    }
+}
+
+impl From<ParamError> for SimError {
+    fn from(e: ParamError) -> Self {
+        match e {
+            ParamError::Missing(_) => SimError::MissingParameter(e.to_string()),
+            ParamError::Invalid { .. } => SimError::Validation(e.to_string()),
+        }
     }
 }
 

@@ -16,9 +16,20 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            yaml_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "yaml") {
+            out.push(path);
+        }
+    }
+}
+
 fn conformance() -> Vec<Scenario> {
-    let dir = root().join("scenarios/conformance/gws");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files = Vec::new();
+    yaml_files(&root().join("scenarios/conformance"), &mut files);
     files.sort();
     files.iter().map(|f| scenario::parse_file(f).unwrap_or_else(|d| panic!("{d:?}"))).collect()
 }
@@ -51,7 +62,7 @@ fn small_sim() -> SimConfig {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_suite_passes_against_the_simulator() {
     let scenarios = conformance();
-    assert!(scenarios.len() >= 6);
+    assert!(scenarios.len() >= 25);
     let result = run_against_sim(&scenarios, small_sim()).await;
     assert_eq!(result.outcome(), Outcome::Pass, "{}", failures(&result));
     assert!(result.violations_by_rule.is_empty());
@@ -83,7 +94,7 @@ async fn conformance_suite_passes_against_the_simulator() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_response_that_breaks_its_schema_is_reported() {
     let sc = scenario::parse_file(&root().join("tests/fixtures/scenarios/operations.yaml")).unwrap();
-    let cfg = SimConfig { faults: Faults { status_code_as_string: true }, ..small_sim() };
+    let cfg = SimConfig { faults: Faults { status_code_as_string: true, ..Faults::default() }, ..small_sim() };
     let result = run_against_sim(std::slice::from_ref(&sc), cfg).await;
     assert_eq!(result.outcome(), Outcome::Violations);
     let shape: Vec<_> = result
@@ -178,4 +189,26 @@ fn tempdir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+#[test]
+fn the_conformance_suite_covers_every_operation_and_documented_error() {
+    use chatprobe::scenario::coverage::{coverage, documented_errors};
+    let cov = coverage(&conformance(), documented_errors);
+    assert_eq!(cov.operations.len(), chatprobe::api::CATALOGUE.len());
+    let gaps: Vec<String> = cov
+        .operations
+        .iter()
+        .filter(|o| o.positive.is_empty() || o.negative.is_empty() || !o.missing_errors().is_empty())
+        .map(|o| format!("{}: positive {}, missing codes {:?}", o.operation, o.positive.len(), o.missing_errors()))
+        .collect();
+    assert!(gaps.is_empty(), "{gaps:#?}");
+    assert_eq!((cov.positive_percent, cov.negative_percent), (100.0, 100.0));
+    assert!(cov.unknown.is_empty());
+    // The binary agrees, and --require-full fails on a suite that lacks negatives.
+    let out = chatprobe(&["coverage", "--require-full"], &root());
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let out =
+        chatprobe(&["coverage", "--require-full", "scenarios/conformance/gws/02-invite-and-accept.yaml"], &root());
+    assert_eq!(out.status.code(), Some(1));
 }

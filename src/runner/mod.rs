@@ -98,6 +98,7 @@ pub async fn run_scenario(sc: &Scenario, cfg: &RunConfig) -> ScenarioResult {
     let mut vars: Vars = HashMap::new();
     vars.insert("run_id".into(), Value::String(run_id()));
     vars.insert("scenario".into(), Value::String(sc.name.clone()));
+    vars.insert("base_url".into(), Value::String(cfg.target.base_url.clone()));
     for (role, cred) in sc.agents.iter().zip(&cfg.target.agents) {
         vars.insert(format!("{role}.username"), Value::String(cred.username.clone()));
     }

@@ -18,7 +18,7 @@ use super::{
 use crate::api;
 
 /// Variables every scenario has without defining them.
-pub const BUILTIN_VARS: &[&str] = &["run_id", "scenario"];
+pub const BUILTIN_VARS: &[&str] = &["run_id", "scenario", "base_url"];
 /// Variables every agent role has: `a1.username` from the start, `a1.user_id` and `a1.uri` (the
 /// `id` and `uri` of GET /api/v2/me's user) once it logged in.
 pub const AGENT_VARS: &[&str] = &["username", "user_id", "uri"];
@@ -401,7 +401,7 @@ impl Cx<'_> {
             if !defined.contains(&r) {
                 self.error(span.clone(), format!("undefined variable `{r}`"))
                     .notes
-                    .push("define it under `vars`, capture it in an earlier step, or use a built-in (run_id, scenario, <agent>.username, <agent>.user_id, <agent>.uri)".into());
+                    .push("define it under `vars`, capture it in an earlier step, or use a built-in (run_id, scenario, base_url, <agent>.username, <agent>.user_id, <agent>.uri)".into());
             }
         }
     }

@@ -2,8 +2,13 @@
 
 mod client;
 mod contract;
+mod files;
+mod hostile;
 mod interop;
+mod load;
 mod run;
 mod schemas;
 mod sim;
+mod sim_files;
 mod sim_ops;
+mod tegsoft;

@@ -11,6 +11,8 @@ mod agent;
 mod bayeux;
 mod customer;
 mod exchange;
+pub mod files;
+pub mod tegsoft;
 
 use std::time::Duration;
 

@@ -50,6 +50,7 @@ rules! {
     ASSERT_BODY = "assert.body", Assertion, "The response body has the values the scenario expects.";
     ASSERT_HEADER = "assert.header", Assertion, "The response headers have the values the scenario expects.";
     ASSERT_NOTIFICATION = "assert.notification", Assertion, "The notifications the scenario expects arrive within their deadline.";
+    ASSERT_FILE = "assert.file", Assertion, "An uploaded or downloaded file has the expected SHA-256, size and content type.";
     ASSERT_CAPTURE = "assert.capture", Assertion, "A value the scenario captures is present.";
     ASSERT_SESSION = "assert.session", Assertion, "Login, contact-centre session and Ready are accepted for each agent.";
     TRANSPORT = "transport", Transport, "The server answers every request within its deadline.";

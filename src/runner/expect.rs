@@ -66,6 +66,21 @@ pub fn response_checks(expect: &ResponseExpect, ex: &Exchange, subject: &str, va
     }
 }
 
+/// Checks on the file a step uploaded or downloaded (`sha256`, `size`, `content_type`).
+pub fn file_checks(expect: &ResponseExpect, file: Option<&Value>, subject: &str, vars: &Vars, out: &mut Vec<Check>) {
+    for e in &expect.file {
+        let expected = match interpolate(&e.value, vars) {
+            Ok(v) => v,
+            Err(name) => {
+                out.push(undefined(&rules::ASSERT_FILE, subject, &name, e.span.clone()));
+                continue;
+            }
+        };
+        let actual = file.and_then(|f| matcher::lookup(f, &e.path));
+        push_match(&rules::ASSERT_FILE, subject, &format!("file {}", e.path), &expected, actual, e.span.clone(), out);
+    }
+}
+
 fn push_match(
     rule: &crate::contract::Rule,
     subject: &str,

@@ -6,13 +6,14 @@ use serde_json::{Map, Value, json};
 
 use super::RunConfig;
 use super::actors::{Actors, Sink};
-use super::expect::{apply_captures, exchange_context, notification_checks, response_checks};
+use super::expect::{apply_captures, exchange_context, file_checks, notification_checks, response_checks};
 use super::result::{Abort, Check, StepResult};
+use crate::client::files::{self, Downloader, UploadSource, UploadSpec};
 use crate::client::{Exchange, RawRequest};
 use crate::contract::observe::{AgentOperation, Observer, Origin};
 use crate::contract::rules;
 use crate::scenario::vars::{Vars, interpolate, interpolate_to_string};
-use crate::scenario::{Action, Step, Via};
+use crate::scenario::{Action, FileSource, Step, Via};
 
 /// A step that did not run because an earlier one failed.
 pub fn skipped(st: &Step) -> StepResult {
@@ -53,7 +54,8 @@ pub async fn run(st: &Step, actors: &mut Actors, vars: &mut Vars, cfg: &RunConfi
     // The agent whose notifications this step watches, and where "after the action" starts.
     let watcher = match &st.action {
         Action::Operation { agent, .. } | Action::WaitFor { agent, .. } => Some(agent.clone()),
-        Action::Http { via: Via::Agent(a), .. } => Some(a.clone()),
+        Action::Http { via: Via::Agent(a), .. } | Action::Download { via: Via::Agent(a), .. } => Some(a.clone()),
+        Action::Upload { agent, .. } => Some(agent.clone()),
         _ => st.watch_agent.clone(),
     };
     let floor = watcher.as_ref().and_then(|a| actors.agents.get(a)).map_or(0, |a| a.inbox.mark());
@@ -62,6 +64,7 @@ pub async fn run(st: &Step, actors: &mut Actors, vars: &mut Vars, cfg: &RunConfi
         Ok(Some(mut out)) => {
             if let (Some(expect), Some(ex)) = (&st.expect, &out.exchange) {
                 response_checks(expect, ex, &out.subject, vars, &mut sink.checks);
+                file_checks(expect, out.context.get("file"), &out.subject, vars, &mut sink.checks);
             }
             let wait = match &st.action {
                 Action::WaitFor { wait, .. } => Some(wait),
@@ -184,7 +187,11 @@ fn with_operation(name: &str, params: &Value) -> Value {
 }
 
 fn output(ex: Exchange, subject: String) -> Option<Output> {
-    Some(Output { context: exchange_context(&ex), exchange: Some(ex), subject })
+    Some(exchange_output(ex, subject))
+}
+
+fn exchange_output(ex: Exchange, subject: String) -> Output {
+    Output { context: exchange_context(&ex), exchange: Some(ex), subject }
 }
 
 async fn act(
@@ -304,6 +311,59 @@ async fn act(
             sink.record(&cfg.schemas, &ex);
             observe_page(actors, via, &ex, asked_at, origin(st));
             Ok(output(ex, subject))
+        }
+        Action::Upload { agent, chat, upload } => {
+            let path = match (&upload.path, chat) {
+                (Some(p), _) => resolve_str(p, vars)?,
+                (None, Some(c)) => format!("/api/v2/me/chats/{}/attachments", resolve_str(c, vars)?),
+                (None, None) => return Err(StepError::Failed("an upload needs a chat or a path".into())),
+            };
+            let source = match &upload.source {
+                FileSource::Disk(p) => UploadSource::Disk(p.clone()),
+                FileSource::Generate { size, seed } => UploadSource::Generated { size: *size, seed: *seed },
+            };
+            let spec = UploadSpec { path: path.clone(), field: upload.field.clone(), file_name: upload.name.clone(), mime: upload.mime.clone(), source };
+            let subject = format!("{agent}: POST {path} (upload {})", upload.name);
+            let a = actors.agent(agent, cfg).map_err(|e| transport(e, sink, &subject))?;
+            let (ex, digest) = files::upload(&a.session, &spec, &cfg.client).await.map_err(|e| transport(e, sink, &subject))?;
+            sink.record(&cfg.schemas, &ex);
+            let mut out = exchange_output(ex, subject);
+            if let Value::Object(cx) = &mut out.context {
+                cx.insert("upload".into(), json!({"sha256": digest.sha256, "size": digest.size, "name": upload.name, "mime": upload.mime}));
+                cx.insert("file".into(), json!({"sha256": digest.sha256, "size": digest.size, "content_type": upload.mime}));
+            }
+            Ok(Some(out))
+        }
+        Action::Download { via, path } => {
+            let path = resolve_str(path, vars)?;
+            let who = match via {
+                Via::Agent(a) | Via::Customer(a) => a.as_str(),
+                Via::Anonymous => "anonymous",
+            };
+            let subject = format!("{who}: GET {path} (download)");
+            let result = match via {
+                Via::Agent(a) => {
+                    let a = actors.agent(a, cfg).map_err(|e| transport(e, sink, &subject))?;
+                    files::download(Downloader::Agent(&a.session), &cfg.target.base_url, &path, &cfg.client).await
+                }
+                Via::Customer(c) => {
+                    let c = actors.customer(c, cfg).map_err(|e| transport(e, sink, &subject))?;
+                    files::download(Downloader::Customer(&c.client), &cfg.target.base_url, &path, &cfg.client).await
+                }
+                Via::Anonymous => return Err(StepError::Failed("a download goes through an agent or a customer".into())),
+            };
+            let (ex, digest) = result.map_err(|e| transport(e, sink, &subject))?;
+            if ex.json.is_some() {
+                sink.record(&cfg.schemas, &ex);
+            } else {
+                sink.counts.requests += 1;
+            }
+            let content_type = ex.content_type.clone();
+            let mut out = exchange_output(ex, subject);
+            if let Value::Object(cx) = &mut out.context {
+                cx.insert("file".into(), json!({"sha256": digest.sha256, "size": digest.size, "content_type": content_type}));
+            }
+            Ok(Some(out))
         }
         Action::WaitFor { agent, .. } => {
             if !actors.agents.contains_key(agent) {

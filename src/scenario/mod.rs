@@ -67,6 +67,28 @@ pub enum Action {
     Http { via: Via, request: HttpSpec },
     /// Wait for notifications delivered to an agent.
     WaitFor { agent: String, wait: NotificationExpect },
+    /// Upload a file through an agent's session (multipart, streamed).
+    Upload { agent: String, chat: Option<String>, upload: UploadStep },
+    /// Download a file (a path under the target or an attachment `uri`) and digest it.
+    Download { via: Via, path: String },
+}
+
+/// A file to upload.
+#[derive(Debug, Clone)]
+pub struct UploadStep {
+    /// Explicit path, else `/api/v2/me/chats/{chat}/attachments`.
+    pub path: Option<String>,
+    pub field: String,
+    pub name: String,
+    pub mime: String,
+    pub source: FileSource,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileSource {
+    /// Resolved against the scenario file's directory.
+    Disk(std::path::PathBuf),
+    Generate { size: u64, seed: u64 },
 }
 
 impl Action {
@@ -79,6 +101,8 @@ impl Action {
             Action::CustomerOperation { .. } => "customer_operation",
             Action::Http { .. } => "http",
             Action::WaitFor { .. } => "wait_for",
+            Action::Upload { .. } => "upload",
+            Action::Download { .. } => "download",
         }
     }
 }
@@ -109,6 +133,8 @@ pub struct ResponseExpect {
     pub status: Option<(u16, Span)>,
     pub body: Vec<Expectation>,
     pub headers: Vec<Expectation>,
+    /// On the file uploaded or downloaded: `sha256`, `size`, `content_type`.
+    pub file: Vec<Expectation>,
 }
 
 /// `path: expected` with the place it was written.

@@ -9,10 +9,10 @@ use std::time::Duration;
 use serde_json::Value;
 use serde_saphyr::{Location, Spanned};
 
-use super::raw::{Matchers, RawExpect, RawHttp, RawScenario, RawStep, RawWait};
+use super::raw::{Matchers, RawExpect, RawHttp, RawScenario, RawStep, RawUpload, RawWait};
 use super::vars::{references, references_in};
 use super::{
-    Action, Capture, DEFAULT_SUBSCRIPTIONS, DEFAULT_WITHIN, Diagnostic, Expectation, HttpSpec, NotificationExpect,
+    Action, Capture, DEFAULT_SUBSCRIPTIONS, FileSource, UploadStep, DEFAULT_WITHIN, Diagnostic, Expectation, HttpSpec, NotificationExpect,
     NotificationMatcher, ResponseExpect, Scenario, Span, Step, Via, matcher,
 };
 use crate::api;
@@ -156,6 +156,8 @@ impl Cx<'_> {
             ("customer_operation", raw.customer_operation.as_ref().map(|s| self.sp(s))),
             ("http", raw.http.as_ref().map(|s| self.sp(s))),
             ("wait_for", raw.wait_for.as_ref().map(|s| self.sp(s))),
+            ("upload", raw.upload.as_ref().map(|s| self.sp(s))),
+            ("download", raw.download.as_ref().map(|s| self.sp(s))),
         ]
         .into_iter()
         .filter_map(|(k, s)| s.map(|s| (k, s)))
@@ -163,7 +165,7 @@ impl Cx<'_> {
         match actions.len() {
             0 => {
                 self.error(span, format!("step `{name}` has no action")).notes.push(
-                    "expected one of: login, logout, operation, request_chat, customer_operation, http, wait_for"
+                    "expected one of: login, logout, operation, request_chat, customer_operation, http, wait_for, upload, download"
                         .into(),
                 );
                 return None;
@@ -251,6 +253,25 @@ impl Cx<'_> {
             let agent = self.require(agent.clone(), "agent", &action_span, "wait_for")?;
             let wait = self.wait(wait, defined)?;
             Action::WaitFor { agent, wait }
+        } else if let Some(up) = raw.upload {
+            let agent = self.require(agent.clone(), "agent", &action_span, "upload")?;
+            let chat = chat.as_ref().map(|(c, _)| c.clone());
+            if chat.is_none() && up.value.path.is_none() {
+                self.error(action_span.clone(), "`upload` needs `chat` (or an explicit `path`)");
+            }
+            let upload = self.upload(up, defined)?;
+            Action::Upload { agent, chat, upload }
+        } else if let Some(path) = raw.download {
+            let via = match (&agent, &customer) {
+                (Some(a), None) => Via::Agent(a.clone()),
+                (None, Some(c)) => Via::Customer(c.clone()),
+                _ => {
+                    self.error(action_span.clone(), "a `download` goes through one `agent` or one `customer`");
+                    return None;
+                }
+            };
+            self.check_refs(&Value::String(path.value.clone()), defined, self.sp(&path));
+            Action::Download { via, path: path.value }
         } else {
             return None;
         };
@@ -330,7 +351,46 @@ impl Cx<'_> {
             status: raw.status.as_ref().map(|s| (s.value, self.sp(s))),
             body: raw.body.map(|m| self.matchers(m, defined)).unwrap_or_default(),
             headers: raw.headers.map(|m| self.matchers(m, defined)).unwrap_or_default(),
+            file: raw.file.map(|m| self.matchers(m, defined)).unwrap_or_default(),
         }
+    }
+
+    fn upload(&mut self, raw: Spanned<RawUpload>, defined: &HashSet<String>) -> Option<UploadStep> {
+        let span = self.sp(&raw);
+        let raw = raw.value;
+        let (source, default_name) = match (raw.file, raw.generate) {
+            (Some(file), None) => {
+                let dir = Path::new(self.file).parent().unwrap_or(Path::new("."));
+                let path = dir.join(&file.value);
+                if !path.is_file() {
+                    self.error(self.sp(&file), format!("no such file: {}", path.display()))
+                        .notes
+                        .push("`file` is relative to the scenario file".into());
+                }
+                let name = path.file_name().map_or_else(|| "upload.bin".to_owned(), |n| n.to_string_lossy().into_owned());
+                (FileSource::Disk(path), name)
+            }
+            (None, Some(generate)) => {
+                let size = match parse_size(&generate.value.size.value) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        self.error(self.sp(&generate.value.size), e);
+                        0
+                    }
+                };
+                (FileSource::Generate { size, seed: generate.value.seed.unwrap_or(1) }, "generated.bin".to_owned())
+            }
+            _ => {
+                self.error(span, "an upload takes either `file` or `generate`");
+                return None;
+            }
+        };
+        if let Some(p) = &raw.path {
+            self.check_refs(&Value::String(p.value.clone()), defined, self.sp(p));
+        }
+        let name = raw.name.unwrap_or(default_name);
+        let mime = raw.mime.unwrap_or_else(|| mime_for(&name).to_owned());
+        Some(UploadStep { path: raw.path.map(|p| p.value), field: raw.field.unwrap_or_else(|| "attachment".into()), name, mime, source })
     }
 
     fn matchers(&mut self, m: Matchers, defined: &HashSet<String>) -> Vec<Expectation> {
@@ -404,6 +464,44 @@ impl Cx<'_> {
                     .push("define it under `vars`, capture it in an earlier step, or use a built-in (run_id, scenario, base_url, <agent>.username, <agent>.user_id, <agent>.uri)".into());
             }
         }
+    }
+}
+
+/// Bytes: `1048576`, `20MB` (10^6), `512KiB` (2^10), `1GB`.
+pub fn parse_size(v: &Value) -> Result<u64, String> {
+    if let Some(n) = v.as_u64() {
+        return Ok(n);
+    }
+    let s = v.as_str().ok_or_else(|| format!("a size is a number of bytes or a string like 20MB, found {v}"))?.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let n: u64 = s[..split].parse().map_err(|_| format!("invalid size `{s}`"))?;
+    let unit = match s[split..].trim() {
+        "" | "B" => 1,
+        "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        other => return Err(format!("invalid size unit `{other}` (B, KB, MB, GB, KiB, MiB, GiB)")),
+    };
+    n.checked_mul(unit).ok_or_else(|| format!("size `{s}` is too large"))
+}
+
+/// A content type from a file name's extension.
+pub fn mime_for(name: &str) -> &'static str {
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    match ext.as_str() {
+        "txt" | "log" => "text/plain",
+        "json" => "application/json",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "pdf" => "application/pdf",
+        "wav" => "audio/wav",
+        "mp3" => "audio/mpeg",
+        "mp4" => "video/mp4",
+        _ => "application/octet-stream",
     }
 }
 

@@ -41,6 +41,8 @@ pub struct RawStep {
     pub customer_operation: Option<Spanned<String>>,
     pub http: Option<Spanned<RawHttp>>,
     pub wait_for: Option<Spanned<RawWait>>,
+    pub upload: Option<Spanned<RawUpload>>,
+    pub download: Option<Spanned<String>>,
 
     pub expect: Option<Spanned<RawExpect>>,
     pub notifications: Option<Spanned<RawWait>>,
@@ -66,6 +68,28 @@ pub struct RawExpect {
     pub status: Option<Spanned<u16>>,
     pub body: Option<Matchers>,
     pub headers: Option<Matchers>,
+    pub file: Option<Matchers>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUpload {
+    /// Path of a file, relative to the scenario file.
+    pub file: Option<Spanned<String>>,
+    pub generate: Option<Spanned<RawGenerate>>,
+    /// Where to POST (default `/api/v2/me/chats/{chat}/attachments`).
+    pub path: Option<Spanned<String>>,
+    pub field: Option<String>,
+    pub name: Option<String>,
+    pub mime: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGenerate {
+    /// Bytes: a number, or a string such as `20MB`, `512KiB`.
+    pub size: Spanned<Value>,
+    pub seed: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]

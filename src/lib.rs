@@ -4,6 +4,7 @@ pub mod api;
 pub mod cli;
 pub mod client;
 pub mod contract;
+pub mod load;
 pub mod report;
 pub mod runner;
 pub mod scenario;

@@ -1,7 +1,8 @@
 //! The catalogue of agent chat operations on `POST /api/v2/me/chats/{id}`: parameters, the
 //! states and situations an operation is valid in, the state it leads to, the notifications and
 //! transcript message it yields, and the error codes it can answer. Capabilities advertised in a
-//! chat resource are derived from this table.
+//! chat resource are derived from this table. "Add New Document", a multipart upload rather than
+//! an operation, and the download URIs of attachments are described here too.
 
 use serde_json::{Map, Value};
 
@@ -117,6 +118,14 @@ const STATUS_CHANGE: &str = "StatusChange";
 const PARTICIPANTS_UPDATED: &str = "ParticipantsUpdated";
 const PROPERTIES_UPDATED: &str = "PropertiesUpdated";
 const NEW_MESSAGES: &str = "NewMessages";
+const ATTACHMENT_ADDED: &str = "AttachmentAdded";
+
+/// `noticeText` of the SystemCommand message UploadFile adds (UploadFile page).
+pub const FILE_UPLOADED: &str = "file-uploaded";
+/// `noticeText` of the SystemCommand message DeleteFile adds (DeleteFile page).
+pub const FILE_DELETED: &str = "file-deleted";
+/// The `uploadType` values UploadFile documents.
+pub const UPLOAD_TYPES: &[&str] = &["standard-response", "file-system"];
 
 /// A string parameter (a shorter name than `ParamKind::String` in the table).
 const STR: ParamKind = ParamKind::String;
@@ -131,6 +140,7 @@ const E_MISSING: (i64, &str) = (MISSING_PARAMETER, "a required parameter is miss
 const E_TYPE: (i64, &str) = (VALIDATION_ERROR, "a parameter has the wrong type or value");
 const E_TARGET: (i64, &str) = (NOT_FOUND, "the target agent or queue does not exist");
 const E_IN_CHAT: (i64, &str) = (VALIDATION_ERROR, "the target agent is this agent or already in the chat");
+const E_DOCUMENT: (i64, &str) = (NOT_FOUND, "the document does not exist");
 
 const fn says(message_type: &'static str, visibility: Visibility) -> Option<MessageSpec> {
     Some(MessageSpec { message_type, visibility })
@@ -313,7 +323,113 @@ pub static CATALOGUE: &[Operation] = &[
         errors: &[E_MISSING, E_TYPE, E_STATE, E_CHAT],
         ..TO_AGENTS
     },
+    // The attachment operations work on the conversation: Chatting only. The documented LeftChat
+    // capabilities (ChatLeave page) do not list them, and the customer has gone by then.
+    Operation {
+        name: "AddAttachment",
+        // The documented optional `size` is not in the table, there being no integer kind of
+        // parameter: a server reads it as it can (the simulator: a non-negative integer, else 10).
+        params: &[req("documentId", STR), opt("name", STR), opt("mime", STR)],
+        notifications: &[ATTACHMENT_ADDED],
+        errors: &[E_MISSING, E_TYPE, E_STATE, E_CHAT, E_DOCUMENT],
+        ..BASE
+    },
+    Operation {
+        name: "RemoveAttachment",
+        params: &[req("documentId", STR)],
+        // The page says only "chat resource update"; PropertiesUpdated is the documented
+        // notificationType for a chat whose properties changed (schemas/gws/notification-chats).
+        notifications: &[PROPERTIES_UPDATED],
+        errors: &[E_MISSING, E_TYPE, E_STATE, E_CHAT, (NOT_FOUND, "the document is not among the chat's attachments")],
+        ..BASE
+    },
+    Operation {
+        name: "UploadFile",
+        params: &[
+            req("documentId", STR),
+            opt("uploadType", Choice(UPLOAD_TYPES)),
+            opt("uploadPath", STR),
+            opt("description", STR),
+        ],
+        notifications: &[NEW_MESSAGES],
+        message: says("SystemCommand", Visibility::All),
+        errors: &[
+            E_MISSING,
+            E_TYPE,
+            E_STATE,
+            (INVALID_STATE, "the document is not linked to the chat: AddAttachment or Add New Document first"),
+            E_CHAT,
+        ],
+        ..BASE
+    },
+    Operation {
+        name: "DeleteFile",
+        params: &[req("fileId", STR)],
+        notifications: &[NEW_MESSAGES],
+        message: says("SystemCommand", Visibility::All),
+        errors: &[E_MISSING, E_TYPE, E_STATE, E_CHAT, (NOT_FOUND, "no file with that fileId is in the chat")],
+        ..BASE
+    },
 ];
+
+/// "Add New Document": a document sent as `multipart/form-data` to
+/// `POST /api/v2/me/chats/{id}/attachments`, which UCS stores and links to the chat. It has no
+/// `operationName`, so it is not in [`CATALOGUE`] and is not a capability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DocumentUpload {
+    /// The form field carrying the document; its file name and content type name the document.
+    pub field: &'static str,
+    /// States of the agent's chat in which the upload is accepted.
+    pub allowed_states: &'static [ChatState],
+    /// `notificationType` values it yields to the uploading agent, with the response's
+    /// referenceId.
+    pub notifications: &'static [&'static str],
+    /// The error `statusCode`s it can answer, with when.
+    pub errors: &'static [(i64, &'static str)],
+}
+
+impl DocumentUpload {
+    /// The upload URL's path for the agent-side chat `chat_id`.
+    pub fn path(&self, chat_id: &str) -> String {
+        format!("/api/v2/me/chats/{chat_id}/attachments")
+    }
+
+    pub fn valid_in(&self, state: ChatState) -> bool {
+        self.allowed_states.contains(&state)
+    }
+}
+
+pub static ADD_NEW_DOCUMENT: DocumentUpload = DocumentUpload {
+    field: "attachment",
+    allowed_states: &[Chatting],
+    notifications: &[ATTACHMENT_ADDED],
+    errors: &[
+        (MISSING_PARAMETER, "the body is not multipart/form-data or has no `attachment` part"),
+        (
+            VALIDATION_ERROR,
+            "the multipart body is malformed, or the document is larger than the server accepts (HTTP 413)",
+        ),
+        E_STATE,
+        E_CHAT,
+    ],
+};
+
+/// The `path` of a document among a chat's attachments and in upload messages.
+pub fn attachment_path(document_id: &str) -> String {
+    format!("/attachments/{document_id}")
+}
+
+/// Where a document linked to a chat is downloaded: the path of the `uri` a chat's `attachments`
+/// carry (AddAttachment page).
+pub fn chat_attachment_download(chat_id: &str, document_id: &str) -> String {
+    format!("/api/v2/chats/{chat_id}/attachments/{document_id}")
+}
+
+/// Where a document is downloaded by its id alone: the path of the `uri` in a file-uploaded
+/// message (UploadFile page).
+pub fn attachment_download(document_id: &str) -> String {
+    format!("/api/v2/attachments/{document_id}")
+}
 
 /// The operation of that name, if documented.
 pub fn operation(name: &str) -> Option<&'static Operation> {

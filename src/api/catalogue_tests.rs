@@ -149,3 +149,56 @@ fn params_are_checked_from_the_table() {
     assert_eq!(check("Accept", json!({"saveLAR": "yes"})), Some(10));
     assert_eq!(check("RemoveParticipantFromConference", json!({"userUri": "http://h/api/v2/users/u"})), None);
 }
+
+#[test]
+fn attachment_operations_are_chatting_only() {
+    let attachments = ["AddAttachment", "RemoveAttachment", "UploadFile", "DeleteFile"];
+    for name in attachments {
+        assert!(capabilities_in(Chatting).contains(&name), "{name}");
+        assert!(capabilities(Chatting, &IN_CONFERENCE).contains(&name), "{name} in conference");
+        for state in [Invited, LeftChat, Completed, Revoked] {
+            assert!(!capabilities_in(state).contains(&name), "{name} in {state:?}");
+        }
+    }
+    assert!(ADD_NEW_DOCUMENT.valid_in(Chatting) && !ADD_NEW_DOCUMENT.valid_in(LeftChat));
+}
+
+#[test]
+fn attachment_operations_notify_as_documented() {
+    let notified = |name: &str| operation(name).map(|op| (op.notifications, op.message.map(|m| m.message_type)));
+    assert_eq!(notified("AddAttachment"), Some((&["AttachmentAdded"][..], None)));
+    assert_eq!(notified("RemoveAttachment"), Some((&["PropertiesUpdated"][..], None)));
+    assert_eq!(notified("UploadFile"), Some((&["NewMessages"][..], Some("SystemCommand"))));
+    assert_eq!(notified("DeleteFile"), Some((&["NewMessages"][..], Some("SystemCommand"))));
+    assert_eq!(ADD_NEW_DOCUMENT.notifications, &["AttachmentAdded"]);
+    assert!(ADD_NEW_DOCUMENT.errors.iter().all(|(code, _)| [1, 2, 6, 10].contains(code)));
+}
+
+#[test]
+fn attachment_params_are_checked_from_the_table() {
+    let check = |name: &str, body: serde_json::Value| {
+        operation(name).and_then(|op| op.check_params(body.as_object()?).err()).map(|e| e.status_code())
+    };
+    assert_eq!(check("AddAttachment", json!({})), Some(1));
+    assert_eq!(check("AddAttachment", json!({"documentId": "d", "name": 46})), Some(10));
+    assert_eq!(
+        check("AddAttachment", json!({"documentId": "d", "size": 46, "name": "a.txt", "mime": "text/plain"})),
+        None
+    );
+    assert_eq!(check("UploadFile", json!({"uploadType": "file-system"})), Some(1));
+    assert_eq!(check("UploadFile", json!({"documentId": "d", "uploadType": "ftp"})), Some(10));
+    assert_eq!(check("UploadFile", json!({"documentId": "d", "uploadType": "standard-response"})), None);
+    assert_eq!(check("RemoveAttachment", json!({"documentId": 7})), Some(10));
+    assert_eq!(check("DeleteFile", json!({"documentId": "d"})), Some(1));
+}
+
+#[test]
+fn download_paths_follow_the_documented_uris() {
+    assert_eq!(ADD_NEW_DOCUMENT.path("0001PaBMYY3600R8"), "/api/v2/me/chats/0001PaBMYY3600R8/attachments");
+    assert_eq!(
+        chat_attachment_download("0001PaBMYY3600R8", "0000YaB6ARKB0019"),
+        "/api/v2/chats/0001PaBMYY3600R8/attachments/0000YaB6ARKB0019"
+    );
+    assert_eq!(attachment_download("0001PaBMYY3600RC"), "/api/v2/attachments/0001PaBMYY3600RC");
+    assert_eq!(attachment_path("0001PaBMYY3600RC"), "/attachments/0001PaBMYY3600RC");
+}

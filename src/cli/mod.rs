@@ -1,12 +1,15 @@
 //! The command line: clap derive arguments, one struct per subcommand, each folded once into a
 //! validated configuration. Environment variables are read here and nowhere else.
 
+mod load;
 mod run;
 mod serve;
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+
+pub use load::LoadArgs;
 
 use crate::runner::Outcome;
 
@@ -29,6 +32,9 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Which catalogue operations the scenarios exercise, positive and negative.
     Coverage(CoverageArgs),
+    /// Drive concurrent chats (or one request) at a load profile, validating everything, and
+    /// gate on latency thresholds and a baseline.
+    Load(LoadArgs),
 }
 
 #[derive(Debug, Args)]
@@ -119,6 +125,7 @@ pub async fn main(cli: Cli) -> i32 {
         Command::Serve(args) => serve::serve(args).await,
         Command::Validate(args) => run::validate(args),
         Command::Coverage(args) => run::coverage(args),
+        Command::Load(args) => load::load(args).await,
     };
     outcome.code()
 }

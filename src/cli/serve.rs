@@ -38,7 +38,30 @@ pub async fn serve(args: ServeArgs) -> Outcome {
         running.base_url(),
         args.agents
     );
-    let _ = tokio::signal::ctrl_c().await;
+    shutdown_signal().await;
     running.shutdown().await;
     Outcome::Pass
+}
+
+/// Ctrl-C, or SIGTERM (what service managers and `kill` send), so shutdown removes the
+/// simulator's upload directory either way.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

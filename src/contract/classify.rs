@@ -22,6 +22,14 @@ pub const BAYEUX_DISCONNECT: &str = "bayeux-disconnect";
 pub const BAYEUX_EVENT: &str = "bayeux-event";
 pub const NOTIFICATION_CHATS: &str = "notification-chats";
 pub const NOTIFICATION_CHANNELS: &str = "notification-channels";
+/// The Tegsoft webchat profile's answers (files in `schemas/tegsoft/`).
+pub const TEGSOFT_SUCCESS_RESPONSE: &str = "tegsoft-success-response";
+pub const TEGSOFT_FAILURE_RESPONSE: &str = "tegsoft-failure-response";
+
+/// The Tegsoft webchat services; a path under a `/tegsoft/` segment ending in one of them is
+/// the profile's (the docs give the services' names, not their paths).
+const TEGSOFT_ROOT: &str = "/tegsoft/";
+const TEGSOFT_SERVICES: [&str; 2] = ["/UploadFile", "/SendMessage"];
 
 /// Where the versioned API starts in a path; anything before it is the target's base path.
 const API_ROOT: &str = "/api/v2/";
@@ -33,6 +41,9 @@ const API_ROOT: &str = "/api/v2/";
 pub fn response_schema(method: &str, path: &str, body: &Value) -> Option<&'static str> {
     // A query string is not part of the route; tolerate callers that leave it on.
     let path = path.split_once('?').map_or(path, |(p, _)| p);
+    if let Some(schema) = tegsoft_schema(method, path, body) {
+        return Some(schema);
+    }
     let rest = &path[path.find(API_ROOT)? + API_ROOT.len()..];
     if is_error_body(body) {
         return Some(ERROR_RESPONSE);
@@ -58,12 +69,27 @@ pub fn response_schema(method: &str, path: &str, body: &Value) -> Option<&'stati
         (["me", "chats"], true, _) => ME_CHATS_RESPONSE,
         (["me", "chats", _, "messages"], true, _) => CHAT_MESSAGES_RESPONSE,
         (["me", "chats", _], _, true) => OPERATION_RESPONSE,
+        // Add New Document answers like an operation (plus the new documentId).
+        (["me", "chats", _, "attachments"], _, true) => OPERATION_RESPONSE,
         (["chats"], _, true) => CUSTOMER_REQUEST_CHAT_RESPONSE,
         (["chats", _], true, _) => CUSTOMER_CHAT_RESPONSE,
         (["chats", _, "messages"], true, _) => CHAT_MESSAGES_RESPONSE,
         (["chats", _], _, true) => OPERATION_RESPONSE,
         _ => return None,
     })
+}
+
+/// A POST to a Tegsoft webchat service: `result` "FAILURE" → the failure schema, anything else
+/// (including no `result`) → the success schema, which then says what is wrong.
+fn tegsoft_schema(method: &str, path: &str, body: &Value) -> Option<&'static str> {
+    let service = method.eq_ignore_ascii_case("POST")
+        && path.contains(TEGSOFT_ROOT)
+        && TEGSOFT_SERVICES.iter().any(|s| path.ends_with(s));
+    if !service {
+        return None;
+    }
+    let failed = body.get("result").and_then(Value::as_str) == Some("FAILURE");
+    Some(if failed { TEGSOFT_FAILURE_RESPONSE } else { TEGSOFT_SUCCESS_RESPONSE })
 }
 
 /// A refused request: `statusCode` an integer above 0 (ReturnValues page).
@@ -105,6 +131,7 @@ mod tests {
             ("GET", "/api/v2/me", Some(ME_RESPONSE)),
             ("POST", "/api/v2/me", Some(OPERATION_RESPONSE)),
             ("POST", "/api/v2/me/channels/chat", Some(OPERATION_RESPONSE)),
+            ("POST", "/api/v2/me/chats/0001/attachments", Some(OPERATION_RESPONSE)),
             ("GET", "/api/v2/me/chats", Some(ME_CHATS_RESPONSE)),
             ("GET", "/api/v2/me/chats/0001PaBMYY3600R8/messages", Some(CHAT_MESSAGES_RESPONSE)),
             ("POST", "/api/v2/me/chats/0001PaBMYY3600R8", Some(OPERATION_RESPONSE)),
@@ -133,7 +160,6 @@ mod tests {
     fn endpoints_without_schema() {
         let cases = [
             ("GET", "/api/v2/me/channels"),
-            ("POST", "/api/v2/me/chats/0001/attachments"),
             ("GET", "/api/v2/chats/0001/attachments/0002"),
             ("DELETE", "/api/v2/me/chats/0001"),
             ("GET", "/api/v2/me/chats//messages"),
@@ -174,6 +200,25 @@ mod tests {
         }
         // Outside the GWS API nothing is classified, error or not.
         assert_eq!(response_schema("GET", "/other", &refused), None);
+    }
+
+    #[test]
+    fn tegsoft_services() {
+        let done = json!({"result": "SUCCESS", "messageId": "m1"});
+        let refused = json!({"result": "FAILURE", "errorCode": "UNKNOWN_CHATID", "message": "no chat"});
+        let cases = [
+            ("POST", "/tegsoft/webchat/UploadFile", &done, Some(TEGSOFT_SUCCESS_RESPONSE)),
+            ("post", "/base/tegsoft/webchat/SendMessage?x=1", &done, Some(TEGSOFT_SUCCESS_RESPONSE)),
+            ("POST", "/tegsoft/webchat/SendMessage", &refused, Some(TEGSOFT_FAILURE_RESPONSE)),
+            ("POST", "/tegsoft/UploadFile", &json!({}), Some(TEGSOFT_SUCCESS_RESPONSE)),
+            ("GET", "/tegsoft/webchat/UploadFile", &done, None),
+            ("POST", "/tegsoft/webchat/Other", &done, None),
+            ("POST", "/webchat/UploadFile", &done, None),
+            ("GET", "/public_files/sample.png", &done, None),
+        ];
+        for (method, path, body, expected) in cases {
+            assert_eq!(response_schema(method, path, body), expected, "{method} {path} {body}");
+        }
     }
 
     #[test]

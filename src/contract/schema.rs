@@ -52,6 +52,22 @@ const EMBEDDED: &[(&str, &str)] = &[
 /// Where the embedded files live in the source tree, for error messages.
 const EMBEDDED_DIR: &str = "schemas/gws";
 
+/// The Tegsoft webchat profile's schemas, compiled in next to the GWS ones (same rules; their
+/// names start with `tegsoft-` so they cannot clash with a GWS name).
+const EMBEDDED_TEGSOFT: &[(&str, &str)] = &[
+    ("tegsoft-failure-response", include_str!("../../schemas/tegsoft/tegsoft-failure-response.schema.json")),
+    ("tegsoft-file-details", include_str!("../../schemas/tegsoft/tegsoft-file-details.schema.json")),
+    ("tegsoft-send-message-request", include_str!("../../schemas/tegsoft/tegsoft-send-message-request.schema.json")),
+    ("tegsoft-success-response", include_str!("../../schemas/tegsoft/tegsoft-success-response.schema.json")),
+    ("tegsoft-upload-file-request", include_str!("../../schemas/tegsoft/tegsoft-upload-file-request.schema.json")),
+];
+
+/// Where the Tegsoft files live in the source tree.
+const EMBEDDED_TEGSOFT_DIR: &str = "schemas/tegsoft";
+
+/// Every embedded table with its directory.
+const EMBEDDED_SETS: &[(&str, &[(&str, &str)])] = &[(EMBEDDED_DIR, EMBEDDED), (EMBEDDED_TEGSOFT_DIR, EMBEDDED_TEGSOFT)];
+
 /// Compiled schemas by name. Validators are immutable, so the registry is `Send + Sync` and is
 /// shared behind an `Arc` by every task of a run.
 pub struct SchemaRegistry {
@@ -119,18 +135,19 @@ struct Document {
 }
 
 impl SchemaRegistry {
-    /// The schemas shipped in the binary: every file of `schemas/gws/`.
+    /// The schemas shipped in the binary: every file of `schemas/gws/` and `schemas/tegsoft/`.
     pub fn embedded() -> Result<SchemaRegistry, SchemaError> {
-        let sources = EMBEDDED
+        let sources = EMBEDDED_SETS
             .iter()
-            .map(|(name, text)| Source {
+            .flat_map(|(dir, table)| table.iter().map(move |entry| (*dir, entry)))
+            .map(|(dir, (name, text))| Source {
                 name: (*name).to_owned(),
-                file: Path::new(EMBEDDED_DIR).join(format!("{name}{SCHEMA_SUFFIX}")),
+                file: Path::new(dir).join(format!("{name}{SCHEMA_SUFFIX}")),
                 text: (*text).to_owned(),
-                relative: format!("gws/{name}{SCHEMA_SUFFIX}"),
+                relative: format!("{}/{name}{SCHEMA_SUFFIX}", dir.trim_start_matches("schemas/")),
             })
             .collect();
-        build(sources, Path::new(EMBEDDED_DIR))
+        build(sources, Path::new("schemas"))
     }
 
     /// Every `*.schema.json` under `dir` (recursively), e.g. a user's `--schemas` override.
@@ -340,15 +357,19 @@ mod tests {
 
     #[test]
     fn embedded_table_matches_the_directory() {
-        let mut files = Vec::new();
-        collect_files(&schemas_dir(), &schemas_dir(), &mut files).unwrap();
-        let on_disk: BTreeSet<String> = files.iter().map(|(p, _)| schema_name(p).unwrap().to_owned()).collect();
-        let table: BTreeSet<String> = EMBEDDED.iter().map(|(n, _)| (*n).to_owned()).collect();
-        assert_eq!(table.len(), EMBEDDED.len(), "a name is listed twice in EMBEDDED");
-        assert_eq!(table, on_disk, "EMBEDDED must list exactly the files of schemas/gws/");
-        for (name, text) in EMBEDDED {
-            let disk = std::fs::read_to_string(schemas_dir().join(format!("{name}{SCHEMA_SUFFIX}"))).unwrap();
-            assert_eq!(*text, disk, "{name}: EMBEDDED points at another file");
+        let tegsoft_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(EMBEDDED_TEGSOFT_DIR);
+        let tables = [(schemas_dir(), EMBEDDED), (tegsoft_dir, EMBEDDED_TEGSOFT)];
+        for (dir, embedded) in tables {
+            let mut files = Vec::new();
+            collect_files(&dir, &dir, &mut files).unwrap();
+            let on_disk: BTreeSet<String> = files.iter().map(|(p, _)| schema_name(p).unwrap().to_owned()).collect();
+            let table: BTreeSet<String> = embedded.iter().map(|(n, _)| (*n).to_owned()).collect();
+            assert_eq!(table.len(), embedded.len(), "a name is listed twice in the table of {}", dir.display());
+            assert_eq!(table, on_disk, "the table must list exactly the files of {}", dir.display());
+            for (name, text) in embedded {
+                let disk = std::fs::read_to_string(dir.join(format!("{name}{SCHEMA_SUFFIX}"))).unwrap();
+                assert_eq!(*text, disk, "{name}: the table points at another file");
+            }
         }
     }
 
@@ -360,9 +381,9 @@ mod tests {
 
     #[test]
     fn every_embedded_schema_has_its_id() {
-        for (name, text) in EMBEDDED {
+        for (dir, name, text) in EMBEDDED_SETS.iter().flat_map(|(dir, t)| t.iter().map(move |(n, s)| (dir, n, s))) {
             let value: Value = serde_json::from_str(text).unwrap();
-            let expected = format!("https://chatprobe.invalid/schemas/gws/{name}{SCHEMA_SUFFIX}");
+            let expected = format!("https://chatprobe.invalid/{dir}/{name}{SCHEMA_SUFFIX}");
             assert_eq!(value["$id"], Value::String(expected), "{name}");
             assert_eq!(value["$schema"], Value::String(DIALECT.into()), "{name}");
             assert!(value["title"].is_string() && value["description"].is_string(), "{name}");

@@ -4,6 +4,7 @@ pub mod console;
 pub mod coverage;
 pub mod json;
 pub mod junit;
+pub mod load;
 
 /// Version of the JSON report's shape (`schemas/chatprobe/report.schema.json`).
 pub const REPORT_VERSION: u32 = 1;

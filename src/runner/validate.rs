@@ -24,7 +24,11 @@ pub fn check_exchange(reg: &SchemaRegistry, ex: &Exchange, counts: &mut Counts, 
         return;
     }
     let Some(body) = &ex.json else {
-        if let Some(err) = &ex.json_error {
+        // A file download is not JSON; only an answer that says it is JSON, or one from an
+        // endpoint documented to answer JSON, must parse.
+        let claims_json = ex.content_type.as_deref().is_some_and(|ct| ct.to_ascii_lowercase().contains("json"));
+        let documented_json = response_schema(&ex.method, &ex.path, &Value::Null).is_some();
+        if let Some(err) = ex.json_error.as_ref().filter(|_| claims_json || documented_json || ex.content_type.is_none()) {
             out.push(
                 Check::fail(&rules::PROTOCOL_JSON, &subject, format!("the body is not valid JSON: {err}"))
                     .expected_actual("a JSON body", snippet(&ex.body_text)),
@@ -77,7 +81,35 @@ fn schema_checks(
     }
 }
 
-/// At most 300 characters of a text, for messages.
+/// At most 300 characters of a text, for messages. Control characters other than newline and
+/// tab are escaped (`\u{1b}`): a server's body must not be able to corrupt a report (XML 1.0
+/// cannot carry them at all) or the terminal that prints it.
 pub fn snippet(s: &str) -> String {
-    if s.chars().count() > 300 { format!("{}…", s.chars().take(300).collect::<String>()) } else { s.to_owned() }
+    const LIMIT: usize = 300;
+    let mut out = String::with_capacity(s.len().min(LIMIT + 8));
+    for (i, c) in s.chars().enumerate() {
+        if i == LIMIT {
+            out.push('…');
+            break;
+        }
+        if c.is_control() && c != '\n' && c != '\t' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snippet;
+
+    #[test]
+    fn snippets_are_cut_and_escape_control_characters() {
+        assert_eq!(snippet("a\u{1}b\u{1b}[31m\r\n\tc"), "a\\u{1}b\\u{1b}[31m\\r\n\tc");
+        let long = "é".repeat(301);
+        assert_eq!(snippet(&long), format!("{}…", "é".repeat(300)));
+        assert_eq!(snippet(&"é".repeat(300)), "é".repeat(300));
+    }
 }

@@ -69,6 +69,10 @@ impl Engine {
             "SetDisposition" | "AttachUserData" | "UpdateUserData" | "DeleteUserData" => {
                 self.change_user_data(&call, op.name)
             }
+            "AddAttachment" => self.add_attachment(&call),
+            "RemoveAttachment" => self.remove_attachment(&call),
+            "UploadFile" => self.upload_file(&call),
+            "DeleteFile" => self.delete_file(&call),
             _ => self.send(&call, op),
         }
     }

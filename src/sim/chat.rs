@@ -1,5 +1,6 @@
 //! One chat as the simulator keeps it: the customer, the agents it was offered to and how, the
-//! transcript, and the JSON views of it that the agents and the customer are shown.
+//! transcript, the documents linked to it and the files uploaded into it, and the JSON views of
+//! it that the agents and the customer are shown.
 
 use ::time::OffsetDateTime;
 use serde_json::{Map, Value, json};
@@ -71,6 +72,37 @@ impl Assignment {
     }
 }
 
+/// A document linked to the chat (AddAttachment, Add New Document), as its `attachments` list it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Linked {
+    pub document: String,
+    pub name: String,
+    pub mime: String,
+    pub size: u64,
+}
+
+impl Linked {
+    fn resource(&self, chat_id: &str, host: &str) -> Value {
+        json!({
+            "id": self.document,
+            "mime": self.mime,
+            "name": self.name,
+            "path": api::catalogue::attachment_path(&self.document),
+            "size": self.size,
+            "uri": format!("http://{host}{}", api::catalogue::chat_attachment_download(chat_id, &self.document)),
+        })
+    }
+}
+
+/// A file uploaded into the conversation (UploadFile), until DeleteFile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Uploaded {
+    pub file_id: String,
+    pub document: String,
+    /// Its message is visible to the customer, who may then download it.
+    pub for_customer: bool,
+}
+
 /// How message indices are numbered: one after the other unless a fault says otherwise.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Numbering {
@@ -98,6 +130,10 @@ pub(crate) struct Chat {
     pub received: OffsetDateTime,
     /// A Consult sent to a queue, waiting there for an agent.
     pub queued_consult: Option<Origin>,
+    /// Documents linked to the chat, in the order they were linked.
+    pub attachments: Vec<Linked>,
+    /// Files uploaded into the conversation and not deleted.
+    pub files: Vec<Uploaded>,
     numbering: Numbering,
     /// Text messages so far.
     texts: usize,
@@ -124,6 +160,8 @@ impl Chat {
             queue,
             received: time::now(),
             queued_consult: None,
+            attachments: Vec::new(),
+            files: Vec::new(),
             numbering,
             texts: 0,
         }
@@ -241,7 +279,13 @@ impl Chat {
             "chatType": "Inbound",
             "interactionQueue": self.queue,
             "receivedDate": time::received_date(self.received),
+            "attachments": self.attachments.iter().map(|a| a.resource(&self.id, host)).collect::<Vec<_>>(),
         })
+    }
+
+    /// The linked document `document`, if the chat has it among its attachments.
+    pub fn linked(&self, document: &str) -> Option<&Linked> {
+        self.attachments.iter().find(|a| a.document == document)
     }
 
     /// The chat resource as the customer sees it: no consultant among the participants.

@@ -1,6 +1,6 @@
 //! The simulator's settings: how many agents it knows, their password, per-agent chat capacity,
-//! the queues it routes through, the CometD timings, documented server options, and the faults it
-//! can be asked to inject.
+//! the queues it routes through, the CometD timings, documented server options, the largest
+//! document it accepts, and the faults it can be asked to inject.
 
 use std::time::Duration;
 
@@ -22,12 +22,20 @@ pub struct SimConfig {
     pub cometd_timeout: Duration,
     /// A Bayeux client with no connect for this long after its last connect answer is dropped.
     pub cometd_max_interval: Duration,
+    /// Largest document "Add New Document" accepts, in bytes; a larger one is refused with HTTP
+    /// 413 and statusCode 10.
+    pub max_upload: u64,
+    /// The Tegsoft webchat file API profile: which hosts a `fileUrl` may name, download deadline.
+    pub tegsoft: super::tegsoft::TegsoftConfig,
     /// Deliberate departures from the documented contract, for testing the harness.
     pub faults: Faults,
 }
 
 /// The queue a chat requested without an `endpoint` waits in.
 pub const DEFAULT_QUEUE: &str = "default";
+
+/// The default `max_upload`: 50 MiB.
+pub const DEFAULT_MAX_UPLOAD: u64 = 50 * 1024 * 1024;
 
 impl Default for SimConfig {
     fn default() -> Self {
@@ -39,6 +47,8 @@ impl Default for SimConfig {
             include_message_type: false,
             cometd_timeout: Duration::from_secs(30),
             cometd_max_interval: Duration::from_secs(10),
+            max_upload: DEFAULT_MAX_UPLOAD,
+            tegsoft: super::tegsoft::TegsoftConfig::default(),
             faults: Faults::default(),
         }
     }

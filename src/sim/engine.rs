@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::chat::{Chat, Origin};
 use super::config::{Options, SimConfig};
+use super::documents::DocumentStore;
 use super::ids::IdGen;
 use super::message::{Audience, Draft};
 use super::reply::SimError;
@@ -60,6 +61,8 @@ pub(crate) struct Engine {
     /// Queues that exist: the configured ones and those customers named.
     pub(super) queues: BTreeSet<String>,
     pub(super) ids: IdGen,
+    /// What UCS holds: standard responses and uploaded documents.
+    pub(super) documents: DocumentStore,
     /// Notifications caused by the changes made since it was last drained.
     pub outbox: Vec<Push>,
     pub(super) chats_created: usize,
@@ -92,6 +95,7 @@ impl Engine {
             waiting_consults: VecDeque::new(),
             queues: config.queues.iter().cloned().collect(),
             ids: IdGen::default(),
+            documents: DocumentStore::seeded(),
             outbox: Vec::new(),
             chats_created: 0,
         }
@@ -103,6 +107,10 @@ impl Engine {
 
     pub fn chats_waiting(&self) -> usize {
         self.waiting.len()
+    }
+
+    pub fn documents(&self) -> usize {
+        self.documents.len()
     }
 
     /// The agent number of a user name `agentN`.

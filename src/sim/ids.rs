@@ -28,6 +28,17 @@ impl IdGen {
         gws_id("0002", self.bump())
     }
 
+    /// A UCS document id for an uploaded document, in the form of the documented
+    /// `0000TaBTNRPW01GY`.
+    pub(crate) fn document_id(&mut self) -> String {
+        gws_id("0000", self.bump())
+    }
+
+    /// A file's id inside a chat (UploadFile's `fileId`, which DeleteFile takes).
+    pub(crate) fn file_id(&mut self) -> String {
+        gws_id("0003", self.bump())
+    }
+
     /// The customer's chat id: a UUID (version 4 layout), never equal to an agent-side id.
     pub(crate) fn customer_chat_id(&mut self) -> String {
         let n = u128::from(mix(self.bump()));
@@ -54,7 +65,7 @@ fn gws_id(prefix: &str, mut n: u64) -> String {
 }
 
 /// splitmix64: spreads consecutive counters over the whole range so ids do not look sequential.
-fn mix(n: u64) -> u64 {
+pub(super) fn mix(n: u64) -> u64 {
     let mut z = n.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);

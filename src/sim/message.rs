@@ -69,6 +69,8 @@ pub(crate) enum MessageType {
     PushUrl,
     Notice,
     CustomNotice,
+    /// File uploaded or deleted (UploadFile, DeleteFile).
+    SystemCommand,
 }
 
 impl MessageType {
@@ -82,6 +84,7 @@ impl MessageType {
             MessageType::PushUrl => "PushUrl",
             MessageType::Notice => "Notice",
             MessageType::CustomNotice => "CustomNotice",
+            MessageType::SystemCommand => "SystemCommand",
         }
     }
 }
@@ -95,6 +98,8 @@ pub(crate) struct Draft {
     pub text: Option<String>,
     pub url: Option<String>,
     pub notice_text: Option<String>,
+    /// The `attachment` object of a SystemCommand message, as shown to everyone.
+    pub attachment: Option<Value>,
     /// The sender's custom `messageType`, shown only with the `include_message_type` option.
     pub message_type: Option<String>,
 }
@@ -110,6 +115,7 @@ impl Draft {
             text: None,
             url: None,
             notice_text: None,
+            attachment: None,
             message_type: None,
         }
     }
@@ -126,6 +132,11 @@ impl Draft {
 
     pub fn notice_text(mut self, notice: impl Into<String>) -> Draft {
         self.notice_text = Some(notice.into());
+        self
+    }
+
+    pub fn attachment(mut self, attachment: Value) -> Draft {
+        self.attachment = Some(attachment);
         self
     }
 
@@ -183,6 +194,9 @@ impl Message {
         }
         if let Some(notice) = &c.notice_text {
             map.insert("noticeText".into(), Value::String(notice.clone()));
+        }
+        if let Some(attachment) = &c.attachment {
+            map.insert("attachment".into(), attachment.clone());
         }
         if let Some(kind) = c.message_type.as_ref().filter(|_| opts.include_message_type) {
             map.insert("messageType".into(), Value::String(kind.clone()));

@@ -1,12 +1,14 @@
 //! The reference simulator: an in-process GWS v2 server speaking the documented agent Chat API,
-//! the customer Chat API and CometD notifications, so the harness has something conforming to
-//! run against on any machine. It depends only on `crate::api`.
+//! the customer Chat API and CometD notifications, and a document store standing for UCS with
+//! uploads and downloads, so the harness has something conforming to run against on any machine.
+//! It depends only on `crate::api`.
 //!
 //! All state sits behind one lock in `Sim`: an operation's change and the notifications it
 //! causes are made together, so every client sees notifications in the order things happened.
 
 mod agent;
 mod agent_ops;
+mod attachments;
 mod auth;
 mod bayeux;
 mod chat;
@@ -15,6 +17,8 @@ mod conference;
 mod config;
 mod customer;
 mod customer_ops;
+mod documents;
+mod downloads;
 mod engine;
 mod ids;
 mod lifecycle;
@@ -23,18 +27,23 @@ mod messages;
 mod reply;
 mod routing;
 mod server;
+pub mod tegsoft;
 mod time;
+mod uploads;
 mod userdata;
 
+use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
-pub use config::{DEFAULT_QUEUE, Faults, SimConfig};
+pub use config::{DEFAULT_MAX_UPLOAD, DEFAULT_QUEUE, Faults, SimConfig};
+pub use documents::{LARGE_LOG, STANDARD_RESPONSES, StandardResponse};
 pub use reply::SimError;
 pub use server::{RunningSim, app, start};
 
 use auth::Sessions;
 use bayeux::{Bayeux, Wake};
 use engine::Engine;
+use uploads::UploadDir;
 
 /// What the simulator holds, behind one lock.
 #[derive(Debug)]
@@ -50,6 +59,9 @@ pub(crate) struct SimState {
 #[derive(Debug)]
 pub(crate) struct Sim {
     pub config: SimConfig,
+    /// Where uploaded documents are written; files there are only read and written outside the
+    /// lock.
+    pub uploads: UploadDir,
     state: Mutex<SimState>,
 }
 
@@ -61,7 +73,7 @@ impl Sim {
             bayeux: Bayeux::new(config.cometd_max_interval),
             shutting_down: false,
         };
-        Sim { config, state: Mutex::new(state) }
+        Sim { config, uploads: UploadDir::new(), state: Mutex::new(state) }
     }
 
     /// Run `f` on the state, then hand the notifications it caused to the Bayeux clients before
@@ -98,6 +110,8 @@ pub struct SimStats {
     pub held_connects: usize,
     /// HTTP sessions opened.
     pub http_sessions: usize,
+    /// Documents UCS holds: the standard responses and every complete upload.
+    pub documents: usize,
 }
 
 impl SimHandle {
@@ -115,7 +129,19 @@ impl SimHandle {
             bayeux_clients: st.bayeux.count(),
             held_connects: st.bayeux.held_count(),
             http_sessions: st.sessions.count(),
+            documents: st.engine.documents(),
         })
+    }
+
+    /// The directory uploaded documents are written to. It exists from the first upload until
+    /// the simulator stops.
+    pub fn upload_dir(&self) -> &Path {
+        self.sim.uploads.path()
+    }
+
+    /// Delete the uploaded documents' directory, once no request can be writing to it.
+    fn remove_uploads(&self) {
+        self.sim.uploads.remove();
     }
 
     /// Stop holding connects and answer the held ones, as a server going down does.

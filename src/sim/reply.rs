@@ -25,6 +25,12 @@ pub enum SimError {
     Validation(String),
     #[error("Access denied: user not authenticated")]
     NotAuthenticated,
+    /// An uploaded document over the simulator's `max_upload` bytes.
+    #[error("attachment is larger than {0} bytes")]
+    TooLarge(u64),
+    /// The simulator itself failed (its upload directory could not be written or read).
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl SimError {
@@ -37,6 +43,8 @@ impl SimError {
             SimError::NotFound(_) => status::NOT_FOUND,
             SimError::Validation(_) => status::VALIDATION_ERROR,
             SimError::NotAuthenticated => status::NOT_AUTHENTICATED,
+            SimError::TooLarge(_) => status::VALIDATION_ERROR,
+            SimError::Internal(_) => status::INTERNAL_ERROR,
         }
     }
 
@@ -46,6 +54,8 @@ impl SimError {
             SimError::Forbidden(_) => StatusCode::FORBIDDEN,
             SimError::NotFound(_) => StatusCode::NOT_FOUND,
             SimError::NotAuthenticated => StatusCode::UNAUTHORIZED,
+            SimError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            SimError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }
     }

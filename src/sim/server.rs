@@ -7,12 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::{Sim, SimConfig, SimHandle, agent, cometd, customer};
+use super::{Sim, SimConfig, SimHandle, agent, cometd, customer, downloads, uploads};
 use crate::api;
 
 /// How long shutdown waits for open connections to finish before cutting them.
@@ -30,6 +31,11 @@ pub fn app(config: SimConfig) -> (Router, SimHandle) {
         .route("/api/v2/me/chats", get(agent::chats))
         .route("/api/v2/me/chats/{id}", post(agent::chat_operation))
         .route("/api/v2/me/chats/{id}/messages", get(agent::messages))
+        // Uploads are streamed to disk and limited by `max_upload` as they arrive, not by the
+        // body limit meant for JSON requests.
+        .route("/api/v2/me/chats/{id}/attachments", post(uploads::add_new_document).layer(DefaultBodyLimit::disable()))
+        .route("/api/v2/chats/{id}/attachments/{document}", get(downloads::chat_attachment))
+        .route("/api/v2/attachments/{document}", get(downloads::attachment))
         .route("/api/v2/chats", post(customer::request_chat))
         .route("/api/v2/chats/", post(customer::request_chat))
         .route("/api/v2/chats/{id}", get(customer::chat).post(customer::operation))
@@ -37,6 +43,7 @@ pub fn app(config: SimConfig) -> (Router, SimHandle) {
         .route(api::NOTIFICATIONS_PATH, post(cometd::notifications))
         .route(&format!("{}/", api::NOTIFICATIONS_PATH), post(cometd::notifications))
         .route(&notifications, post(cometd::notifications))
+        .merge(super::tegsoft::router(Arc::clone(&sim)))
         .fallback(agent::not_found)
         .with_state(Arc::clone(&sim));
     (router, SimHandle { sim })
@@ -72,7 +79,8 @@ impl RunningSim {
         format!("http://{}", self.addr)
     }
 
-    /// Answer held connects, stop accepting, and wait (bounded) for open requests to finish.
+    /// Answer held connects, stop accepting, wait (bounded) for open requests to finish, and
+    /// delete the uploaded documents.
     pub async fn shutdown(mut self) {
         self.handle.begin_shutdown();
         if let Some(stop) = self.stop.take() {
@@ -82,7 +90,10 @@ impl RunningSim {
             && tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await.is_err()
         {
             task.abort();
+            // An abort takes effect at the task's next poll: let it end before the uploads go.
+            let _ = tokio::time::timeout(SHUTDOWN_GRACE, task).await;
         }
+        self.handle.remove_uploads();
     }
 }
 

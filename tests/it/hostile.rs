@@ -1,1 +1,487 @@
-//! placeholder
+//! The harness against a hostile server: bodies that are not JSON (malformed, truncated, invalid
+//! UTF-8, nested past any parser's depth), endless bodies, silence, resets, slow drips, truncated
+//! bodies, redirect loops, and a CometD endpoint that answers garbage or never answers. Each case
+//! must end as a violation or a transport error in the report, never a panic or a hang, and the
+//! run must go on to the next case and still write its reports.
+//!
+//! One loopback listener serves every case. Each connection's request head is read first: the
+//! cases below HTTP are answered on the raw socket, every other connection is handed to an axum
+//! router with the head replayed in front of the stream.
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Path;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use serde_json::{Value, json};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+use chatprobe::client::{AgentSession, BayeuxClient, BayeuxEvent, BayeuxOptions, ClientConfig};
+use chatprobe::contract::schema::SchemaRegistry;
+use chatprobe::report;
+use chatprobe::runner::{self, Credentials, Outcome, RunConfig, RunResult, ScenarioResult, Target};
+use chatprobe::scenario::{self, Scenario};
+
+/// Bound on the whole run: a hang check, far above what the cases need.
+const RUN_BOUND: Duration = Duration::from_secs(120);
+/// The harness's deadline of one request in these tests.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
+/// The harness's body cap in these tests.
+const MAX_BODY: usize = 1024 * 1024;
+/// What the endless-body cases offer to send.
+const HUGE: u64 = 100 * 1024 * 1024;
+/// Depth of the nested-JSON case.
+const NESTING: usize = 100_000;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn client_config() -> ClientConfig {
+    ClientConfig { request_timeout: REQUEST_TIMEOUT, max_body: MAX_BODY, ..ClientConfig::default() }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The hostile server
+
+struct Hostile {
+    base_url: String,
+    /// Body bytes the endless-body cases managed to write before the client hung up.
+    huge_sent: Arc<AtomicU64>,
+}
+
+impl Hostile {
+    async fn start() -> Hostile {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let huge_sent = Arc::new(AtomicU64::new(0));
+        let (to_axum, handed) = mpsc::unbounded_channel();
+        tokio::spawn(async move { axum::serve(Handoff { handed, addr }, app()).await.unwrap() });
+        let sent = Arc::clone(&huge_sent);
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, peer)) = listener.accept().await else { continue };
+                tokio::spawn(dispatch(stream, peer, to_axum.clone(), Arc::clone(&sent)));
+            }
+        });
+        Hostile { base_url: format!("http://{addr}"), huge_sent }
+    }
+}
+
+/// Read the request head, then answer below HTTP or hand the connection to axum.
+async fn dispatch(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    to_axum: mpsc::UnboundedSender<(Replay, SocketAddr)>,
+    huge_sent: Arc<AtomicU64>,
+) {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let line = String::from_utf8_lossy(&head[..head.iter().position(|&b| b == b'\r').unwrap_or(0)]).into_owned();
+    let path = line.split(' ').nth(1).unwrap_or("");
+    match path {
+        "/hostile/silent" => {
+            // Accepted, request read, never a byte back: the socket stays open while the task lives.
+            let _open = stream;
+            std::future::pending::<()>().await;
+        }
+        "/hostile/reset" => {
+            // SO_LINGER 0: closing sends RST instead of FIN.
+            stream.set_zero_linger().unwrap();
+            drop(stream);
+        }
+        "/hostile/drip" => drip(stream).await,
+        "/hostile/truncated-body" => {
+            let body = br#"{"statusCode":0,"chats":["#;
+            let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n";
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.write_all(body).await;
+            let _ = stream.shutdown().await;
+        }
+        "/hostile/huge-chunked" => endless(stream, true, &huge_sent).await,
+        "/hostile/huge-declared" => endless(stream, false, &huge_sent).await,
+        _ => {
+            let _ = to_axum.send((Replay { head, at: 0, inner: stream }, peer));
+        }
+    }
+}
+
+/// Headers at once, then one body byte every 200 ms for as long as the client listens.
+async fn drip(mut stream: TcpStream) {
+    let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000000\r\n\r\n";
+    if stream.write_all(head.as_bytes()).await.is_err() {
+        return;
+    }
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        tick.tick().await;
+        if stream.write_all(b" ").await.is_err() {
+            return;
+        }
+    }
+}
+
+/// A [`HUGE`]-byte JSON array generated block by block (never held whole), chunked or with
+/// its length declared up front; stops when the client hangs up.
+async fn endless(mut stream: TcpStream, chunked: bool, sent: &AtomicU64) {
+    let framing = if chunked { "transfer-encoding: chunked".to_owned() } else { format!("content-length: {HUGE}") };
+    let head = format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n{framing}\r\n\r\n");
+    if stream.write_all(head.as_bytes()).await.is_err() {
+        return;
+    }
+    let mut block = b"0,".repeat(32 * 1024);
+    block[0] = b'[';
+    let mut left = HUGE;
+    while left > 0 {
+        let n = left.min(block.len() as u64) as usize;
+        let written = if chunked {
+            let mut framed = format!("{n:x}\r\n").into_bytes();
+            framed.extend_from_slice(&block[..n]);
+            framed.extend_from_slice(b"\r\n");
+            stream.write_all(&framed).await
+        } else {
+            stream.write_all(&block[..n]).await
+        };
+        if written.is_err() {
+            return;
+        }
+        sent.fetch_add(n as u64, Ordering::Relaxed);
+        left -= n as u64;
+        block[0] = b'0';
+    }
+    if chunked {
+        let _ = stream.write_all(b"0\r\n\r\n").await;
+    }
+}
+
+/// Connections for axum, handed over by [`dispatch`].
+struct Handoff {
+    handed: mpsc::UnboundedReceiver<(Replay, SocketAddr)>,
+    addr: SocketAddr,
+}
+
+impl axum::serve::Listener for Handoff {
+    type Io = Replay;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Replay, SocketAddr) {
+        match self.handed.recv().await {
+            Some(conn) => conn,
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self.addr)
+    }
+}
+
+/// A stream that yields the already-read request head before the rest of the socket.
+struct Replay {
+    head: Vec<u8>,
+    at: usize,
+    inner: TcpStream,
+}
+
+impl AsyncRead for Replay {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.at < this.head.len() {
+            let n = buf.remaining().min(this.head.len() - this.at);
+            buf.put_slice(&this.head[this.at..this.at + n]);
+            this.at += n;
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut this.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Replay {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+fn app() -> Router {
+    Router::new()
+        .route(
+            "/hostile/malformed-json",
+            get(|| async { json_bytes(b"{\"statusCode\":0 \"statusMessage\":\"\x1b[2J\x01\"}") }),
+        )
+        .route("/hostile/truncated-json", get(|| async { json_bytes(br#"{"statusCode":0,"chats":[{"id":"0001"#) }))
+        .route(
+            "/hostile/invalid-utf8",
+            get(|| async { json_bytes(b"{\"statusCode\":0,\"statusMessage\":\"caf\xe9 \xff\"}") }),
+        )
+        .route(
+            "/hostile/lone-surrogate",
+            get(|| async { json_bytes(br#"{"statusCode":0,"statusMessage":"\ud800\u0041"}"#) }),
+        )
+        .route("/hostile/nested", get(|| async { json_bytes(&b"[".repeat(NESTING)) }))
+        .route("/hostile/redirect", get(|| async { (StatusCode::FOUND, [(LOCATION, "/hostile/redirect")]) }))
+        .route("/hostile/ok", get(|| async { axum::Json(json!({"statusCode": 0})) }))
+        .route("/api/v2/me", get(me).post(ok))
+        .route("/api/v2/me/channels/{channel}", post(ok))
+        .route("/api/v2/me/chats", get(|| async { axum::Json(json!({"statusCode": 0, "chats": []})) }))
+        .route("/api/v2/notifications/{kind}", post(bayeux))
+}
+
+fn json_bytes(body: &[u8]) -> Response {
+    ([(CONTENT_TYPE, "application/json")], body.to_vec()).into_response()
+}
+
+async fn ok() -> axum::Json<Value> {
+    axum::Json(json!({"statusCode": 0}))
+}
+
+/// The Basic username; the agent's name selects how the server misbehaves.
+fn basic_user(headers: &HeaderMap) -> String {
+    let encoded = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Basic "));
+    let decoded = encoded.and_then(|e| base64::engine::general_purpose::STANDARD.decode(e).ok()).unwrap_or_default();
+    let text = String::from_utf8_lossy(&decoded).into_owned();
+    text.split_once(':').map_or(text.clone(), |(user, _)| user.to_owned())
+}
+
+/// GET /api/v2/me: a valid user and a session cookie naming it, except for `redirect`.
+async fn me(headers: HeaderMap) -> Response {
+    let user = basic_user(&headers);
+    if user == "redirect" {
+        return (StatusCode::FOUND, [(LOCATION, "/api/v2/me")]).into_response();
+    }
+    let body = json!({"statusCode": 0, "user": {"id": format!("u-{user}"), "userName": user}});
+    ([(SET_COOKIE, format!("JSESSIONID={user}; Path=/"))], axum::Json(body)).into_response()
+}
+
+/// The CometD endpoint, by session cookie: `garbage` gets a handshake answer that is not JSON,
+/// `mute` no handshake answer, `hold` a normal session whose connects never return.
+async fn bayeux(Path(kind): Path<String>, headers: HeaderMap, body: String) -> Response {
+    let cookies = headers.get(COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let user = cookies.split(';').find_map(|c| c.trim().strip_prefix("JSESSIONID=")).unwrap_or("").to_owned();
+    let message: Value = serde_json::from_str::<Value>(&body).ok().and_then(|v| v.get(0).cloned()).unwrap_or_default();
+    let id = message.get("id").cloned().unwrap_or(Value::Null);
+    let client_id = format!("client-{user}");
+    let reply = match (user.as_str(), kind.as_str()) {
+        ("garbage", "handshake") => {
+            return json_bytes(b"[{\"channel\":\"/meta/handshake\",\"successful\":tru\x00<html><body>502</body>");
+        }
+        ("mute", "handshake") | ("hold", "connect") => std::future::pending().await,
+        (_, "handshake") => json!({
+            "id": id, "channel": "/meta/handshake", "successful": true, "version": "1.0",
+            "clientId": client_id, "supportedConnectionTypes": ["long-polling"],
+            // CometD's default hold: the first connect asks for none and must not get it.
+            "advice": {"reconnect": "retry", "interval": 0, "timeout": 30_000},
+        }),
+        (_, "subscribe") => json!({
+            "id": id, "channel": "/meta/subscribe", "successful": true, "clientId": client_id,
+            "subscription": message.get("subscription").cloned().unwrap_or(Value::Null),
+        }),
+        (_, "disconnect") => json!({"id": id, "channel": "/meta/disconnect", "successful": true}),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    axum::Json(json!([reply])).into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running the cases
+
+fn hostile_scenario() -> Scenario {
+    let path = root().join("tests/fixtures/scenarios/hostile.yaml");
+    scenario::parse_file(&path).unwrap_or_else(|d| panic!("{d:?}"))
+}
+
+/// Each step of `sc` as a scenario of its own: the runner skips the rest of a scenario after a
+/// transport error, and every case must show that what follows it still runs.
+fn one_scenario_per_step(sc: &Scenario) -> Vec<Scenario> {
+    sc.steps
+        .iter()
+        .map(|st| Scenario { name: format!("{}: {}", sc.name, st.name), steps: vec![st.clone()], ..sc.clone() })
+        .collect()
+}
+
+fn run_config(server: &Hostile, sc: &Scenario) -> RunConfig {
+    let agents = sc.agents.iter().map(|a| Credentials { username: a.clone(), password: "password".into() }).collect();
+    RunConfig {
+        target: Target {
+            base_url: server.base_url.clone(),
+            agents,
+            contact_center_id: "hostile".into(),
+            embedded: false,
+        },
+        client: client_config(),
+        schemas: Arc::new(SchemaRegistry::embedded().unwrap()),
+    }
+}
+
+/// How a case must end.
+enum Ends {
+    /// A failed check of this rule whose message contains the text; the step itself ran.
+    Violation(&'static str, &'static str),
+    /// A failed `transport` check, and the step's error, both containing the text.
+    Transport(&'static str),
+    /// The scenario was aborted as could-not-run, with the text in its message.
+    CouldNotRun(&'static str),
+    Passes,
+}
+
+const CASES: &[(&str, Ends)] = &[
+    ("malformed JSON", Ends::Violation("protocol.json", "not valid JSON: expected `,` or `}` at line 1 column 17")),
+    ("truncated JSON", Ends::Violation("protocol.json", "EOF while parsing")),
+    ("invalid UTF-8", Ends::Violation("protocol.json", "invalid unicode code point")),
+    ("lone surrogate", Ends::Violation("protocol.json", "lone leading surrogate")),
+    ("deeply nested JSON", Ends::Violation("protocol.json", "recursion limit exceeded")),
+    ("100 MB body, chunked", Ends::Transport("larger than the 1048576-byte limit")),
+    ("100 MB body, declared", Ends::Transport("larger than the 1048576-byte limit (Content-Length: 104857600)")),
+    ("accepts and never answers", Ends::Transport("no complete answer within 1s")),
+    ("connection reset", Ends::Transport("reset")),
+    ("slow drip", Ends::Transport("no complete answer within 1s")),
+    ("truncated body", Ends::Transport("end of file before message length reached")),
+    ("redirect loop", Ends::Violation("assert.status", "expected HTTP status 200, got 302")),
+    ("login, /me redirects", Ends::CouldNotRun("was refused: HTTP 302")),
+    ("login, handshake answer is garbage", Ends::CouldNotRun("CometD handshake: handshake response is not JSON")),
+    ("login, handshake never answered", Ends::CouldNotRun("no complete answer within 1s")),
+    ("login, connect never returns", Ends::Violation("protocol.bayeux", "not answered")),
+    ("a well-behaved endpoint still answers", Ends::Passes),
+];
+
+/// Every failed check of a scenario, teardown included.
+fn failed_checks(sc: &ScenarioResult) -> Vec<(&'static str, &str)> {
+    sc.steps.iter().flat_map(|s| s.failures()).map(|c| (c.rule, c.message.as_str())).collect()
+}
+
+fn assert_case(sc: &ScenarioResult, ends: &Ends) {
+    let step = &sc.steps[0];
+    let failed = failed_checks(sc);
+    let context = format!("{}: failed {failed:#?}, error {:?}, aborted {:?}", sc.name, step.error, sc.aborted);
+    assert!(!step.skipped, "{context}");
+    match ends {
+        Ends::Violation(rule, text) => {
+            assert!(sc.aborted.is_none(), "{context}");
+            assert!(failed.iter().any(|(r, m)| r == rule && m.contains(text)), "{context}");
+            // Only the hostile answer is reported, and as what it is.
+            assert!(failed.iter().all(|(r, _)| r == rule), "{context}");
+            assert!(step.error.is_none(), "{context}");
+        }
+        Ends::Transport(text) => {
+            assert!(sc.aborted.is_none(), "{context}");
+            assert!(failed.iter().any(|(r, m)| *r == "transport" && m.contains(text)), "{context}");
+            assert!(step.error.as_deref().is_some_and(|e| e.contains(text)), "{context}");
+        }
+        Ends::CouldNotRun(text) => {
+            let abort = sc.aborted.as_ref().expect(&context);
+            assert!(abort.could_not_run && abort.message.contains(text), "{context}");
+            assert!(step.error.as_deref().is_some_and(|e| e.contains(text)), "{context}");
+        }
+        Ends::Passes => assert!(sc.passed(), "{context}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_hostile_answer_ends_in_the_report_and_the_run_goes_on() {
+    let server = Hostile::start().await;
+    let file = hostile_scenario();
+    let names: Vec<&str> = file.steps.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, CASES.iter().map(|(n, _)| *n).collect::<Vec<_>>(), "one case per step, in order");
+    let cases = one_scenario_per_step(&file);
+    let cfg = run_config(&server, &file);
+
+    let result: RunResult =
+        tokio::time::timeout(RUN_BOUND, runner::run_scenarios(&cases, &cfg)).await.expect("the run hung");
+
+    // Every case ran, each after the ones before it, and ended as it must.
+    assert_eq!(result.scenarios.len(), CASES.len());
+    for (sc, (name, ends)) in result.scenarios.iter().zip(CASES) {
+        assert_eq!(sc.steps[0].name, *name);
+        assert_case(sc, ends);
+    }
+    // The endless bodies were refused while streaming, not read: the server could not write
+    // anywhere near what it offered before the client hung up.
+    let sent = server.huge_sent.load(Ordering::Relaxed);
+    assert!(sent < HUGE, "the server wrote {sent} bytes of its endless bodies");
+
+    assert_eq!(result.outcome(), Outcome::CouldNotRun);
+    let by_rule = &result.violations_by_rule;
+    assert_eq!(by_rule.get("protocol.json"), Some(&5), "{by_rule:?}");
+    assert_eq!(by_rule.get("transport"), Some(&6), "{by_rule:?}");
+    assert_eq!(by_rule.get("assert.status"), Some(&1), "{by_rule:?}");
+    assert!(by_rule.get("protocol.bayeux").is_some_and(|n| *n >= 1), "{by_rule:?}");
+
+    // Both reports are written, and the JSON one still validates against its schema.
+    let report_json = report::json::to_value(&result);
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("schemas/chatprobe/report.schema.json")).unwrap())
+            .unwrap();
+    let validator = jsonschema::draft202012::new(&schema).unwrap();
+    let errors: Vec<String> =
+        validator.iter_errors(&report_json).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(report_json["outcome"], "could-not-run");
+    let mut xml = Vec::new();
+    report::junit::write(&result, &mut xml).unwrap();
+    let xml = String::from_utf8(xml).unwrap();
+    let steps: usize = result.scenarios.iter().map(|s| s.steps.len()).sum();
+    assert_eq!(xml.matches("<testcase ").count(), steps);
+    // XML 1.0 cannot carry control characters, even escaped: a hostile body's must not get in.
+    assert!(!xml.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')), "{xml}");
+    assert!(xml.matches("<error ").count() >= 9, "six transport errors and three logins that could not run");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connect_that_never_returns_ends_the_cometd_session_with_a_fatal_problem() {
+    let server = Hostile::start().await;
+    let session = AgentSession::new(&server.base_url, "hold", "password", &client_config()).unwrap();
+    let me = session.get("/api/v2/me").await.unwrap();
+    assert_eq!(me.status, 200);
+    let opts = BayeuxOptions { client: client_config(), ..BayeuxOptions::default() };
+    let (bayeux, mut rx) = BayeuxClient::start(session.http(), &server.base_url, opts).await.unwrap();
+
+    // Without a disconnect, the loop gives up on its own and closes the stream.
+    let mut problems = Vec::new();
+    let closed = tokio::time::timeout(RUN_BOUND, async {
+        while let Some(ev) = rx.recv().await {
+            match ev {
+                BayeuxEvent::Problem { fatal, description } => problems.push((fatal, description)),
+                BayeuxEvent::Closed => return true,
+                _ => {}
+            }
+        }
+        false
+    })
+    .await
+    .expect("the CometD client hung");
+    assert!(closed, "{problems:?}");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let (fatal, description) = &problems[0];
+    assert!(*fatal, "{description}");
+    assert!(description.contains("/api/v2/notifications/connect: no complete answer within 1s"), "{description}");
+    assert!(description.contains("the first connect of a session asks for an answer at once"), "{description}");
+    assert_eq!(bayeux.handshakes(), 1, "a connect left unanswered is not retried");
+    // The loop is over; disconnect still answers and returns.
+    tokio::time::timeout(RUN_BOUND, bayeux.disconnect()).await.expect("disconnect hung").unwrap();
+}

@@ -1,1 +1,169 @@
-//! placeholder
+//! `chatprobe load` end to end over loopback: the embedded simulator, the three reports, and
+//! the exit-code contract (0 pass, 2 invalid load file, 3 unreachable target, 4 threshold or
+//! baseline breached). Tests check counts and exit codes, never timings.
+
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use serde_json::Value;
+
+use chatprobe::cli::{self, Cli};
+
+/// goose keeps process-wide state (its Ctrl-C kill switch): one load at a time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const SHORT_CHATS: &str = "name: short
+journey: chat
+chat:
+  messages: 1
+  customer_think: 1ms..5ms
+  agent_think: 1ms..5ms
+  poll_interval: 5ms
+  timeout: 5s
+load: { rate: 5, duration: 2s }
+drain: 10s
+thresholds:
+  - \"error_rate == 0\"
+  - \"violations == 0\"
+";
+
+fn workdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("chatprobe-load-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+async fn load(args: &[&str]) -> i32 {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let mut argv = vec!["chatprobe", "load", "--progress", "off"];
+    argv.extend_from_slice(args);
+    cli::main(Cli::parse_from(argv)).await
+}
+
+fn report(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("load-report.json")).unwrap()).unwrap()
+}
+
+fn check_against_schema(report: &Value) {
+    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/chatprobe/load-report.schema.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    let validator = jsonschema::options().build(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(report).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "the load report breaks its schema: {errors:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chats_against_the_embedded_simulator_pass_and_write_three_reports() {
+    let dir = workdir("pass");
+    let file = write(&dir, "short.yaml", SHORT_CHATS);
+    let code = load(&[file.to_str().unwrap(), "--report-dir", dir.to_str().unwrap()]).await;
+    let r = report(&dir);
+    assert_eq!(code, 0, "errors: {} violations: {}", r["error_samples"], r["violation_samples"]);
+    check_against_schema(&r);
+    let counts = &r["counts"];
+    assert_eq!(counts["chats_started"], 10, "rate 5/s for 2 s is 10 chats");
+    assert_eq!(counts["chats_completed"], 10);
+    assert_eq!(counts["errors"], 0);
+    assert_eq!(counts["violations"], 0);
+    assert!(counts["responses_validated"].as_u64().unwrap() > 0 && counts["notifications_validated"].as_u64().unwrap() > 0);
+    for metric in ["RequestChat", "Accept", "invite", "notification", "delivery:customer-to-agent", "delivery:agent-to-customer"] {
+        assert!(r["metrics"][metric]["corrected"]["count"].as_u64().unwrap() >= 10, "{metric}");
+        let hdr = r["metrics"][metric]["uncorrected"]["hdr"].as_str().unwrap();
+        let h = chatprobe::report::load::json::decode(hdr).expect("a V2 histogram");
+        assert_eq!(h.len(), r["metrics"][metric]["uncorrected"]["count"].as_u64().unwrap());
+    }
+    let html = std::fs::read_to_string(dir.join("load-report.html")).unwrap();
+    assert!(html.contains("<svg") && !html.contains("http://cdn") && !html.contains("<script src"));
+    let md = std::fs::read_to_string(dir.join("load-report.md")).unwrap();
+    assert!(md.contains("| `violations == 0` | 0 | pass |"), "{md}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_breached_threshold_exits_4() {
+    let dir = workdir("breach");
+    let file = write(&dir, "short.yaml", SHORT_CHATS);
+    let args = [file.to_str().unwrap(), "--report-dir", dir.to_str().unwrap(), "--threshold", "p99(notification) < 1us"];
+    assert_eq!(load(&args).await, 4);
+    let r = report(&dir);
+    assert_eq!(r["outcome"], "threshold-breached");
+    let failed: Vec<&Value> = r["thresholds"].as_array().unwrap().iter().filter(|t| t["passed"] == false).collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["rule"], "p99(notification) < 1us");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_baseline_regression_exits_4_and_a_slower_baseline_passes() {
+    let dir = workdir("baseline");
+    let file = write(&dir, "endpoint.yaml", "name: e\njourney: request\nrequest: { path: /api/v2/diagnostics/version }\nload: { concurrency: 2, duration: 1s }\ndrain: 1s\n");
+    let dir_s = dir.to_str().unwrap();
+    assert_eq!(load(&[file.to_str().unwrap(), "--report-dir", dir_s]).await, 0);
+    let mut base = report(&dir);
+    check_against_schema(&base);
+    assert!(base["counts"]["ops"].as_u64().unwrap() > 0);
+    assert_eq!(base["counts"]["violations"], 0);
+
+    // A baseline far faster than anything real: every latency regressed.
+    for (_, m) in base["metrics"].as_object_mut().unwrap() {
+        m["uncorrected"]["p99"] = 1.into();
+    }
+    let fast = write(&dir, "fast.json", &base.to_string());
+    let out = dir.join("second");
+    let args = [file.to_str().unwrap(), "--report-dir", out.to_str().unwrap(), "--baseline", fast.to_str().unwrap(), "--max-regression", "10%"];
+    assert_eq!(load(&args).await, 4);
+    let r = report(&out);
+    assert_eq!(r["baseline"]["passed"], false);
+    assert!(r["baseline"]["comparisons"].as_array().unwrap().iter().any(|c| c["passed"] == false));
+
+    // A baseline far slower: no regression.
+    for (_, m) in base["metrics"].as_object_mut().unwrap() {
+        m["uncorrected"]["p99"] = 1_000_000_000u64.into();
+    }
+    base["ops_per_sec"] = 0.001.into();
+    let slow = write(&dir, "slow.json", &base.to_string());
+    let args = [file.to_str().unwrap(), "--report-dir", out.to_str().unwrap(), "--baseline", slow.to_str().unwrap()];
+    assert_eq!(load(&args).await, 0);
+    assert_eq!(report(&out)["baseline"]["passed"], true);
+}
+
+#[tokio::test]
+async fn an_invalid_load_file_exits_2_and_points_at_the_line() {
+    let dir = workdir("invalid");
+    let text = "name: bad\nload:\n  rate: 2\n  duration: forever\n";
+    let file = write(&dir, "bad.yaml", text);
+    assert_eq!(load(&[file.to_str().unwrap(), "--report-dir", dir.to_str().unwrap()]).await, 2);
+    let diags = chatprobe::load::spec::parse_str("bad.yaml", text).unwrap_err();
+    assert!(diags[0].to_string().contains("--> bad.yaml:4:"), "{}", diags[0]);
+    assert!(!dir.join("load-report.json").exists(), "nothing runs on an invalid file");
+}
+
+#[tokio::test]
+async fn an_unreachable_target_exits_3() {
+    let dir = workdir("unreachable");
+    let file = write(&dir, "short.yaml", SHORT_CHATS);
+    // Bind then drop a listener: that port now refuses connections.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let target = format!("http://127.0.0.1:{port}");
+    let args = [file.to_str().unwrap(), "--report-dir", dir.to_str().unwrap(), "--target", &target, "--agent", "agent1:password", "--request-timeout", "2s"];
+    assert_eq!(load(&args).await, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shipped_load_files_parse() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/load");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            chatprobe::load::spec::parse_file(&path).unwrap_or_else(|d| panic!("{}: {}", path.display(), d[0]));
+            n += 1;
+        }
+    }
+    assert!(n >= 3);
+}

@@ -1,1 +1,404 @@
-//! placeholder
+//! The Tegsoft webchat file API profile over loopback: TegsoftClient against the simulator's
+//! UploadFile and SendMessage, every success and refusal, the files arriving unchanged in the
+//! customer's chat, and the download allow-list holding before any connection is made.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use chatprobe::client::tegsoft::{FileDetails, FileType, TegsoftClient, TegsoftPaths};
+use chatprobe::client::{ClientConfig, CustomerClient, Exchange};
+use chatprobe::contract::classify::{TEGSOFT_FAILURE_RESPONSE, TEGSOFT_SUCCESS_RESPONSE, response_schema};
+use chatprobe::contract::schema::SchemaRegistry;
+use chatprobe::sim::tegsoft::{SAMPLE_FILES, TegsoftConfig};
+use chatprobe::sim::{self, RunningSim, SimConfig};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+/// Longest any single wait in these tests may take.
+const DEADLINE: Duration = Duration::from_secs(10);
+
+const CONTACT_CENTER: &str = "cc-tegsoft";
+
+fn config() -> SimConfig {
+    SimConfig { agents: 2, ..SimConfig::default() }
+}
+
+async fn start(cfg: SimConfig) -> RunningSim {
+    sim::start(cfg, "127.0.0.1:0".parse().unwrap()).await.unwrap()
+}
+
+fn client_config() -> ClientConfig {
+    ClientConfig { request_timeout: DEADLINE, ..ClientConfig::default() }
+}
+
+fn tegsoft(sim: &RunningSim) -> TegsoftClient {
+    TegsoftClient::new(&sim.base_url(), TegsoftPaths::default(), &client_config()).unwrap()
+}
+
+fn customer(sim: &RunningSim) -> CustomerClient {
+    CustomerClient::new(&sim.base_url(), CONTACT_CENTER, &client_config()).unwrap()
+}
+
+/// A new customer chat; its customer-side id is what CHATID names.
+async fn new_chat(customer: &CustomerClient) -> String {
+    let ex = customer.request_chat(&json!({"operationName": "RequestChat", "nickname": "Tess"})).await.unwrap();
+    ex.json.unwrap()["id"].as_str().unwrap().to_owned()
+}
+
+/// The customer's transcript.
+async fn transcript(customer: &CustomerClient, chat: &str) -> Vec<Value> {
+    let ex = customer.messages(chat, None).await.unwrap();
+    assert_eq!(ex.status, 200, "{}", ex.body_text);
+    ex.json.unwrap()["messages"].as_array().unwrap().clone()
+}
+
+fn sample_url(sim: &RunningSim, name: &str) -> String {
+    format!("{}/public_files/{name}", sim.base_url())
+}
+
+fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().timeout(DEADLINE).build().unwrap()
+}
+
+/// GET a URL; status, content type and bytes.
+async fn get_bytes(url: &str, headers: &[(&str, &str)]) -> (u16, String, Vec<u8>) {
+    let mut request = http().get(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let content_type =
+        response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    (status, content_type, response.bytes().await.unwrap().to_vec())
+}
+
+fn sha256(bytes: &[u8]) -> Vec<u8> {
+    Sha256::digest(bytes).to_vec()
+}
+
+/// The answer's body, checked against the profile schema the classifier picks for it.
+fn checked(ex: &Exchange) -> Value {
+    let body = ex.json.clone().unwrap_or_else(|| panic!("not JSON: {}", ex.body_text));
+    static REGISTRY: OnceLock<SchemaRegistry> = OnceLock::new();
+    let registry = REGISTRY.get_or_init(|| SchemaRegistry::embedded().unwrap());
+    let schema = response_schema(&ex.method, &ex.path, &body).expect("a Tegsoft answer is classified");
+    let violations = registry.validate(schema, &body).unwrap();
+    assert!(violations.is_empty(), "{schema}: {violations:?} in {body}");
+    body
+}
+
+fn assert_success(ex: &Exchange) -> Value {
+    let body = checked(ex);
+    assert_eq!((ex.status, body["result"].as_str()), (200, Some("SUCCESS")), "{body}");
+    assert_eq!(response_schema(&ex.method, &ex.path, &body), Some(TEGSOFT_SUCCESS_RESPONSE));
+    body
+}
+
+/// A refusal with this status and errorCode; its message.
+fn assert_failure(ex: &Exchange, status: u16, code: &str) -> String {
+    let body = checked(ex);
+    assert_eq!((ex.status, body["errorCode"].as_str()), (status, Some(code)), "{body}");
+    assert_eq!(response_schema(&ex.method, &ex.path, &body), Some(TEGSOFT_FAILURE_RESPONSE));
+    body["message"].as_str().unwrap().to_owned()
+}
+
+/// The file-uploaded message carrying `file_id`.
+fn file_message<'a>(messages: &'a [Value], file_id: &str) -> &'a Value {
+    messages
+        .iter()
+        .find(|m| m["type"] == "SystemCommand" && m["attachment"]["fileId"] == file_id)
+        .unwrap_or_else(|| panic!("no file-uploaded message with fileId {file_id}: {messages:?}"))
+}
+
+/// What the customer downloads of an uploaded file, and the file it came from, must be equal.
+async fn assert_downloads_unchanged(sim: &RunningSim, chat: &str, message: &Value, sample: &str) {
+    let document = message["attachment"]["id"].as_str().unwrap();
+    let url = format!("{}/api/v2/chats/{chat}/attachments/{document}", sim.base_url());
+    let (status, content_type, bytes) = get_bytes(&url, &[("ContactCenterId", CONTACT_CENTER)]).await;
+    let (_, source_type, source) = get_bytes(&sample_url(sim, sample), &[]).await;
+    assert_eq!(status, 200, "{url}");
+    assert_eq!(sha256(&bytes), sha256(&source), "{sample}");
+    assert_eq!(content_type, source_type, "{sample}");
+    assert_eq!(message["attachment"]["size"], json!(source.len()));
+}
+
+#[tokio::test]
+async fn a_text_reaches_the_customer_transcript() {
+    let sim = start(config()).await;
+    let (tegsoft, customer) = (tegsoft(&sim), customer(&sim));
+    let chat = new_chat(&customer).await;
+    let ex = tegsoft.send_message(&chat, Some("hello from the webchat API"), None).await.unwrap();
+    let body = assert_success(&ex);
+    assert!(body["messageId"].as_str().is_some_and(|id| !id.is_empty()));
+    assert!(body.get("fileId").is_none(), "{body}");
+    let messages = transcript(&customer, &chat).await;
+    let texts: Vec<&Value> = messages.iter().filter(|m| m["type"] == "Text").collect();
+    assert_eq!(texts.len(), 1, "{messages:?}");
+    assert_eq!(texts[0]["text"], "hello from the webchat API");
+    assert_eq!(texts[0]["from"]["type"], "Customer");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_file_type_uploads_and_downloads_unchanged() {
+    let sim = start(config()).await;
+    let (tegsoft, customer) = (tegsoft(&sim), customer(&sim));
+    let chat = new_chat(&customer).await;
+    let types = [FileType::Image, FileType::Audio, FileType::Video, FileType::Document];
+    for ((sample, documented), file_type) in SAMPLE_FILES.into_iter().zip(types) {
+        assert_eq!(documented, file_type.as_str());
+        let file = FileDetails::new(&sample_url(&sim, sample), sample, file_type);
+        let body = assert_success(&tegsoft.upload_file(&chat, &file).await.unwrap());
+        let file_id = body["fileId"].as_str().expect("an upload answers its fileId").to_owned();
+        let messages = transcript(&customer, &chat).await;
+        let message = file_message(&messages, &file_id);
+        assert_eq!(message["noticeText"], "file-uploaded");
+        assert_eq!(message["visibility"], "All");
+        assert_eq!(message["from"]["type"], "Customer");
+        assert_eq!(message["attachment"]["name"], sample);
+        assert_downloads_unchanged(&sim, &chat, message, sample).await;
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn send_message_takes_a_file_alone_or_with_a_text() {
+    let sim = start(config()).await;
+    let (tegsoft, customer) = (tegsoft(&sim), customer(&sim));
+    let chat = new_chat(&customer).await;
+    let wav = FileDetails::new(&sample_url(&sim, "sample.wav"), "sample.wav", FileType::Audio);
+    let alone = assert_success(&tegsoft.send_message(&chat, None, Some(&wav)).await.unwrap());
+    let pdf = FileDetails::new(&sample_url(&sim, "sample.pdf"), "sample.pdf", FileType::Document);
+    let both = assert_success(&tegsoft.send_message(&chat, Some("file and text"), Some(&pdf)).await.unwrap());
+    assert_ne!(alone["messageId"], both["messageId"]);
+    let messages = transcript(&customer, &chat).await;
+    let first = file_message(&messages, alone["fileId"].as_str().unwrap());
+    assert_downloads_unchanged(&sim, &chat, first, "sample.wav").await;
+    let second = file_message(&messages, both["fileId"].as_str().unwrap());
+    assert_downloads_unchanged(&sim, &chat, second, "sample.pdf").await;
+    let text = messages.iter().find(|m| m["type"] == "Text").expect("the text");
+    assert_eq!(text["text"], "file and text");
+    // The text comes first, the file right after it, and nothing else was added.
+    assert!(text["index"].as_u64() < second["index"].as_u64());
+    assert!(first["index"].as_u64() < text["index"].as_u64());
+    assert_eq!(messages.iter().filter(|m| m["type"] == "Text" || m["type"] == "SystemCommand").count(), 3);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_refusal_has_its_status_and_code_and_changes_nothing() {
+    let sim = start(config()).await;
+    let (tegsoft, customer) = (tegsoft(&sim), customer(&sim));
+    let chat = new_chat(&customer).await;
+    let before = transcript(&customer, &chat).await.len();
+    let documents = sim.handle.stats().documents;
+    let png = FileDetails::new(&sample_url(&sim, "sample.png"), "sample.png", FileType::Image);
+    let mut gif = png.clone();
+    gif.file_type = "GIF".into();
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let unreachable = FileDetails::new(&format!("http://127.0.0.1:{closed_port}/x.png"), "x.png", FileType::Image);
+    let missing = FileDetails::new(&sample_url(&sim, "missing.png"), "missing.png", FileType::Image);
+    let foreign = FileDetails::new("http://files.example.invalid/x.png", "x.png", FileType::Image);
+    let ftp = FileDetails::new("ftp://127.0.0.1/x.png", "x.png", FileType::Image);
+    let png_json = png.to_json();
+    let mut no_url = png_json.clone();
+    no_url.as_object_mut().unwrap().remove("fileUrl");
+    let mut no_name = png_json.clone();
+    no_name.as_object_mut().unwrap().remove("fileName");
+
+    let cases: Vec<(&str, Exchange, u16, &str)> = vec![
+        ("no CHATID", tegsoft.upload_file_raw(&json!({"fileDetails": png_json})).await.unwrap(), 400, "MISSING_CHATID"),
+        ("empty CHATID", tegsoft.send_message("", Some("x"), None).await.unwrap(), 400, "MISSING_CHATID"),
+        ("unknown CHATID", tegsoft.send_message("no-such-chat", Some("x"), None).await.unwrap(), 404, "UNKNOWN_CHATID"),
+        ("empty message", tegsoft.send_message(&chat, None, None).await.unwrap(), 400, "EMPTY_MESSAGE"),
+        ("no message", tegsoft.send_message_raw(&json!({"CHATID": chat})).await.unwrap(), 400, "EMPTY_MESSAGE"),
+        ("unknown fileType", tegsoft.upload_file(&chat, &gif).await.unwrap(), 400, "INVALID_FILE_TYPE"),
+        (
+            "no fileUrl",
+            tegsoft.send_message_raw(&json!({"CHATID": chat, "message": {"fileDetails": no_url}})).await.unwrap(),
+            400,
+            "MISSING_PARAMETER",
+        ),
+        (
+            "no fileName",
+            tegsoft.upload_file_raw(&json!({"CHATID": chat, "fileDetails": no_name})).await.unwrap(),
+            400,
+            "MISSING_PARAMETER",
+        ),
+        ("no fileDetails", tegsoft.upload_file_raw(&json!({"CHATID": chat})).await.unwrap(), 400, "MISSING_PARAMETER"),
+        ("ftp fileUrl", tegsoft.upload_file(&chat, &ftp).await.unwrap(), 400, "INVALID_FILE_URL"),
+        ("not JSON", tegsoft.upload_file_raw(&json!("CHATID")).await.unwrap(), 400, "INVALID_REQUEST"),
+        ("unreachable fileUrl", tegsoft.upload_file(&chat, &unreachable).await.unwrap(), 502, "FETCH_FAILED"),
+        ("fileUrl answering 404", tegsoft.upload_file(&chat, &missing).await.unwrap(), 502, "FETCH_FAILED"),
+        ("host not allowed", tegsoft.upload_file(&chat, &foreign).await.unwrap(), 400, "FETCH_NOT_ALLOWED"),
+        // The text is not posted when the file cannot be.
+        (
+            "text with a bad file",
+            tegsoft.send_message(&chat, Some("x"), Some(&foreign)).await.unwrap(),
+            400,
+            "FETCH_NOT_ALLOWED",
+        ),
+    ];
+    for (what, ex, status, code) in &cases {
+        let message = assert_failure(ex, *status, code);
+        assert!(!message.is_empty(), "{what}");
+    }
+    let named = |what: &str| {
+        let (_, ex, status, code) = cases.iter().find(|c| c.0 == what).unwrap();
+        assert_failure(ex, *status, code)
+    };
+    assert!(named("no fileUrl").contains("message.fileDetails.fileUrl"));
+    assert!(named("no fileName").contains("fileDetails.fileName"));
+    assert!(named("unknown fileType").contains("GIF"));
+    assert!(named("unreachable fileUrl").contains(&format!("127.0.0.1:{closed_port}")));
+    assert!(named("fileUrl answering 404").contains("404"));
+    assert_eq!(
+        named("host not allowed"),
+        "fileUrl host `files.example.invalid` is not on the download allow-list [127.0.0.1, localhost, ::1]; \
+         the file was not fetched"
+    );
+    assert_eq!(transcript(&customer, &chat).await.len(), before, "a refused request changed the chat");
+    assert_eq!(sim.handle.stats().documents, documents, "a refused request stored a document");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_finished_chat_takes_nothing_more() {
+    let sim = start(config()).await;
+    let (tegsoft, customer) = (tegsoft(&sim), customer(&sim));
+    let chat = new_chat(&customer).await;
+    let done = customer.operation(&chat, &json!({"operationName": "Complete"})).await.unwrap();
+    assert_eq!(done.status, 200, "{}", done.body_text);
+    let ex = tegsoft.send_message(&chat, Some("too late"), None).await.unwrap();
+    assert_failure(&ex, 400, "CHAT_CLOSED");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_file_over_the_upload_limit_is_refused_and_not_kept() {
+    let sim = start(SimConfig { max_upload: 100, ..config() }).await;
+    let (tegsoft, customer) = (tegsoft(&sim), customer(&sim));
+    let chat = new_chat(&customer).await;
+    let documents = sim.handle.stats().documents;
+    let wav = FileDetails::new(&sample_url(&sim, "sample.wav"), "sample.wav", FileType::Audio);
+    let message = assert_failure(&tegsoft.upload_file(&chat, &wav).await.unwrap(), 400, "FILE_TOO_LARGE");
+    assert!(message.contains("100 bytes"), "{message}");
+    assert_eq!(sim.handle.stats().documents, documents);
+    let left = std::fs::read_dir(sim.handle.upload_dir()).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(left, 0, "a partial download was left in the upload directory");
+    sim.shutdown().await;
+}
+
+/// A file server on loopback for the cases the simulator's own samples cannot show.
+async fn file_server(router: axum::Router) -> (std::net::SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    (addr, tokio::spawn(async move { axum::serve(listener, router).await }))
+}
+
+#[tokio::test]
+async fn a_file_streamed_past_the_limit_is_cut_off() {
+    let sim = start(SimConfig { max_upload: 1000, ..config() }).await;
+    let (tegsoft, customer) = (tegsoft(&sim), customer(&sim));
+    let chat = new_chat(&customer).await;
+    let documents = sim.handle.stats().documents;
+    // Chunked, with no Content-Length: only counting while reading can catch it.
+    let endless = axum::Router::new().route(
+        "/big.pdf",
+        axum::routing::get(|| async {
+            let chunks = futures_util::stream::iter((0..100).map(|_| Ok::<_, std::io::Error>(vec![b'x'; 100])));
+            axum::body::Body::from_stream(chunks)
+        }),
+    );
+    let (addr, server) = file_server(endless).await;
+    let big = FileDetails::new(&format!("http://{addr}/big.pdf"), "big.pdf", FileType::Document);
+    let message = assert_failure(&tegsoft.upload_file(&chat, &big).await.unwrap(), 400, "FILE_TOO_LARGE");
+    assert!(message.contains("1000 bytes"), "{message}");
+    assert_eq!(sim.handle.stats().documents, documents);
+    let left = std::fs::read_dir(sim.handle.upload_dir()).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(left, 0, "a partial download was left in the upload directory");
+    server.abort();
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let sim = start(config()).await;
+    let (tegsoft, customer) = (tegsoft(&sim), customer(&sim));
+    let chat = new_chat(&customer).await;
+    let target = sample_url(&sim, "sample.png");
+    let redirect = axum::Router::new().route(
+        "/moved.png",
+        axum::routing::get(move || {
+            let target = target.clone();
+            async move { axum::response::Redirect::temporary(&target) }
+        }),
+    );
+    let (addr, server) = file_server(redirect).await;
+    let moved = FileDetails::new(&format!("http://{addr}/moved.png"), "moved.png", FileType::Image);
+    let message = assert_failure(&tegsoft.upload_file(&chat, &moved).await.unwrap(), 502, "FETCH_FAILED");
+    assert!(message.contains("307") && message.contains("redirects are not followed"), "{message}");
+    server.abort();
+    sim.shutdown().await;
+}
+
+/// The allow-list is checked on the URL: a host not on it is refused and never connected to,
+/// while the same host once allowed is connected to.
+#[tokio::test]
+async fn a_host_off_the_allow_list_is_never_contacted() {
+    let listener = std::net::TcpListener::bind("127.0.0.2:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let url = format!("http://{addr}/x.png");
+    let file = FileDetails::new(&url, "x.png", FileType::Image);
+
+    let only_localhost = TegsoftConfig { fetch_allow: vec!["127.0.0.1".into()], ..TegsoftConfig::default() };
+    let sim = start(SimConfig { tegsoft: only_localhost, ..config() }).await;
+    let (tegsoft_client, customer_client) = (tegsoft(&sim), customer(&sim));
+    let chat = new_chat(&customer_client).await;
+    let message = assert_failure(&tegsoft_client.upload_file(&chat, &file).await.unwrap(), 400, "FETCH_NOT_ALLOWED");
+    assert_eq!(
+        message,
+        "fileUrl host `127.0.0.2` is not on the download allow-list [127.0.0.1]; the file was not fetched"
+    );
+    let accepted = listener.accept();
+    assert!(
+        matches!(&accepted, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the refused host was connected to: {accepted:?}"
+    );
+    sim.shutdown().await;
+
+    // The same URL with its host allowed is fetched: the listener sees the connection, and the
+    // download, never answered, fails at its deadline.
+    let allowed = TegsoftConfig { fetch_allow: vec!["127.0.0.2".into()], fetch_timeout: Duration::from_secs(1) };
+    let sim = start(SimConfig { tegsoft: allowed, ..config() }).await;
+    let (tegsoft_client, customer_client) = (tegsoft(&sim), customer(&sim));
+    let chat = new_chat(&customer_client).await;
+    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+    let (upload, connection) =
+        tokio::join!(tegsoft_client.upload_file(&chat, &file), tokio::time::timeout(DEADLINE, listener.accept()));
+    assert!(matches!(connection, Ok(Ok(_))), "the allowed host was not connected to: {connection:?}");
+    assert_failure(&upload.unwrap(), 502, "FETCH_FAILED");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_sample_files_carry_their_types() {
+    let sim = start(config()).await;
+    let expected = [
+        ("sample.png", "image/png"),
+        ("sample.wav", "audio/wav"),
+        ("sample.mp4", "video/mp4"),
+        ("sample.pdf", "application/pdf"),
+    ];
+    for (name, content_type) in expected {
+        let (status, got, bytes) = get_bytes(&sample_url(&sim, name), &[]).await;
+        assert_eq!((status, got.as_str()), (200, content_type), "{name}");
+        assert!(!bytes.is_empty());
+    }
+    let (status, _, _) = get_bytes(&sample_url(&sim, "other.png"), &[]).await;
+    assert_eq!(status, 404);
+    sim.shutdown().await;
+}

@@ -52,8 +52,10 @@ pub enum BayeuxEvent {
     Message { received_at: Instant, message: Value },
     /// The HTTP side of each Bayeux POST (status, content type, unparsable bodies...).
     Exchange(Exchange),
-    /// A transport failure or protocol problem the client could not recover from (`fatal`), or
-    /// recovered from; the description says which and how.
+    /// A transport failure or protocol problem. `fatal` when the client could not recover from
+    /// it: the loop ended on it, or the server left a connect unanswered (notifications it held
+    /// are lost). Otherwise the client recovered (a retry, a re-handshake the server asked for);
+    /// the description says how.
     Problem { fatal: bool, description: String },
     /// The loop ended (after disconnect, a fatal problem, or `reconnect: none`). Sent once.
     Closed,
@@ -139,8 +141,11 @@ impl BayeuxClient {
                     task.abort();
                 }
                 if result.is_ok() {
-                    self.shared
-                        .problem(false, format!("the held connect did not end within {grace:?} of the disconnect"));
+                    // The server must wake the held connect when it disconnects the client.
+                    self.shared.problem(
+                        true,
+                        format!("the held connect was not answered within {grace:?} of the disconnect reply"),
+                    );
                 }
             }
         }

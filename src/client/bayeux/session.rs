@@ -1,6 +1,6 @@
 //! The connect loop: one outstanding `/meta/connect` at a time, `interval` between connects,
 //! re-handshake (and re-subscribe) when the server forgets the client, bounded back-off on
-//! failures, and a stop signal obeyed at every wait.
+//! failures, a deadline on every connect, and a stop signal obeyed at every wait.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use tokio::sync::watch;
 
 use super::wire::{META_CONNECT, error_of, successful};
 use super::{BayeuxError, Shared, Stop};
+use crate::client::exchange::TransportError;
 
 /// Back-off after a failed attempt: 1 s, doubling, at most 5 s.
 const BACKOFF_START: Duration = Duration::from_secs(1);
@@ -24,6 +25,10 @@ enum Turn {
     Ok,
     /// Try again after a back-off; the description says what failed.
     Retry(String),
+    /// The server held the connect past its own advised hold time and the request deadline.
+    /// Not retried: Bayeux allows one outstanding connect, and the server may still hold this
+    /// one, so polling again could only make two.
+    Unanswered(String),
     /// The server forgot the client: handshake again. Carries the server's error.
     Handshake(String),
     /// The server said not to come back.
@@ -81,8 +86,12 @@ async fn connect_loop(shared: &Shared, stop: &mut watch::Receiver<Stop>) -> Opti
             }
         };
         if *stop.borrow() != Stop::Run {
-            // Disconnecting: whatever the last answer advised (reconnect none, typically) is moot.
-            return None;
+            // Disconnecting: whatever the last answer advised (reconnect none, typically) is moot;
+            // a connect the server left unanswered (not even woken by the disconnect) is not.
+            return match turn {
+                Turn::Unanswered(description) => Some(description),
+                _ => None,
+            };
         }
         match turn {
             Turn::Ok => {
@@ -115,6 +124,7 @@ async fn connect_loop(shared: &Shared, stop: &mut watch::Receiver<Stop>) -> Opti
                 shared.state().client_id = None;
                 pause = shared.state().advice.interval();
             }
+            Turn::Unanswered(description) => return Some(format!("{description}; giving up")),
             Turn::Stop(description) => return Some(description),
         }
     }
@@ -124,10 +134,20 @@ async fn connect_loop(shared: &Shared, stop: &mut watch::Receiver<Stop>) -> Opti
 async fn connect(shared: &Shared, stop: &mut watch::Receiver<Stop>, client_id: &str, first: bool) -> Option<Turn> {
     let id = shared.next_id();
     let message = shared.connect_message(&id, client_id, first);
-    // The server holds a connect for its advised timeout; only past that is it late.
-    let deadline = shared.state().advice.timeout + shared.cfg.request_timeout;
+    // The server holds a connect for its advised timeout; only past that is it late. The first
+    // connect of a session asks to be answered at once, so it gets no hold time.
+    let hold = if first { Duration::ZERO } else { shared.state().advice.timeout };
+    let deadline = hold + shared.cfg.request_timeout;
     let reply = match cancellable(stop, shared.post("connect", vec![message], deadline)).await? {
         Ok(reply) => reply,
+        Err(e @ TransportError::Timeout { .. }) => {
+            let asked = if first {
+                "the first connect of a session asks for an answer at once".to_owned()
+            } else {
+                format!("the server advised holding it {hold:?}")
+            };
+            return Some(Turn::Unanswered(format!("connect not answered: {e} ({asked})")));
+        }
         Err(e) => return Some(Turn::Retry(format!("connect failed: {e}"))),
     };
     let Some(meta) = reply.meta(META_CONNECT, &id) else {

@@ -98,10 +98,34 @@ pub(super) fn successful(reply: &Value) -> bool {
 /// The reply's `error`, or what stands in for it.
 pub(super) fn error_of(reply: &Value) -> String {
     match reply.get("error") {
-        Some(Value::String(e)) => e.clone(),
-        Some(other) => other.to_string(),
-        None => format!("successful is {}, no error given", reply.get("successful").unwrap_or(&Value::Null)),
+        Some(Value::String(e)) => brief_text(e),
+        Some(other) => brief(other),
+        None => format!("successful is {}, no error given", brief(reply.get("successful").unwrap_or(&Value::Null))),
     }
+}
+
+/// Longest server-sent text a description quotes; a hostile server's megabyte-long `error`
+/// would otherwise be copied into every report line that names it.
+const QUOTE_LIMIT: usize = 200;
+
+/// A JSON value as text, cut to [`QUOTE_LIMIT`] characters.
+fn brief(v: &Value) -> String {
+    brief_text(&v.to_string())
+}
+
+/// Server-sent text as a description quotes it: cut to [`QUOTE_LIMIT`] characters, control
+/// characters escaped (a report format such as XML cannot carry them).
+fn brief_text(s: &str) -> String {
+    let (text, rest) = match s.char_indices().nth(QUOTE_LIMIT) {
+        Some((end, _)) => (&s[..end], s.len() - end),
+        None => (s, 0),
+    };
+    let mut out: String =
+        text.chars().flat_map(|c| if c.is_control() { c.escape_default().collect() } else { vec![c] }).collect();
+    if rest > 0 {
+        out.push_str(&format!("… [{rest} more bytes]"));
+    }
+    out
 }
 
 impl Shared {
@@ -130,7 +154,9 @@ impl Shared {
                 self.problem(false, format!("{kind} response is a bare object, not an array of messages"));
                 (vec![obj.clone()], None)
             }
-            Some(other) => (Vec::new(), Some(format!("{kind} response is JSON but not an array of messages: {other}"))),
+            Some(other) => {
+                (Vec::new(), Some(format!("{kind} response is JSON but not an array of messages: {}", brief(other))))
+            }
             None => {
                 let why = match &ex.json_error {
                     Some(e) => format!("{kind} response is not JSON: {e}"),
@@ -198,10 +224,10 @@ impl Shared {
             Some(Value::String(c)) if !c.is_empty() => c.clone(),
             _ => return Err(protocol("successful handshake reply without a clientId".into())),
         };
-        if let Some(types) = hs.get("supportedConnectionTypes").and_then(Value::as_array)
-            && !types.iter().any(|t| t == LONG_POLLING)
+        if let Some(offered) = hs.get("supportedConnectionTypes")
+            && offered.as_array().is_some_and(|types| !types.iter().any(|t| t == LONG_POLLING))
         {
-            self.problem(false, format!("handshake reply does not offer {LONG_POLLING}: {types:?}"));
+            self.problem(false, format!("handshake reply does not offer {LONG_POLLING}: {}", brief(offered)));
         }
         let mut state = self.state();
         state.client_id = Some(client_id.clone());
@@ -230,7 +256,7 @@ impl Shared {
             _ => false,
         };
         if !echoed {
-            let got = sub.get("subscription").map_or_else(|| "nothing".to_owned(), Value::to_string);
+            let got = sub.get("subscription").map_or_else(|| "nothing".to_owned(), brief);
             self.problem(
                 false,
                 format!("{META_SUBSCRIBE} reply to {channel} does not echo the subscription (it has {got})"),
@@ -308,6 +334,16 @@ mod tests {
         assert_eq!(reply.meta(META_CONNECT, "1").unwrap()["id"], "7");
         assert!(reply.meta(META_HANDSHAKE, "9").is_none());
         assert!(reply.missing(META_HANDSHAKE).contains("3 message(s)"));
+    }
+
+    #[test]
+    fn quoted_server_text_is_bounded() {
+        let long = "é".repeat(10_000);
+        let quoted = error_of(&json!({"successful": false, "error": long}));
+        assert!(quoted.starts_with(&"é".repeat(QUOTE_LIMIT)), "{quoted}");
+        assert!(quoted.ends_with(&format!("[{} more bytes]", (10_000 - QUOTE_LIMIT) * 2)), "{quoted}");
+        assert_eq!(brief(&json!([1, 2])), "[1,2]");
+        assert_eq!(brief_text("402::\u{1b}[2J\n"), "402::\\u{1b}[2J\\n");
     }
 
     #[test]

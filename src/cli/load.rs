@@ -1,0 +1,280 @@
+//! `chatprobe load`: read a load file, apply the command line's overrides, run it against the
+//! target (the embedded simulator unless `--target`), write the JSON, HTML and Markdown reports,
+//! and map the verdict to an exit code (0 pass, 2 invalid input, 3 could not run, 4 a threshold
+//! or the baseline breached).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::Args;
+
+use super::invalid;
+use crate::client::ClientConfig;
+use crate::contract::schema::SchemaRegistry;
+use crate::load::{self, BaselineSpec, LoadConfig, LoadError, ProgressMode, Stall, Target, thresholds};
+use crate::report;
+use crate::runner::{Credentials, Outcome};
+use crate::scenario::parse::parse_duration;
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// The load file (see scenarios/load/).
+    pub file: PathBuf,
+    /// Base URL of the server under test. Without it, an embedded simulator is started on a
+    /// loopback port with enough agents for the load.
+    #[arg(long, env = "CHATPROBE_TARGET")]
+    pub target: Option<String>,
+    /// Agent credentials USER:PASSWORD, repeated or comma-separated; `agent{1..50}:secret`
+    /// stands for fifty of them.
+    #[arg(long = "agent", env = "CHATPROBE_AGENTS", value_delimiter = ',')]
+    pub agents: Vec<String>,
+    /// ContactCenterId header of customer requests (default: a random UUID).
+    #[arg(long, env = "CHATPROBE_CONTACT_CENTER_ID")]
+    pub contact_center_id: Option<String>,
+    /// Replace the load with a constant open-model rate (chats, or requests, per second).
+    #[arg(long, alias = "rate")]
+    pub chats_per_sec: Option<f64>,
+    /// Replace the load with a constant closed-model concurrency.
+    #[arg(long)]
+    pub concurrency: Option<f64>,
+    /// Duration of a constant load (e.g. 30s, 2m).
+    #[arg(long)]
+    pub duration: Option<String>,
+    /// Another threshold, e.g. "p99(Accept) < 200ms" (repeatable).
+    #[arg(long = "threshold")]
+    pub thresholds: Vec<String>,
+    /// An earlier JSON load report to compare with; a regression fails the run (exit 4).
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
+    /// Largest allowed regression against the baseline (p99 growth, throughput drop).
+    #[arg(long, default_value = "10%")]
+    pub max_regression: String,
+    /// Latency growth below this is never a regression (e.g. 1ms), against noise on tiny values.
+    #[arg(long, default_value = "0ms")]
+    pub regression_floor: String,
+    /// Directory for the reports.
+    #[arg(long, default_value = "reports")]
+    pub report_dir: PathBuf,
+    /// JSON report path (default: REPORT_DIR/load-report.json).
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// HTML report path (default: REPORT_DIR/load-report.html).
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// Markdown summary path (default: REPORT_DIR/load-report.md).
+    #[arg(long)]
+    pub markdown: Option<PathBuf>,
+    /// Load schemas from this directory instead of the built-in ones.
+    #[arg(long)]
+    pub schemas: Option<PathBuf>,
+    /// Deadline of every HTTP request.
+    #[arg(long, default_value = "10s")]
+    pub request_timeout: String,
+    /// Live progress: auto (a live line on a terminal, plain lines otherwise), plain, off.
+    #[arg(long, default_value = "auto")]
+    pub progress: String,
+    /// Take share I of N of the arrivals (I/N, e.g. 0/4), for runs spread over machines.
+    #[arg(long, default_value = "0/1")]
+    pub shard: String,
+    /// Benchmark hook: pause the embedded simulator this long after the load starts...
+    #[arg(long)]
+    pub stall_at: Option<String>,
+    /// ...for this long (default 1s).
+    #[arg(long)]
+    pub stall_for: Option<String>,
+}
+
+/// `agent{1..3}:pw` → agent1:pw, agent2:pw, agent3:pw; anything else as it is.
+fn expand(spec: &str) -> Result<Vec<String>, String> {
+    let Some((head, rest)) = spec.split_once('{') else { return Ok(vec![spec.to_owned()]) };
+    let (range, tail) = rest.split_once('}').ok_or_else(|| format!("`{spec}`: unclosed `{{`"))?;
+    let (a, b) = range.split_once("..").ok_or_else(|| format!("`{spec}`: expected {{FIRST..LAST}}"))?;
+    let (a, b): (u32, u32) = (a.parse().map_err(|_| format!("`{spec}`: bad range"))?, b.parse().map_err(|_| format!("`{spec}`: bad range"))?);
+    if a > b || b - a >= 100_000 {
+        return Err(format!("`{spec}`: bad range"));
+    }
+    Ok((a..=b).map(|i| format!("{head}{i}{tail}")).collect())
+}
+
+fn credentials(list: &[String]) -> Result<Vec<Credentials>, String> {
+    let mut out = Vec::new();
+    for item in list {
+        for s in expand(item)? {
+            let (u, p) = s.split_once(':').ok_or_else(|| format!("agent credentials `{s}` must be USER:PASSWORD"))?;
+            if u.is_empty() {
+                return Err(format!("agent credentials `{s}` have an empty user name"));
+            }
+            out.push(Credentials { username: u.to_owned(), password: p.to_owned() });
+        }
+    }
+    Ok(out)
+}
+
+fn shard(s: &str) -> Result<(u64, u64), String> {
+    let bad = || format!("--shard `{s}`: expected I/N with I < N, e.g. 0/4");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n): (u64, u64) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+    if n == 0 || i >= n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+/// Fold the arguments into a validated configuration (exit 2 on any problem).
+fn config(args: &LoadArgs) -> Result<LoadConfig, Outcome> {
+    let mut spec = match load::spec::parse_file(&args.file) {
+        Ok(s) => s,
+        Err(diags) => {
+            for d in diags {
+                eprint!("{d}");
+            }
+            eprintln!("error: the load file is invalid; nothing was run");
+            return Err(Outcome::InvalidInput);
+        }
+    };
+    let dur = |name: &str, v: &Option<String>| -> Result<Option<std::time::Duration>, Outcome> {
+        v.as_deref().map(parse_duration).transpose().map_err(|e| invalid(format!("--{name}: {e}")))
+    };
+    let duration = dur("duration", &args.duration)?;
+    spec.override_load(args.chats_per_sec, args.concurrency, duration).map_err(invalid)?;
+    for t in &args.thresholds {
+        spec.thresholds.push(thresholds::parse(t).map_err(|e| invalid(format!("--threshold `{t}`: {e}")))?);
+    }
+    let request_timeout = match parse_duration(&args.request_timeout) {
+        Ok(d) if !d.is_zero() => d,
+        Ok(_) => return Err(invalid("--request-timeout must be more than zero")),
+        Err(e) => return Err(invalid(format!("--request-timeout: {e}"))),
+    };
+    let progress = match args.progress.as_str() {
+        "auto" => ProgressMode::Auto,
+        "plain" => ProgressMode::Plain,
+        "off" => ProgressMode::Off,
+        other => return Err(invalid(format!("--progress `{other}`: expected auto, plain or off"))),
+    };
+    let agents = credentials(&args.agents).map_err(invalid)?;
+    let target = match &args.target {
+        Some(url) => {
+            let parsed = reqwest::Url::parse(url).map_err(|e| invalid(format!("--target `{url}`: {e}")))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(invalid(format!("--target `{url}`: not an http(s) URL")));
+            }
+            Some(Target { base_url: url.clone(), agents })
+        }
+        None => None,
+    };
+    let stall = match (dur("stall-at", &args.stall_at)?, dur("stall-for", &args.stall_for)?) {
+        (Some(at), d) => Some(Stall { at, duration: d.unwrap_or(std::time::Duration::from_secs(1)) }),
+        (None, Some(_)) => return Err(invalid("--stall-for needs --stall-at")),
+        (None, None) => None,
+    };
+    let baseline = match &args.baseline {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| invalid(format!("--baseline {}: {e}", path.display())))?;
+            let report: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| invalid(format!("--baseline {}: {e}", path.display())))?;
+            if report.get("kind").and_then(serde_json::Value::as_str) != Some("load") {
+                return Err(invalid(format!("--baseline {}: not a chatprobe load report", path.display())));
+            }
+            let max_regression = load::baseline::parse_regression(&args.max_regression)
+                .map_err(|e| invalid(format!("--max-regression: {e}")))?;
+            let floor = parse_duration(&args.regression_floor).map_err(|e| invalid(format!("--regression-floor: {e}")))?;
+            Some(BaselineSpec {
+                file: path.display().to_string(),
+                report,
+                max_regression,
+                floor_us: floor.as_secs_f64() * 1e6,
+            })
+        }
+        None => None,
+    };
+    let schemas = match &args.schemas {
+        Some(d) => SchemaRegistry::load_dir(d),
+        None => SchemaRegistry::embedded(),
+    }
+    .map_err(invalid)?;
+    Ok(LoadConfig {
+        spec,
+        target,
+        client: ClientConfig { request_timeout, ..ClientConfig::default() },
+        schemas: Arc::new(schemas),
+        contact_center_id: args.contact_center_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+        progress,
+        shard: shard(&args.shard).map_err(invalid)?,
+        stall,
+        baseline,
+    })
+}
+
+pub async fn load(args: LoadArgs) -> Outcome {
+    let cfg = match config(&args) {
+        Ok(c) => c,
+        Err(o) => return o,
+    };
+    if cfg.progress != ProgressMode::Off {
+        let at = cfg.target.as_ref().map_or("the embedded simulator", |t| t.base_url.as_str());
+        eprintln!("chatprobe load: {} ({}) against {at}", cfg.spec.name, cfg.spec.file);
+    }
+    let result = match load::run(cfg).await {
+        Ok(r) => r,
+        Err(e @ LoadError::Invalid(_)) => return invalid(e),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Outcome::CouldNotRun;
+        }
+    };
+    let json = args.json.clone().unwrap_or_else(|| args.report_dir.join("load-report.json"));
+    let html = args.html.clone().unwrap_or_else(|| args.report_dir.join("load-report.html"));
+    let markdown = args.markdown.clone().unwrap_or_else(|| args.report_dir.join("load-report.md"));
+    type Writer = fn(&load::LoadResult, &mut dyn std::io::Write) -> std::io::Result<()>;
+    let writers: [(&PathBuf, Writer); 3] = [
+        (&json, report::load::json::write),
+        (&html, report::load::html::write),
+        (&markdown, report::load::markdown::write),
+    ];
+    for (path, writer) in writers {
+        if let Err(e) = write_file(path, |out| writer(&result, out)) {
+            eprintln!("error: cannot write report {}: {e}", path.display());
+            return Outcome::CouldNotRun;
+        }
+    }
+    let mut summary = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = report::load::markdown::write(&result, &mut summary);
+    print!("{}", String::from_utf8_lossy(&summary));
+    println!("reports: {} {} {}", json.display(), html.display(), markdown.display());
+    result.outcome()
+}
+
+/// Write through a temporary file and rename, so a report is never left half-written.
+fn write_file(path: &Path, f: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("partial");
+    {
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        f(&mut file)?;
+        std::io::Write::flush(&mut file)?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credential_ranges_expand() {
+        let c = credentials(&["agent{1..3}:pw".into(), "boss:x".into()]).unwrap();
+        let names: Vec<&str> = c.iter().map(|c| c.username.as_str()).collect();
+        assert_eq!(names, ["agent1", "agent2", "agent3", "boss"]);
+        assert!(credentials(&["agent{3..1}:pw".into()]).is_err());
+        assert!(credentials(&["nopassword".into()]).is_err());
+    }
+
+    #[test]
+    fn shards() {
+        assert_eq!(shard("1/4").unwrap(), (1, 4));
+        assert!(shard("4/4").is_err() && shard("x").is_err());
+    }
+}

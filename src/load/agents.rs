@@ -1,0 +1,231 @@
+//! The agents of a load run: each logged in once (GET /me, CometD handshake and subscribe,
+//! StartContactCenterSession, Ready), with a pump task that validates every Bayeux message and
+//! routes chat notifications to the journey that owns the chat — first by the tag the customer
+//! put in the chat's userData (the Invited offer), then by the agent-side chat id.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use super::check;
+use super::metrics::Metrics;
+use crate::api;
+use crate::client::{AgentSession, BayeuxClient, BayeuxEvent, BayeuxOptions, ClientConfig};
+use crate::contract::observe::chat_id_of;
+use crate::contract::rules;
+use crate::contract::schema::SchemaRegistry;
+use crate::runner::Credentials;
+
+/// The userData key a load chat carries its tag in.
+pub const TAG_KEY: &str = "ChatprobeLoad";
+
+/// A chat notification delivered to an agent.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub at: Instant,
+    pub agent: usize,
+    pub data: Arc<Value>,
+}
+
+type Mailbox = mpsc::UnboundedSender<Notice>;
+
+/// Where chat notifications go.
+#[derive(Default)]
+pub struct Routes {
+    by_tag: Mutex<HashMap<String, Mailbox>>,
+    by_chat: Mutex<HashMap<String, Mailbox>>,
+}
+
+impl Routes {
+    /// Send the offer of the chat tagged `tag`, and everything after it, to `mailbox`.
+    pub fn expect(&self, tag: &str, mailbox: Mailbox) {
+        self.by_tag.lock().unwrap_or_else(PoisonError::into_inner).insert(tag.to_owned(), mailbox);
+    }
+
+    /// Stop routing anything for this chat.
+    pub fn forget(&self, tag: &str, chat: Option<&str>) {
+        self.by_tag.lock().unwrap_or_else(PoisonError::into_inner).remove(tag);
+        if let Some(chat) = chat {
+            self.by_chat.lock().unwrap_or_else(PoisonError::into_inner).remove(chat);
+        }
+    }
+
+    fn route(&self, notice: Notice) {
+        let Some(chat) = chat_id_of(&notice.data).map(str::to_owned) else { return };
+        let known = self.by_chat.lock().unwrap_or_else(PoisonError::into_inner).get(&chat).cloned();
+        if let Some(mailbox) = known {
+            let _ = mailbox.send(notice);
+            return;
+        }
+        let tag = notice.data.pointer("/chat/userData").and_then(|u| u.get(TAG_KEY)).and_then(Value::as_str);
+        let Some(tag) = tag else { return };
+        let mailbox = self.by_tag.lock().unwrap_or_else(PoisonError::into_inner).remove(tag);
+        if let Some(mailbox) = mailbox {
+            self.by_chat.lock().unwrap_or_else(PoisonError::into_inner).insert(chat, mailbox.clone());
+            // A journey that gave up has dropped its receiver; nothing to do then.
+            let _ = mailbox.send(notice);
+        }
+    }
+}
+
+/// One logged-in agent.
+pub struct Agent {
+    pub index: usize,
+    pub session: AgentSession,
+    pub credentials: Credentials,
+    bayeux: Mutex<Option<BayeuxClient>>,
+    pump: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// Every agent of the run and the routes of their notifications.
+pub struct AgentPool {
+    pub agents: Vec<Arc<Agent>>,
+    pub routes: Arc<Routes>,
+}
+
+/// Log every agent in, sixteen at a time. Fails on the first agent the target refuses.
+pub async fn login_all(
+    base_url: &str,
+    creds: &[Credentials],
+    cfg: &ClientConfig,
+    reg: &Arc<SchemaRegistry>,
+    metrics: &Arc<Mutex<Metrics>>,
+) -> Result<AgentPool, String> {
+    let routes = Arc::new(Routes::default());
+    let mut set = tokio::task::JoinSet::new();
+    let mut agents = Vec::with_capacity(creds.len());
+    let mut failure = None;
+    for (i, c) in creds.iter().enumerate() {
+        let job = login(i, base_url.to_owned(), c.clone(), cfg.clone(), Arc::clone(reg), Arc::clone(metrics), Arc::clone(&routes));
+        set.spawn(job);
+        while set.len() >= 16 || (i + 1 == creds.len() && !set.is_empty()) {
+            match set.join_next().await {
+                Some(Ok(Ok(agent))) => agents.push(Arc::new(agent)),
+                Some(Ok(Err(e))) => failure = failure.or(Some(e)),
+                Some(Err(e)) => failure = failure.or(Some(format!("agent login task failed: {e}"))),
+                None => break,
+            }
+        }
+    }
+    agents.sort_by_key(|a| a.index);
+    let pool = AgentPool { agents, routes };
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(pool),
+    }
+}
+
+async fn login(
+    index: usize,
+    base_url: String,
+    credentials: Credentials,
+    cfg: ClientConfig,
+    reg: Arc<SchemaRegistry>,
+    metrics: Arc<Mutex<Metrics>>,
+    routes: Arc<Routes>,
+) -> Result<Agent, String> {
+    let who = credentials.username.clone();
+    let session = AgentSession::new(&base_url, &credentials.username, &credentials.password, &cfg)
+        .map_err(|e| format!("agent {who}: {e}"))?;
+    let me = session.get("/api/v2/me").await.map_err(|e| format!("agent {who}: {e}"))?;
+    check::exchange(&reg, &me, &mut lock(&metrics));
+    if me.status != 200 {
+        return Err(format!("agent {who} was refused: HTTP {} {}", me.status, me.body_text));
+    }
+    let opts = BayeuxOptions { subscriptions: vec![api::CHANNEL_CHATS.to_owned()], client: cfg.clone(), ..Default::default() };
+    let (bayeux, rx) = BayeuxClient::start(session.http(), &base_url, opts)
+        .await
+        .map_err(|e| format!("agent {who}: CometD handshake/subscribe failed: {e}"))?;
+    let pump = tokio::spawn(pump(index, rx, reg.clone(), metrics.clone(), routes));
+    for (path, body) in [
+        ("/api/v2/me", json!({"operationName": "StartContactCenterSession", "channels": ["chat"]})),
+        ("/api/v2/me/channels/chat", json!({"operationName": "Ready"})),
+    ] {
+        let ex = session.post(path, &body).await.map_err(|e| format!("agent {who}: {e}"))?;
+        check::exchange(&reg, &ex, &mut lock(&metrics));
+        if ex.json.as_ref().and_then(|b| b.get("statusCode")).and_then(Value::as_i64) != Some(0) {
+            return Err(format!("agent {who}: {} refused: HTTP {} {}", body["operationName"], ex.status, ex.body_text));
+        }
+    }
+    Ok(Agent { index, session, credentials, bayeux: Mutex::new(Some(bayeux)), pump: Mutex::new(Some(pump)) })
+}
+
+fn lock(m: &Mutex<Metrics>) -> std::sync::MutexGuard<'_, Metrics> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Validate and route an agent's Bayeux events until the client closes.
+async fn pump(
+    agent: usize,
+    mut rx: mpsc::UnboundedReceiver<BayeuxEvent>,
+    reg: Arc<SchemaRegistry>,
+    metrics: Arc<Mutex<Metrics>>,
+    routes: Arc<Routes>,
+) {
+    while let Some(ev) = rx.recv().await {
+        match ev {
+            BayeuxEvent::Message { received_at, message } => {
+                check::bayeux(&reg, &message, &mut lock(&metrics));
+                if message.get("channel").and_then(Value::as_str) == Some(api::CHANNEL_CHATS) {
+                    let data = match message {
+                        Value::Object(mut map) => map.remove("data").unwrap_or(Value::Null),
+                        _ => Value::Null,
+                    };
+                    routes.route(Notice { at: received_at, agent, data: Arc::new(data) });
+                }
+            }
+            BayeuxEvent::Exchange(ex) => {
+                let mut m = lock(&metrics);
+                if !(200..300).contains(&ex.status) {
+                    m.violation(rules::PROTOCOL_BAYEUX.id, || format!("CometD POST {} answered HTTP {}", ex.path, ex.status));
+                }
+                if ex.json.is_none()
+                    && let Some(err) = &ex.json_error
+                {
+                    m.violation(rules::PROTOCOL_JSON.id, || format!("CometD POST {}: {err}", ex.path));
+                }
+            }
+            BayeuxEvent::Problem { fatal: true, description } => {
+                lock(&metrics).violation(rules::PROTOCOL_BAYEUX.id, || description);
+            }
+            BayeuxEvent::Problem { .. } => {}
+            BayeuxEvent::Closed => break,
+        }
+    }
+}
+
+impl AgentPool {
+    /// NotReady, EndContactCenterSession, CometD disconnect, for every agent.
+    pub async fn logout_all(&self, reg: &Arc<SchemaRegistry>, metrics: &Arc<Mutex<Metrics>>) {
+        for chunk in self.agents.chunks(16) {
+            let mut set = tokio::task::JoinSet::new();
+            for a in chunk {
+                let (a, reg, metrics) = (Arc::clone(a), Arc::clone(reg), Arc::clone(metrics));
+                set.spawn(async move { a.logout(&reg, &metrics).await });
+            }
+            while set.join_next().await.is_some() {}
+        }
+    }
+}
+
+impl Agent {
+    async fn logout(&self, reg: &SchemaRegistry, metrics: &Mutex<Metrics>) {
+        for (path, op) in [("/api/v2/me/channels/chat", "NotReady"), ("/api/v2/me", "EndContactCenterSession")] {
+            if let Ok(ex) = self.session.post(path, &json!({"operationName": op})).await {
+                check::exchange(reg, &ex, &mut lock(metrics));
+            }
+        }
+        let bayeux = self.bayeux.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(b) = bayeux {
+            let _ = b.disconnect().await;
+        }
+        let pump = self.pump.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(p) = pump {
+            // The client closed its channel on disconnect; the pump ends with it.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), p).await;
+        }
+    }
+}

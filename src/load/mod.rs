@@ -1,0 +1,415 @@
+//! The load driver: runs a load file's journey (chats, or one request) against a target under an
+//! open or closed load profile, validating every response and notification, and measuring every
+//! latency in HdrHistograms — corrected for coordinated omission in the open model.
+//!
+//! goose schedules the workers from behind [`goose_adapter`]; the journeys and the measurements
+//! are chatprobe's. Without a target, the reference simulator is started in-process on a
+//! loopback port with enough agents for the profile.
+
+mod agents;
+pub mod baseline;
+mod chat;
+mod check;
+mod goose_adapter;
+mod http;
+pub mod metrics;
+pub mod progress;
+mod request;
+pub mod result;
+pub mod schedule;
+pub mod spec;
+pub mod stall;
+pub mod thresholds;
+mod upload;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+
+pub use baseline::BaselineSpec;
+pub use metrics::Metrics;
+pub use progress::ProgressMode;
+pub use result::LoadResult;
+pub use spec::{Journey, LoadSpec, Model};
+pub use stall::Stall;
+
+use crate::client::{ClientConfig, CustomerClient};
+use crate::contract::schema::SchemaRegistry;
+use crate::runner::Credentials;
+use agents::AgentPool;
+use schedule::Schedule;
+
+/// Chats one simulated agent holds at once in the embedded simulator.
+const EMBEDDED_CAPACITY: usize = 50;
+/// A start later than this after its intended time counts as late.
+const LATE_AFTER: Duration = Duration::from_millis(10);
+
+/// Everything a load run needs.
+pub struct LoadConfig {
+    pub spec: LoadSpec,
+    /// The server under test; `None` starts the embedded simulator.
+    pub target: Option<Target>,
+    pub client: ClientConfig,
+    pub schemas: Arc<SchemaRegistry>,
+    pub contact_center_id: String,
+    pub progress: ProgressMode,
+    /// This copy's share of the arrivals: (index, count).
+    pub shard: (u64, u64),
+    /// Pause the embedded simulator during the run (benchmark hook).
+    pub stall: Option<Stall>,
+    pub baseline: Option<BaselineSpec>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub base_url: String,
+    pub agents: Vec<Credentials>,
+}
+
+/// Why a load could not run (exit code 3, or 2 for `Invalid`).
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("cannot start the embedded simulator: {0}")]
+    Simulator(std::io::Error),
+    #[error("the target {url} cannot be reached: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("agents could not log in: {0}")]
+    Login(String),
+    #[error("the load driver failed: {0}")]
+    Driver(String),
+}
+
+/// What the journeys share.
+pub struct Ctx {
+    pub spec: LoadSpec,
+    pub reg: Arc<SchemaRegistry>,
+    pub base_url: String,
+    /// Socket address of an `http://` target, for the request journey's own client.
+    pub addr: Option<SocketAddr>,
+    metrics: Arc<Mutex<Metrics>>,
+    /// When the load starts: the first worker's first step.
+    t0: OnceLock<Instant>,
+    schedule: OnceLock<Schedule>,
+    shard: (u64, u64),
+    pool: Option<AgentPool>,
+    customer: Option<CustomerClient>,
+    prepared: Option<http::Prepared>,
+    request_name: String,
+    run_id: String,
+    serial: AtomicU64,
+    active: AtomicU64,
+    peak: AtomicU64,
+}
+
+impl Ctx {
+    pub fn lock(&self) -> MutexGuard<'_, Metrics> {
+        self.metrics.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn t0(&self) -> Instant {
+        *self.t0.get_or_init(Instant::now)
+    }
+
+    /// Time since the load started (zero before).
+    pub fn elapsed(&self) -> Duration {
+        self.t0.get().map_or(Duration::ZERO, |t| t.elapsed())
+    }
+
+    /// End of the profile: no new work starts after it.
+    fn end(&self) -> Instant {
+        self.t0() + self.spec.profile.duration()
+    }
+
+    /// End of the drain: work still running stops waiting.
+    fn hard_stop(&self) -> Instant {
+        self.end() + self.spec.drain
+    }
+
+    /// The latency the progress line shows.
+    pub fn primary(&self) -> &str {
+        match self.spec.journey {
+            Journey::Chat(_) => metrics::names::NOTIFICATION,
+            Journey::Request(_) => &self.request_name,
+        }
+    }
+
+    pub fn active(&self) -> u64 {
+        self.active.load(Ordering::Relaxed)
+    }
+
+    fn chat_started(&self) {
+        let now = self.active.fetch_add(1, Ordering::Relaxed) + 1;
+        self.peak.fetch_max(now, Ordering::Relaxed);
+        self.lock().counts.chats_started += 1;
+    }
+
+    fn chat_ended(&self) {
+        self.active.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    fn agent(&self, index: usize) -> Option<Arc<agents::Agent>> {
+        self.pool.as_ref()?.agents.get(index).cloned()
+    }
+
+    fn schedule(&self) -> &Schedule {
+        self.schedule.get_or_init(|| {
+            let start_rate = match self.spec.profile.model {
+                Model::Open { start_rate, .. } => start_rate,
+                Model::Closed => 0.0,
+            };
+            Schedule::new(self.t0(), start_rate, &self.spec.profile.stages, self.shard)
+        })
+    }
+}
+
+/// One unit of a worker's work, as goose calls it: in the open model the whole life of the
+/// worker (arrivals until the schedule is exhausted), in the closed model one chat or one
+/// batch of requests.
+async fn work(ctx: &Ctx, worker: &mut Option<request::Worker>) {
+    let max_lag = match ctx.spec.profile.model {
+        Model::Open { max_lag, .. } => max_lag,
+        Model::Closed => {
+            closed_unit(ctx, worker).await;
+            return;
+        }
+    };
+    while let Some(ticket) = ctx.schedule().take() {
+        let now = Instant::now();
+        if ticket.intended > now {
+            tokio::time::sleep_until(ticket.intended.into()).await;
+        } else if now - ticket.intended > max_lag {
+            ctx.lock().counts.dropped += 1;
+            continue;
+        } else if now - ticket.intended > LATE_AFTER {
+            ctx.lock().counts.late += 1;
+        }
+        match &ctx.spec.journey {
+            Journey::Chat(j) => chat::run(ctx, j, ticket.intended).await,
+            Journey::Request(_) => {
+                let (Some(req), w) = (&ctx.prepared, worker.get_or_insert_with(|| request::Worker::new(ctx))) else {
+                    return;
+                };
+                ctx.active.fetch_add(1, Ordering::Relaxed);
+                w.once(ctx, req, ticket.intended).await;
+                ctx.active.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+    }
+    if let Some(w) = worker {
+        w.flush(ctx);
+    }
+}
+
+/// One closed-model unit: a chat, or requests for a quarter of a second.
+async fn closed_unit(ctx: &Ctx, worker: &mut Option<request::Worker>) {
+    let now = Instant::now();
+    if now >= ctx.end() {
+        // goose is about to stop this user; do not spin meanwhile.
+        if let Some(w) = worker {
+            w.flush(ctx);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        return;
+    }
+    match &ctx.spec.journey {
+        Journey::Chat(j) => chat::run(ctx, j, now).await,
+        Journey::Request(_) => {
+            let Some(req) = &ctx.prepared else { return };
+            let w = worker.get_or_insert_with(|| request::Worker::new(ctx));
+            let until = (now + Duration::from_millis(250)).min(ctx.end());
+            let n = ctx.active.fetch_add(1, Ordering::Relaxed) + 1;
+            ctx.peak.fetch_max(n, Ordering::Relaxed);
+            while Instant::now() < until {
+                let at = Instant::now();
+                w.once(ctx, req, at).await;
+            }
+            ctx.active.fetch_sub(1, Ordering::Relaxed);
+            w.flush(ctx);
+        }
+    }
+}
+
+/// Run the load described by `cfg` to its end.
+pub async fn run(cfg: LoadConfig) -> Result<LoadResult, LoadError> {
+    let LoadConfig { spec, target, client, schemas, contact_center_id, progress, shard, stall, baseline } = cfg;
+    let started_at =
+        time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let open = matches!(spec.profile.model, Model::Open { .. });
+    let workers = match (&spec.profile.model, &spec.journey) {
+        (Model::Open { max_active, .. }, Journey::Chat(_)) => *max_active,
+        (Model::Open { .. }, Journey::Request(_)) => spec.profile.connections,
+        (Model::Closed, _) => spec.profile.peak().round() as usize,
+    }
+    .max(1);
+    if stall.is_some() && target.is_some() {
+        return Err(LoadError::Invalid("a stall can only be injected into the embedded simulator".into()));
+    }
+
+    let mut embedded = None;
+    let (base_url, creds) = match target {
+        Some(t) => (t.base_url.trim_end_matches('/').to_owned(), t.agents),
+        None => {
+            let chats = if matches!(spec.journey, Journey::Chat(_)) { workers } else { 0 };
+            let agents = (chats.div_ceil(EMBEDDED_CAPACITY) + 1).max(2);
+            let config = crate::sim::SimConfig { agents, capacity: EMBEDDED_CAPACITY, ..crate::sim::SimConfig::default() };
+            let creds = (1..=agents)
+                .map(|i| Credentials { username: format!("agent{i}"), password: config.password.clone() })
+                .collect();
+            let sim = stall::start(config).await.map_err(LoadError::Simulator)?;
+            let url = sim.base_url();
+            embedded = Some(sim);
+            (url, creds)
+        }
+    };
+    let embedded_simulator = embedded.is_some();
+    let pauser = embedded.as_ref().map(stall::Embedded::pauser);
+    let setup = Setup { base_url: base_url.clone(), creds, client, schemas, contact_center_id, shard, workers };
+    let driven = drive(&spec, setup, progress, stall.zip(pauser)).await;
+    if let Some(sim) = embedded.take() {
+        sim.shutdown().await;
+    }
+    let (ctx, elapsed) = driven?;
+    let metrics = std::mem::replace(&mut *ctx.lock(), Metrics::new(Instant::now(), open));
+    let mut result = LoadResult {
+        name: spec.name.clone(),
+        file: spec.file.clone(),
+        target: base_url,
+        embedded_simulator,
+        started_at,
+        elapsed,
+        planned: spec.profile.duration(),
+        model: if open { "open" } else { "closed" },
+        journey: match spec.journey {
+            Journey::Chat(_) => "chat",
+            Journey::Request(_) => "request",
+        },
+        workers,
+        metrics,
+        peak_active: ctx.peak.load(Ordering::Relaxed),
+        peak_rss_bytes: result::peak_rss_bytes(),
+        thresholds: Vec::new(),
+        baseline: None,
+    };
+    result.thresholds = thresholds::evaluate(&spec.thresholds, &result);
+    result.baseline = baseline.as_ref().map(|b| baseline::compare(&result, b));
+    Ok(result)
+}
+
+/// Where and with what the journeys run.
+struct Setup {
+    base_url: String,
+    creds: Vec<Credentials>,
+    client: ClientConfig,
+    schemas: Arc<SchemaRegistry>,
+    contact_center_id: String,
+    shard: (u64, u64),
+    workers: usize,
+}
+
+/// Log in, run the workers under goose, log out. Returns the context and how long the load ran.
+async fn drive(
+    spec: &LoadSpec,
+    setup: Setup,
+    progress_mode: ProgressMode,
+    stall: Option<(Stall, stall::Pauser)>,
+) -> Result<(Arc<Ctx>, Duration), LoadError> {
+    let Setup { base_url, creds, client, schemas, contact_center_id, shard, workers } = setup;
+    let open = matches!(spec.profile.model, Model::Open { .. });
+    let metrics = Arc::new(Mutex::new(Metrics::new(Instant::now(), open)));
+    let unreachable = |reason: String| LoadError::Unreachable { url: base_url.clone(), reason };
+    let customer = CustomerClient::new(&base_url, &contact_center_id, &client).map_err(|e| LoadError::Invalid(e.to_string()))?;
+    let probe = crate::client::RawRequest {
+        method: "GET".into(),
+        path: "/api/v2/diagnostics/version".into(),
+        body: None,
+        headers: Vec::new(),
+        with_auth: false,
+        with_csrf: false,
+    };
+    customer.request(probe).await.map_err(|e| unreachable(e.to_string()))?;
+
+    let url = reqwest::Url::parse(&base_url).map_err(|e| LoadError::Invalid(format!("target `{base_url}`: {e}")))?;
+    let host = url.host_str().unwrap_or("127.0.0.1").to_owned();
+    let port = url.port_or_known_default().unwrap_or(80);
+    let addr = match url.scheme() {
+        "http" => tokio::net::lookup_host((host.as_str(), port)).await.ok().and_then(|mut a| a.next()),
+        _ => None,
+    };
+    let host_header = if url.port().is_some() { format!("{host}:{port}") } else { host.clone() };
+
+    let (pool, prepared, request_name) = match &spec.journey {
+        Journey::Chat(_) => {
+            if creds.is_empty() {
+                return Err(LoadError::Invalid("the chat journey needs agent credentials (--agent USER:PASSWORD)".into()));
+            }
+            let pool = agents::login_all(&base_url, &creds, &client, &schemas, &metrics).await.map_err(LoadError::Login)?;
+            (Some(pool), None, String::new())
+        }
+        Journey::Request(r) => {
+            if addr.is_none() {
+                return Err(LoadError::Invalid("the request journey needs an http:// target".into()));
+            }
+            let body = r.body.as_ref().map(|b| b.to_string().into_bytes());
+            let base_path = url.path().trim_end_matches('/');
+            let path = format!("{base_path}{}", r.path);
+            let prepared = http::Prepared::new(&host_header, &r.method, &path, &r.headers, body.as_deref());
+            (None, Some(prepared), r.name.clone())
+        }
+    };
+    let ctx = Arc::new(Ctx {
+        spec: spec.clone(),
+        reg: Arc::clone(&schemas),
+        base_url: base_url.clone(),
+        addr,
+        metrics: Arc::clone(&metrics),
+        t0: OnceLock::new(),
+        schedule: OnceLock::new(),
+        shard,
+        pool,
+        customer: Some(customer),
+        prepared,
+        request_name,
+        run_id: uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
+        serial: AtomicU64::new(0),
+        active: AtomicU64::new(0),
+        peak: AtomicU64::new(0),
+    });
+
+    let shown = progress::start(Arc::clone(&ctx), progress_mode);
+    let stall_task = stall.map(|(st, pauser)| {
+        let ctx = Arc::clone(&ctx);
+        tokio::spawn(async move {
+            // The load starts with the first worker's first step.
+            while ctx.t0.get().is_none() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            tokio::time::sleep_until((ctx.t0() + st.at).into()).await;
+            pauser.pause(st.duration);
+        })
+    });
+    let plan = if open {
+        goose_adapter::Plan::Workers { users: workers }
+    } else {
+        goose_adapter::Plan::Steps(goose_adapter::steps(&spec.profile.stages))
+    };
+    let bound = spec.profile.duration() + spec.drain + goose_adapter::WIND_DOWN;
+    let outcome = tokio::time::timeout(bound, goose_adapter::drive(Arc::clone(&ctx), plan)).await;
+    let elapsed = ctx.elapsed();
+    if let Some(task) = stall_task {
+        task.abort();
+    }
+    if let Some(p) = shown {
+        p.finish().await;
+    }
+    if let Some(pool) = &ctx.pool {
+        pool.logout_all(&schemas, &metrics).await;
+    }
+    match outcome {
+        Ok(Ok(())) => Ok((ctx, elapsed)),
+        Ok(Err(e)) => Err(LoadError::Driver(e)),
+        Err(_) => Err(LoadError::Driver(format!("the workers did not stop within {bound:?}"))),
+    }
+}

@@ -1,0 +1,70 @@
+//! The request journey: one prepared request sent over a worker's own keep-alive connection as
+//! fast as the profile allows, every answer validated. Workers record into their own metrics and
+//! fold them into the shared ones every few hundred milliseconds, so the hot loop takes no lock.
+
+use std::time::{Duration, Instant};
+
+use super::Ctx;
+use super::check;
+use super::http::{Conn, Prepared};
+use super::metrics::Metrics;
+
+/// How often a worker folds its own metrics into the shared ones.
+const FLUSH_EVERY: Duration = Duration::from_millis(250);
+
+/// What one worker keeps between requests.
+pub struct Worker {
+    conn: Option<Conn>,
+    local: Metrics,
+    flushed: Instant,
+}
+
+impl Worker {
+    pub fn new(ctx: &Ctx) -> Worker {
+        Worker { conn: None, local: ctx.lock().local(), flushed: Instant::now() }
+    }
+
+    pub fn flush(&mut self, ctx: &Ctx) {
+        ctx.lock().absorb(&mut self.local);
+        self.flushed = Instant::now();
+    }
+
+    /// Send the request once, meant at `intended`.
+    pub async fn once(&mut self, ctx: &Ctx, req: &Prepared, intended: Instant) {
+        let sent = Instant::now();
+        let result = self.send(ctx, req).await;
+        let done = Instant::now();
+        match result {
+            Ok(()) => self.local.record(&ctx.request_name, intended, sent, done),
+            Err(e) => {
+                self.conn = None;
+                self.local.error(done, || format!("{} {}: {e}", req.method, req.path));
+            }
+        }
+        if done.duration_since(self.flushed) >= FLUSH_EVERY {
+            self.flush(ctx);
+        }
+    }
+
+    async fn send(&mut self, ctx: &Ctx, req: &Prepared) -> std::io::Result<()> {
+        let conn = match &mut self.conn {
+            Some(c) => c,
+            None => {
+                let addr = ctx.addr.ok_or_else(|| std::io::Error::other("the request journey needs an http:// target"))?;
+                self.conn.insert(Conn::connect(addr).await?)
+            }
+        };
+        let resp = conn.send(req).await?;
+        let ct = resp.content_type.as_ref().map(|r| conn.bytes(r));
+        check::raw(&ctx.reg, &req.method, &req.path, ct, conn.bytes(&resp.body), &mut self.local);
+        let status = resp.status;
+        if conn.closing() {
+            self.conn = None;
+        }
+        if (200..300).contains(&status) {
+            Ok(())
+        } else {
+            Err(std::io::Error::other(format!("HTTP {status}")))
+        }
+    }
+}

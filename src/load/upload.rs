@@ -1,0 +1,68 @@
+//! The agent's file upload under load: `POST /api/v2/me/chats/{id}/attachments` as
+//! multipart/form-data with the file in the `attachment` field (the "Add New Document" page),
+//! through the agent's own session (cookie, Basic credentials, CSRF token). Latency and bytes are
+//! recorded; throughput is bytes over the time of the request.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use super::Ctx;
+use super::agents::Agent;
+use super::check;
+use super::metrics::names;
+
+/// Upload bytes are cut from one buffer made once: no per-upload generation.
+fn payload(size: usize) -> &'static [u8] {
+    static BUF: OnceLock<Vec<u8>> = OnceLock::new();
+    const MAX: usize = 64 * 1024 * 1024;
+    let buf = BUF.get_or_init(|| (0..MAX).map(|i| b"chatprobe load file\n"[i % 20]).collect());
+    &buf[..size.min(MAX)]
+}
+
+/// Upload one file of `size` bytes to `chat`; an error text when it failed.
+pub async fn one(ctx: &Ctx, agent: &Agent, chat: &str, size: u64, intended: Instant) -> Result<(), String> {
+    let boundary = format!("chatprobe-{}", uuid::Uuid::new_v4().simple());
+    let data = payload(size as usize);
+    let mut body = Vec::with_capacity(data.len() + 256);
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"load-{size}.txt\"\r\n\
+             Content-Type: text/plain\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(data);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+
+    let url = format!("{}/api/v2/me/chats/{chat}/attachments", agent.session.base_url());
+    let mut req = agent
+        .session
+        .http()
+        .post(&url)
+        .basic_auth(&agent.credentials.username, Some(&agent.credentials.password))
+        .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
+        .body(body);
+    if let Some(token) = agent.session.csrf_token() {
+        req = req.header(token.header.as_str(), token.token.as_str());
+    }
+    let sent = Instant::now();
+    let resp = req.send().await.map_err(|e| format!("upload of {size} bytes: {e}"))?;
+    let status = resp.status().as_u16();
+    let content_type = resp.headers().get("content-type").map(|v| v.as_bytes().to_vec());
+    let bytes = resp.bytes().await.map_err(|e| format!("upload of {size} bytes: {e}"))?;
+    let done = Instant::now();
+    let path = format!("/api/v2/me/chats/{chat}/attachments");
+    let mut m = ctx.lock();
+    check::raw(&ctx.reg, "POST", &path, content_type.as_deref(), &bytes, &mut m);
+    let code = serde_json::from_slice::<serde_json::Value>(&bytes).ok().and_then(|b| b.get("statusCode")?.as_i64());
+    if !(200..300).contains(&status) || code.is_some_and(|c| c != 0) {
+        return Err(format!("upload refused: HTTP {status} {}", String::from_utf8_lossy(&bytes)));
+    }
+    m.record(names::UPLOAD, intended, sent, done);
+    let micros = done.duration_since(sent).as_micros().max(1) as u64;
+    m.counts.upload_bytes += size;
+    m.counts.upload_micros += micros;
+    // kB/s = bytes / ms.
+    m.record_value("upload-throughput-kBps", size * 1000 / micros);
+    Ok(())
+}

@@ -1,0 +1,174 @@
+//! The JSON load report (`schemas/chatprobe/load-report.schema.json`): counts, verdicts, a
+//! summary of every latency and the histogram itself in the V2 HdrHistogram serialization,
+//! base64-encoded, so several reports can be merged without losing precision.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{LOAD_REPORT_VERSION, Summary, summary, verdict};
+use crate::load::LoadResult;
+use crate::load::metrics::{Counts, Tick};
+use crate::load::{baseline::BaselineReport, thresholds::ThresholdResult};
+
+#[derive(Serialize)]
+struct Figure {
+    #[serde(flatten)]
+    summary: Summary,
+    /// V2 serialization, base64.
+    hdr: String,
+}
+
+#[derive(Serialize)]
+struct Metric {
+    unit: &'static str,
+    uncorrected: Figure,
+    corrected: Option<Figure>,
+}
+
+#[derive(Serialize)]
+struct Second {
+    second: usize,
+    ops: u64,
+    errors: u64,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    report_version: u32,
+    kind: &'static str,
+    tool: &'static str,
+    version: &'static str,
+    name: &'a str,
+    file: &'a str,
+    target: &'a str,
+    embedded_simulator: bool,
+    started_at: &'a str,
+    duration_ms: f64,
+    planned_ms: f64,
+    model: &'static str,
+    journey: &'static str,
+    workers: usize,
+    outcome: &'static str,
+    exit_code: i32,
+    counts: &'a Counts,
+    peak_active: u64,
+    error_rate: f64,
+    ops_per_sec: f64,
+    upload_mbps: Option<f64>,
+    violations_by_rule: &'a BTreeMap<String, u64>,
+    violation_samples: &'a [String],
+    error_samples: &'a [String],
+    metrics: BTreeMap<&'a str, Metric>,
+    timeline: Vec<Second>,
+    thresholds: &'a [ThresholdResult],
+    baseline: Option<&'a BaselineReport>,
+    harness: Harness,
+}
+
+#[derive(Serialize)]
+struct Harness {
+    peak_rss_bytes: Option<u64>,
+}
+
+/// A histogram in the V2 serialization, base64-encoded.
+pub fn encode(h: &Histogram<u64>) -> String {
+    let mut buf = Vec::new();
+    // Serializing into memory only fails for histograms it cannot represent, which ours are not.
+    if V2Serializer::new().serialize(h, &mut buf).is_err() {
+        return String::new();
+    }
+    STANDARD.encode(buf)
+}
+
+/// The histogram of an `hdr` field, for merging reports.
+pub fn decode(text: &str) -> Option<Histogram<u64>> {
+    let bytes = STANDARD.decode(text).ok()?;
+    Deserializer::new().deserialize(&mut bytes.as_slice()).ok()
+}
+
+fn figure(h: &Histogram<u64>) -> Figure {
+    Figure { summary: summary(h), hdr: encode(h) }
+}
+
+pub fn write(run: &LoadResult, out: &mut dyn Write) -> std::io::Result<()> {
+    let metrics = run
+        .metrics
+        .series
+        .iter()
+        .map(|(name, s)| {
+            let unit = if super::is_latency(name) { "us" } else { "kB/s" };
+            (name.as_str(), Metric { unit, uncorrected: figure(&s.uncorrected), corrected: s.corrected.as_ref().map(figure) })
+        })
+        .collect();
+    let timeline = run
+        .metrics
+        .timeline
+        .iter()
+        .enumerate()
+        .map(|(second, t): (usize, &Tick)| Second { second, ops: t.ops, errors: t.errors })
+        .collect();
+    let report = Report {
+        report_version: LOAD_REPORT_VERSION,
+        kind: "load",
+        tool: "chatprobe",
+        version: env!("CARGO_PKG_VERSION"),
+        name: &run.name,
+        file: &run.file,
+        target: &run.target,
+        embedded_simulator: run.embedded_simulator,
+        started_at: &run.started_at,
+        duration_ms: run.elapsed.as_secs_f64() * 1e3,
+        planned_ms: run.planned.as_secs_f64() * 1e3,
+        model: run.model,
+        journey: run.journey,
+        workers: run.workers,
+        outcome: verdict(run),
+        exit_code: run.outcome().code(),
+        counts: &run.metrics.counts,
+        peak_active: run.peak_active,
+        error_rate: run.error_rate(),
+        ops_per_sec: run.ops_per_sec(),
+        upload_mbps: run.upload_mbps(),
+        violations_by_rule: &run.metrics.violations,
+        violation_samples: &run.metrics.violation_samples,
+        error_samples: &run.metrics.error_samples,
+        metrics,
+        timeline,
+        thresholds: &run.thresholds,
+        baseline: run.baseline.as_ref(),
+        harness: Harness { peak_rss_bytes: run.peak_rss_bytes },
+    };
+    serde_json::to_writer_pretty(&mut *out, &report)?;
+    writeln!(out)
+}
+
+/// The report as a JSON value (tests, schema checks, baselines).
+pub fn to_value(run: &LoadResult) -> Value {
+    let mut buf = Vec::new();
+    // Writing into a Vec cannot fail and the report holds only serializable data.
+    let _ = write(run, &mut buf);
+    serde_json::from_slice(&buf).unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histograms_round_trip_exactly() {
+        let mut h = crate::load::metrics::histogram();
+        for v in [1u64, 10, 100, 1000, 123_456, 9_999_999] {
+            h.record(v).unwrap();
+        }
+        let back = decode(&encode(&h)).unwrap();
+        assert_eq!(back, h);
+        assert!(decode("not base64!").is_none());
+    }
+}

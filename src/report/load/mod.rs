@@ -1,0 +1,70 @@
+//! Reports of a load run: JSON (with every histogram serialized, so reports from several
+//! machines merge exactly), self-contained HTML with latency-percentile and throughput plots,
+//! and a Markdown summary for a CI job. Each is a pure function from a `LoadResult` to a writer.
+
+pub mod html;
+pub mod json;
+pub mod markdown;
+
+use hdrhistogram::Histogram;
+
+use crate::load::LoadResult;
+use crate::load::metrics::Series;
+
+/// Version of the JSON load report's shape (`schemas/chatprobe/load-report.schema.json`).
+pub const LOAD_REPORT_VERSION: u32 = 1;
+
+/// The usual figures of one histogram, in its unit (microseconds for latencies).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Summary {
+    pub count: u64,
+    pub min: u64,
+    pub mean: f64,
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+}
+
+pub fn summary(h: &Histogram<u64>) -> Summary {
+    Summary {
+        count: h.len(),
+        min: h.min(),
+        mean: h.mean(),
+        p50: h.value_at_quantile(0.50),
+        p90: h.value_at_quantile(0.90),
+        p99: h.value_at_quantile(0.99),
+        p999: h.value_at_quantile(0.999),
+        max: h.max(),
+    }
+}
+
+/// Series in reading order: operations first (alphabetically), then the derived latencies.
+pub fn ordered(run: &LoadResult) -> Vec<(&str, &Series)> {
+    let mut all: Vec<(&str, &Series)> = run.metrics.series.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let rank = |name: &str| match name {
+        n if n.starts_with("notification") => 2,
+        n if n.starts_with("delivery") || n == "invite" => 1,
+        "chat" => 3,
+        n if n.contains("throughput") => 4,
+        _ => 0,
+    };
+    all.sort_by(|a, b| (rank(a.0), a.0).cmp(&(rank(b.0), b.0)));
+    all
+}
+
+/// Whether a series holds latencies (microseconds) rather than another quantity.
+pub fn is_latency(name: &str) -> bool {
+    !name.contains("throughput")
+}
+
+/// Microseconds as milliseconds for people.
+pub fn ms(us: f64) -> String {
+    if us >= 100_000.0 { format!("{:.0}", us / 1e3) } else { format!("{:.2}", us / 1e3) }
+}
+
+/// "pass" or "threshold-breached".
+pub fn verdict(run: &LoadResult) -> &'static str {
+    if run.passed() { "pass" } else { "threshold-breached" }
+}

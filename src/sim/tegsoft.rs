@@ -1,0 +1,129 @@
+//! The Tegsoft webchat file API profile ("Webchat File Attachment for API"): the UploadFile and
+//! SendMessage web services, which post a text, a file given by its URL, or both into a chat.
+//!
+//! The vendor documents the request bodies only; paths, responses and refusals are this
+//! profile's decisions (docs/tegsoft.md). Here a `CHATID` is a customer chat id from
+//! RequestChat and what is sent speaks as that chat's customer: a text becomes a Text message,
+//! a file a `file-uploaded` SystemCommand message with an attachment the customer and the
+//! agents download like any GWS upload. Files are fetched by the simulator itself, only from
+//! hosts on `TegsoftConfig::fetch_allow`. `GET /public_files/{name}` serves sample files to
+//! point `fileUrl` at.
+
+mod fetch;
+mod post;
+mod reply;
+mod request;
+mod samples;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post as post_route};
+
+use self::reply::{Accepted, Failure};
+use self::request::Service;
+use super::Sim;
+use super::agent::host;
+
+pub use self::samples::SAMPLE_FILES;
+
+/// Where the simulator serves UploadFile.
+pub const UPLOAD_FILE_PATH: &str = "/tegsoft/webchat/UploadFile";
+/// Where the simulator serves SendMessage.
+pub const SEND_MESSAGE_PATH: &str = "/tegsoft/webchat/SendMessage";
+/// Where the sample files are served (`/public_files/sample.png`, ...).
+pub const PUBLIC_FILES_PATH: &str = "/public_files";
+
+/// The Tegsoft profile's settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TegsoftConfig {
+    /// Hosts a `fileUrl` may name, as IP literals (compared as addresses) or names (compared by
+    /// spelling, case aside). Checked on the URL before any lookup or connection.
+    pub fetch_allow: Vec<String>,
+    /// Deadline of one whole download, connection included.
+    pub fetch_timeout: Duration,
+}
+
+impl Default for TegsoftConfig {
+    fn default() -> Self {
+        TegsoftConfig {
+            fetch_allow: ["127.0.0.1", "localhost", "::1"].map(str::to_owned).to_vec(),
+            fetch_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What the Tegsoft routes share: the simulator, the download client, the messageId counter.
+struct Tegsoft {
+    sim: Arc<Sim>,
+    /// Built once; the reason it could not be, otherwise (then every download fails).
+    http: Result<reqwest::Client, String>,
+    messages: AtomicU64,
+}
+
+/// The routes of the profile, merged into the simulator's router.
+pub(crate) fn router<S>(sim: Arc<Sim>) -> Router<S> {
+    let http = fetch::http_client(sim.config.tegsoft.fetch_timeout);
+    let state = Arc::new(Tegsoft { sim, http, messages: AtomicU64::new(0) });
+    Router::new()
+        .route(UPLOAD_FILE_PATH, post_route(upload_file))
+        .route(SEND_MESSAGE_PATH, post_route(send_message))
+        .route(&format!("{PUBLIC_FILES_PATH}/{{name}}"), get(samples::public_file))
+        .with_state(state)
+}
+
+async fn upload_file(State(t): State<Arc<Tegsoft>>, headers: HeaderMap, body: Bytes) -> Response {
+    respond(t.serve(Service::UploadFile, &headers, &body).await)
+}
+
+async fn send_message(State(t): State<Arc<Tegsoft>>, headers: HeaderMap, body: Bytes) -> Response {
+    respond(t.serve(Service::SendMessage, &headers, &body).await)
+}
+
+fn respond(result: Result<Accepted, Failure>) -> Response {
+    match result {
+        Ok(accepted) => accepted.into_response(),
+        Err(failure) => failure.into_response(),
+    }
+}
+
+impl Tegsoft {
+    /// Check the body, find the chat, download the file if there is one, then post the text and
+    /// the file together. Nothing reaches the chat unless everything succeeded.
+    async fn serve(&self, service: Service, headers: &HeaderMap, body: &[u8]) -> Result<Accepted, Failure> {
+        let request = request::parse(service, body)?;
+        self.sim.with(|st| st.engine.tegsoft_check_chat(&request.chat_id))?;
+        let file = match &request.file {
+            Some(spec) => Some(self.download(spec).await?),
+            None => None,
+        };
+        let host = host(headers);
+        let posted = self.sim.with(|st| st.engine.tegsoft_post(&request, file.as_ref(), &host));
+        if posted.is_err()
+            && let Some(file) = &file
+        {
+            file.discard().await;
+        }
+        let file_id = posted?;
+        let n = self.messages.fetch_add(1, Ordering::Relaxed) + 1;
+        Ok(Accepted { message_id: format!("TM{n:014}"), file_id })
+    }
+
+    /// Fetch the file into the simulator's upload directory.
+    async fn download(&self, spec: &request::FileSpec) -> Result<post::Received, Failure> {
+        let http = self.http.as_ref().map_err(|e| Failure::FetchFailed(format!("cannot download: {e}")))?;
+        let config = &self.sim.config;
+        let limits = fetch::Limits {
+            allow: &config.tegsoft.fetch_allow,
+            timeout: config.tegsoft.fetch_timeout,
+            max_bytes: config.max_upload,
+        };
+        post::receive(&self.sim, http, spec, &limits).await
+    }
+}

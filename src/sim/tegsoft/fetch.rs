@@ -1,0 +1,188 @@
+//! Downloading a `fileUrl`, as the Tegsoft services do ("the file you want to send is at a
+//! downloadable URL") — but only from hosts on the allow-list. The host is checked on the URL's
+//! text before any lookup or connection, so a scenario or a test cannot make the simulator reach
+//! beyond the machine. Redirects are never followed (one could lead to another host), the whole
+//! download has a deadline, and the body is streamed against the size limit.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use reqwest::Url;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+
+use super::reply::Failure;
+
+/// Connecting alone never gets more than this, whatever the whole download's deadline.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What bounds one download.
+#[derive(Debug, Clone)]
+pub(crate) struct Limits<'a> {
+    pub allow: &'a [String],
+    pub timeout: Duration,
+    pub max_bytes: u64,
+}
+
+/// A finished download, its bytes written to the caller's sink.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Fetched {
+    pub size: u64,
+    /// The media type the server sent, without parameters.
+    pub content_type: Option<String>,
+}
+
+/// The HTTP client downloads go through: no redirects, no proxy (a proxy would be a host of
+/// its own, and would see loopback URLs meant for this machine), bounded connect time.
+pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
+    // reqwest is built without a default TLS provider; an error only means one is installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .connect_timeout(timeout.min(CONNECT_TIMEOUT))
+        .build()
+        .map_err(|e| error_chain(&e))
+}
+
+/// Refuse a URL whose host is not on `allow`. Looks only at the URL's text: an IP literal is
+/// compared as an address (so `127.1` and `127.0.0.1` are one host), a name by its spelling.
+pub(crate) fn check_allowed(url: &Url, allow: &[String]) -> Result<(), Failure> {
+    let host = url.host_str().unwrap_or_default();
+    let as_ip = |text: &str| text.trim().trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok();
+    let allowed = match as_ip(host) {
+        Some(ip) => allow.iter().any(|entry| as_ip(entry) == Some(ip)),
+        None => allow.iter().any(|entry| entry.trim().eq_ignore_ascii_case(host)),
+    };
+    if allowed { Ok(()) } else { Err(Failure::FetchNotAllowed { host: host.to_owned(), allow: allow.to_vec() }) }
+}
+
+/// Download `url` into `out`: allow-list first, then one GET that must answer 2xx within the
+/// deadline with at most `max_bytes` of body.
+pub(crate) async fn fetch<W: AsyncWrite + Unpin>(
+    http: &reqwest::Client,
+    url: &Url,
+    limits: &Limits<'_>,
+    out: &mut W,
+) -> Result<Fetched, Failure> {
+    check_allowed(url, limits.allow)?;
+    match tokio::time::timeout(limits.timeout, download(http, url, limits.max_bytes, out)).await {
+        Ok(result) => result,
+        Err(_) => Err(Failure::FetchFailed(format!("fileUrl {url}: no complete answer within {:?}", limits.timeout))),
+    }
+}
+
+async fn download<W: AsyncWrite + Unpin>(
+    http: &reqwest::Client,
+    url: &Url,
+    max_bytes: u64,
+    out: &mut W,
+) -> Result<Fetched, Failure> {
+    let failed = |why: String| Failure::FetchFailed(format!("fileUrl {url}: {why}"));
+    let mut resp = http.get(url.clone()).send().await.map_err(|e| failed(error_chain(&e.without_url())))?;
+    let status = resp.status();
+    if status.is_redirection() {
+        let to = resp.headers().get(reqwest::header::LOCATION).and_then(|l| l.to_str().ok()).unwrap_or("nowhere");
+        return Err(failed(format!("answered HTTP {status} to {to}; redirects are not followed")));
+    }
+    if !status.is_success() {
+        return Err(failed(format!("answered HTTP {status}")));
+    }
+    if resp.content_length().is_some_and(|len| len > max_bytes) {
+        return Err(Failure::FileTooLarge { limit: max_bytes });
+    }
+    let content_type = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .filter(|v| !v.is_empty());
+    let mut size: u64 = 0;
+    while let Some(chunk) = resp.chunk().await.map_err(|e| failed(error_chain(&e.without_url())))? {
+        size += chunk.len() as u64;
+        if size > max_bytes {
+            return Err(Failure::FileTooLarge { limit: max_bytes });
+        }
+        out.write_all(&chunk).await.map_err(|e| failed(format!("cannot store the file: {e}")))?;
+    }
+    out.flush().await.map_err(|e| failed(format!("cannot store the file: {e}")))?;
+    Ok(Fetched { size, content_type })
+}
+
+/// An error and its causes on one line ("error sending request" alone says little).
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allow(hosts: &[&str]) -> Vec<String> {
+        hosts.iter().map(|h| (*h).to_owned()).collect()
+    }
+
+    fn check(url: &str, hosts: &[&str]) -> Result<(), Failure> {
+        check_allowed(&Url::parse(url).unwrap(), &allow(hosts))
+    }
+
+    #[test]
+    fn the_default_hosts_are_allowed() {
+        let defaults = ["127.0.0.1", "localhost", "::1"];
+        for url in ["http://127.0.0.1:9/x", "http://LOCALHOST/x", "https://[::1]:8443/x", "http://127.1/x"] {
+            assert_eq!(check(url, &defaults), Ok(()), "{url}");
+        }
+    }
+
+    #[test]
+    fn other_hosts_are_refused_by_their_text() {
+        let only = ["127.0.0.1"];
+        for (url, host) in [
+            ("http://127.0.0.2:80/x", "127.0.0.2"),
+            ("http://files.example.invalid/x.png", "files.example.invalid"),
+            ("http://127.0.0.1@evil.example/x", "evil.example"),
+            ("http://localhost/x", "localhost"),
+            ("http://127.0.0.1.nip.io/x", "127.0.0.1.nip.io"),
+            ("http://[::ffff:127.0.0.1]/x", "[::ffff:7f00:1]"),
+        ] {
+            let err = check(url, &only).unwrap_err();
+            assert_eq!(err, Failure::FetchNotAllowed { host: host.into(), allow: allow(&only) }, "{url}");
+        }
+        assert!(check("http://127.0.0.1/x", &[]).is_err());
+    }
+
+    #[tokio::test]
+    async fn a_refused_host_is_never_contacted() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = Url::parse(&format!("http://{}/x", listener.local_addr().unwrap())).unwrap();
+        let http = http_client(Duration::from_secs(2)).unwrap();
+        let only = allow(&["localhost"]);
+        let limits = Limits { allow: &only, timeout: Duration::from_secs(2), max_bytes: 10 };
+        let err = fetch(&http, &url, &limits, &mut Vec::new()).await.unwrap_err();
+        assert_eq!(err.code(), "FETCH_NOT_ALLOWED");
+        assert!(listener.accept().is_err(), "the listener saw a connection");
+    }
+
+    #[tokio::test]
+    async fn nothing_listening_is_a_fetch_failure() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let url = Url::parse(&format!("http://127.0.0.1:{port}/x")).unwrap();
+        let http = http_client(Duration::from_secs(2)).unwrap();
+        let local = allow(&["127.0.0.1"]);
+        let limits = Limits { allow: &local, timeout: Duration::from_secs(5), max_bytes: 10 };
+        let err = fetch(&http, &url, &limits, &mut Vec::new()).await.unwrap_err();
+        assert_eq!(err.code(), "FETCH_FAILED", "{err}");
+        assert!(err.to_string().contains(&format!("127.0.0.1:{port}")), "{err}");
+    }
+}

@@ -8,4 +8,5 @@ pub mod load;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod selftest;
 pub mod sim;

@@ -89,7 +89,10 @@ fn expand(spec: &str) -> Result<Vec<String>, String> {
     let Some((head, rest)) = spec.split_once('{') else { return Ok(vec![spec.to_owned()]) };
     let (range, tail) = rest.split_once('}').ok_or_else(|| format!("`{spec}`: unclosed `{{`"))?;
     let (a, b) = range.split_once("..").ok_or_else(|| format!("`{spec}`: expected {{FIRST..LAST}}"))?;
-    let (a, b): (u32, u32) = (a.parse().map_err(|_| format!("`{spec}`: bad range"))?, b.parse().map_err(|_| format!("`{spec}`: bad range"))?);
+    let (a, b): (u32, u32) = (
+        a.parse().map_err(|_| format!("`{spec}`: bad range"))?,
+        b.parse().map_err(|_| format!("`{spec}`: bad range"))?,
+    );
     if a > b || b - a >= 100_000 {
         return Err(format!("`{spec}`: bad range"));
     }
@@ -169,7 +172,8 @@ fn config(args: &LoadArgs) -> Result<LoadConfig, Outcome> {
     };
     let baseline = match &args.baseline {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| invalid(format!("--baseline {}: {e}", path.display())))?;
+            let text =
+                std::fs::read_to_string(path).map_err(|e| invalid(format!("--baseline {}: {e}", path.display())))?;
             let report: serde_json::Value =
                 serde_json::from_str(&text).map_err(|e| invalid(format!("--baseline {}: {e}", path.display())))?;
             if report.get("kind").and_then(serde_json::Value::as_str) != Some("load") {
@@ -177,7 +181,8 @@ fn config(args: &LoadArgs) -> Result<LoadConfig, Outcome> {
             }
             let max_regression = load::baseline::parse_regression(&args.max_regression)
                 .map_err(|e| invalid(format!("--max-regression: {e}")))?;
-            let floor = parse_duration(&args.regression_floor).map_err(|e| invalid(format!("--regression-floor: {e}")))?;
+            let floor =
+                parse_duration(&args.regression_floor).map_err(|e| invalid(format!("--regression-floor: {e}")))?;
             Some(BaselineSpec {
                 file: path.display().to_string(),
                 report,

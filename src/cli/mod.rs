@@ -3,6 +3,7 @@
 
 mod load;
 mod run;
+mod selftest;
 mod serve;
 
 use std::path::PathBuf;
@@ -10,6 +11,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 pub use load::LoadArgs;
+pub use selftest::SelftestArgs;
 
 use crate::runner::Outcome;
 
@@ -34,7 +36,10 @@ pub enum Command {
     Coverage(CoverageArgs),
     /// Drive concurrent chats (or one request) at a load profile, validating everything, and
     /// gate on latency thresholds and a baseline.
-    Load(LoadArgs),
+    Load(Box<LoadArgs>),
+    /// Check the harness itself: the suite against every simulator fault (each must be caught
+    /// by its expected rule) and against the variant (which must pass); prints the kill matrix.
+    Selftest(SelftestArgs),
 }
 
 #[derive(Debug, Args)]
@@ -87,12 +92,19 @@ pub struct ServeArgs {
     /// Password of every agent.
     #[arg(long, default_value = "password", env = "CHATPROBE_SIM_PASSWORD")]
     pub password: String,
-    /// Concurrent chats per agent.
-    #[arg(long, default_value_t = 3)]
-    pub capacity: usize,
+    /// Concurrent chats per agent (default 3; 4 with --variant).
+    #[arg(long)]
+    pub capacity: Option<usize>,
     /// How long a CometD connect is held (e.g. 30s).
     #[arg(long, default_value = "30s")]
     pub cometd_timeout: String,
+    /// Inject these contract faults (comma-separated names; `chatprobe selftest --list` lists them).
+    #[arg(long = "fault", value_delimiter = ',')]
+    pub faults: Vec<String>,
+    /// Serve the variant: inside the documentation, but different from the default wherever it
+    /// allows (ids, timestamp forms, extra fields, batching, referenceId, a bot participant).
+    #[arg(long)]
+    pub variant: bool,
 }
 
 #[derive(Debug, Args)]
@@ -125,7 +137,8 @@ pub async fn main(cli: Cli) -> i32 {
         Command::Serve(args) => serve::serve(args).await,
         Command::Validate(args) => run::validate(args),
         Command::Coverage(args) => run::coverage(args),
-        Command::Load(args) => load::load(args).await,
+        Command::Load(args) => load::load(*args).await,
+        Command::Selftest(args) => selftest::selftest(args).await,
     };
     outcome.code()
 }

@@ -1,4 +1,5 @@
-//! `chatprobe serve`: the reference simulator on its own, until Ctrl-C.
+//! `chatprobe serve`: the reference simulator on its own, until Ctrl-C or SIGTERM, optionally
+//! with injected faults or as the variant.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -12,20 +13,20 @@ pub async fn serve(args: ServeArgs) -> Outcome {
         Ok(ip) => ip,
         Err(e) => return invalid(format!("--bind `{}`: {e}", args.bind)),
     };
-    if args.agents == 0 || args.capacity == 0 {
+    let base = if args.variant { sim::SimConfig::variant() } else { sim::SimConfig::default() };
+    let capacity = args.capacity.unwrap_or(base.capacity);
+    if args.agents == 0 || capacity == 0 {
         return invalid("--agents and --capacity must be at least 1");
     }
     let cometd_timeout = match parse_duration(&args.cometd_timeout) {
         Ok(d) => d,
         Err(e) => return invalid(format!("--cometd-timeout: {e}")),
     };
-    let cfg = sim::SimConfig {
-        agents: args.agents,
-        password: args.password,
-        capacity: args.capacity,
-        cometd_timeout,
-        ..sim::SimConfig::default()
+    let faults = match sim::Faults::from_names(args.faults.iter().map(String::as_str)) {
+        Ok(faults) => faults,
+        Err(e) => return invalid(e),
     };
+    let cfg = sim::SimConfig { agents: args.agents, password: args.password, capacity, cometd_timeout, faults, ..base };
     let running = match sim::start(cfg, SocketAddr::new(ip, args.port)).await {
         Ok(r) => r,
         Err(e) => {
@@ -33,8 +34,13 @@ pub async fn serve(args: ServeArgs) -> Outcome {
             return Outcome::CouldNotRun;
         }
     };
+    let mut mode: Vec<String> = faults.enabled().iter().map(|f| format!("fault {f}")).collect();
+    if args.variant {
+        mode.insert(0, "variant".to_owned());
+    }
+    let mode = if mode.is_empty() { String::new() } else { format!("; {}", mode.join(", ")) };
     println!(
-        "chatprobe simulator listening on {} (agents agent1..agent{}; Ctrl-C stops)",
+        "chatprobe simulator listening on {} (agents agent1..agent{}{mode}; Ctrl-C stops)",
         running.base_url(),
         args.agents
     );

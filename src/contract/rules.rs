@@ -46,6 +46,8 @@ rules! {
     PROTOCOL_CONTENT_TYPE = "protocol.content-type", Protocol, "A JSON body is sent with an application/json content type.";
     PROTOCOL_STATUS_CODE = "protocol.status-code", Protocol, "A 2xx response carries statusCode 0; an error carries statusCode > 0 and a statusMessage.";
     PROTOCOL_BAYEUX = "protocol.bayeux", Protocol, "The CometD endpoint follows Bayeux 1.0: replies for every meta message, advice honoured, sessions kept.";
+    PROTOCOL_BAYEUX_ADVICE = "protocol.bayeux-advice", Protocol, "The reply to a session's first /meta/connect (advice timeout 0), and every unsuccessful connect reply, carries advice.";
+    PROTOCOL_BAYEUX_DUPLICATE = "protocol.bayeux-duplicate", Protocol, "A Bayeux response never carries the same event (channel and data) twice.";
     ASSERT_STATUS = "assert.status", Assertion, "The HTTP status is the one the scenario expects.";
     ASSERT_BODY = "assert.body", Assertion, "The response body has the values the scenario expects.";
     ASSERT_HEADER = "assert.header", Assertion, "The response headers have the values the scenario expects.";
@@ -76,6 +78,14 @@ mod tests {
         for (i, r) in ALL.iter().enumerate() {
             assert!(ALL[i + 1..].iter().all(|o| o.id != r.id), "{} twice", r.id);
             assert_eq!(rule(r.id), Some(r));
+        }
+    }
+
+    #[test]
+    fn bayeux_rules_are_protocol_rules() {
+        for r in [&PROTOCOL_BAYEUX_ADVICE, &PROTOCOL_BAYEUX_DUPLICATE] {
+            assert_eq!(rule(r.id).map(|r| r.family), Some(Family::Protocol));
+            assert!(r.id.starts_with("protocol.bayeux-") && !r.description.is_empty());
         }
     }
 }

@@ -22,12 +22,48 @@ use crate::runner::Credentials;
 /// The userData key a load chat carries its tag in.
 pub const TAG_KEY: &str = "ChatprobeLoad";
 
+/// What a journey needs to know of a chat notification. The notification itself is dropped
+/// once validated: holding thousands of chats must not mean holding their JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A StatusChange to this state.
+    State(String),
+    /// NewMessages carrying these texts.
+    Texts(Vec<String>),
+    Other,
+}
+
 /// A chat notification delivered to an agent.
 #[derive(Debug, Clone)]
 pub struct Notice {
     pub at: Instant,
     pub agent: usize,
-    pub data: Arc<Value>,
+    /// The agent-side chat id.
+    pub chat: String,
+    pub event: Event,
+}
+
+impl Notice {
+    fn of(at: Instant, agent: usize, chat: String, data: &Value) -> Notice {
+        let kind = data.get("notificationType").and_then(Value::as_str);
+        let event = match kind {
+            Some("StatusChange") => match data.pointer("/chat/state").and_then(Value::as_str) {
+                Some(state) => Event::State(state.to_owned()),
+                None => Event::Other,
+            },
+            _ => {
+                let texts: Vec<String> = data
+                    .get("messages")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|m| m.get("text").and_then(Value::as_str).map(str::to_owned))
+                    .collect();
+                if texts.is_empty() { Event::Other } else { Event::Texts(texts) }
+            }
+        };
+        Notice { at, agent, chat, event }
+    }
 }
 
 type Mailbox = mpsc::UnboundedSender<Notice>;
@@ -53,20 +89,23 @@ impl Routes {
         }
     }
 
-    fn route(&self, notice: Notice) {
-        let Some(chat) = chat_id_of(&notice.data).map(str::to_owned) else { return };
-        let known = self.by_chat.lock().unwrap_or_else(PoisonError::into_inner).get(&chat).cloned();
+    fn route(&self, at: Instant, agent: usize, data: &Value) {
+        let Some(chat) = chat_id_of(data) else { return };
+        let known = self.by_chat.lock().unwrap_or_else(PoisonError::into_inner).get(chat).cloned();
         if let Some(mailbox) = known {
-            let _ = mailbox.send(notice);
+            let notice = Notice::of(at, agent, chat.to_owned(), data);
+            if notice.event != Event::Other {
+                // A journey that gave up has dropped its receiver; nothing to do then.
+                let _ = mailbox.send(notice);
+            }
             return;
         }
-        let tag = notice.data.pointer("/chat/userData").and_then(|u| u.get(TAG_KEY)).and_then(Value::as_str);
+        let tag = data.pointer("/chat/userData").and_then(|u| u.get(TAG_KEY)).and_then(Value::as_str);
         let Some(tag) = tag else { return };
         let mailbox = self.by_tag.lock().unwrap_or_else(PoisonError::into_inner).remove(tag);
         if let Some(mailbox) = mailbox {
-            self.by_chat.lock().unwrap_or_else(PoisonError::into_inner).insert(chat, mailbox.clone());
-            // A journey that gave up has dropped its receiver; nothing to do then.
-            let _ = mailbox.send(notice);
+            self.by_chat.lock().unwrap_or_else(PoisonError::into_inner).insert(chat.to_owned(), mailbox.clone());
+            let _ = mailbox.send(Notice::of(at, agent, chat.to_owned(), data));
         }
     }
 }
@@ -99,7 +138,15 @@ pub async fn login_all(
     let mut agents = Vec::with_capacity(creds.len());
     let mut failure = None;
     for (i, c) in creds.iter().enumerate() {
-        let job = login(i, base_url.to_owned(), c.clone(), cfg.clone(), Arc::clone(reg), Arc::clone(metrics), Arc::clone(&routes));
+        let job = login(
+            i,
+            base_url.to_owned(),
+            c.clone(),
+            cfg.clone(),
+            Arc::clone(reg),
+            Arc::clone(metrics),
+            Arc::clone(&routes),
+        );
         set.spawn(job);
         while set.len() >= 16 || (i + 1 == creds.len() && !set.is_empty()) {
             match set.join_next().await {
@@ -135,7 +182,8 @@ async fn login(
     if me.status != 200 {
         return Err(format!("agent {who} was refused: HTTP {} {}", me.status, me.body_text));
     }
-    let opts = BayeuxOptions { subscriptions: vec![api::CHANNEL_CHATS.to_owned()], client: cfg.clone(), ..Default::default() };
+    let opts =
+        BayeuxOptions { subscriptions: vec![api::CHANNEL_CHATS.to_owned()], client: cfg.clone(), ..Default::default() };
     let (bayeux, rx) = BayeuxClient::start(session.http(), &base_url, opts)
         .await
         .map_err(|e| format!("agent {who}: CometD handshake/subscribe failed: {e}"))?;
@@ -169,18 +217,18 @@ async fn pump(
         match ev {
             BayeuxEvent::Message { received_at, message } => {
                 check::bayeux(&reg, &message, &mut lock(&metrics));
-                if message.get("channel").and_then(Value::as_str) == Some(api::CHANNEL_CHATS) {
-                    let data = match message {
-                        Value::Object(mut map) => map.remove("data").unwrap_or(Value::Null),
-                        _ => Value::Null,
-                    };
-                    routes.route(Notice { at: received_at, agent, data: Arc::new(data) });
+                if message.get("channel").and_then(Value::as_str) == Some(api::CHANNEL_CHATS)
+                    && let Some(data) = message.get("data")
+                {
+                    routes.route(received_at, agent, data);
                 }
             }
             BayeuxEvent::Exchange(ex) => {
                 let mut m = lock(&metrics);
                 if !(200..300).contains(&ex.status) {
-                    m.violation(rules::PROTOCOL_BAYEUX.id, || format!("CometD POST {} answered HTTP {}", ex.path, ex.status));
+                    m.violation(rules::PROTOCOL_BAYEUX.id, || {
+                        format!("CometD POST {} answered HTTP {}", ex.path, ex.status)
+                    });
                 }
                 if ex.json.is_none()
                     && let Some(err) = &ex.json_error

@@ -10,7 +10,7 @@ use std::time::Instant;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::agents::{Agent, Notice, TAG_KEY};
+use super::agents::{Agent, Event, Notice, TAG_KEY};
 use super::check;
 use super::metrics::names;
 use super::spec::ChatJourney;
@@ -28,13 +28,13 @@ struct Mailbox {
 
 impl Mailbox {
     /// The first notification (kept or new) that `pred` accepts, before `deadline`.
-    async fn wait(&mut self, deadline: Instant, pred: impl Fn(&Value) -> bool) -> Option<Notice> {
-        if let Some(i) = self.early.iter().position(|n| pred(&n.data)) {
+    async fn wait(&mut self, deadline: Instant, pred: impl Fn(&Event) -> bool) -> Option<Notice> {
+        if let Some(i) = self.early.iter().position(|n| pred(&n.event)) {
             return self.early.remove(i);
         }
         loop {
             let next = tokio::time::timeout_at(deadline.into(), self.rx.recv()).await.ok()??;
-            if pred(&next.data) {
+            if pred(&next.event) {
                 return Some(next);
             }
             if self.early.len() == 64 {
@@ -45,21 +45,20 @@ impl Mailbox {
     }
 }
 
-fn state_is(data: &Value, state: &str) -> bool {
-    data.get("notificationType").and_then(Value::as_str) == Some("StatusChange")
-        && data.pointer("/chat/state").and_then(Value::as_str) == Some(state)
+fn state_is(event: &Event, state: &str) -> bool {
+    matches!(event, Event::State(s) if s == state)
 }
 
-fn has_text(data: &Value, text: &str) -> bool {
-    data.get("messages")
-        .and_then(Value::as_array)
-        .is_some_and(|ms| ms.iter().any(|m| m.get("text").and_then(Value::as_str) == Some(text)))
+fn has_text(event: &Event, text: &str) -> bool {
+    matches!(event, Event::Texts(texts) if texts.iter().any(|t| t == text))
 }
 
 /// The chat's state after a failure, for cleaning up.
 struct Held {
     agent: Option<Arc<Agent>>,
     chat: Option<String>,
+    /// Accepted and not yet ended: counted as a chat held.
+    chatting: bool,
 }
 
 /// Run one chat that was meant to start at `intended`.
@@ -74,7 +73,7 @@ pub async fn run(ctx: &Ctx, journey: &ChatJourney, intended: Instant) {
     };
     routes.expect(&tag, tx);
     ctx.chat_started();
-    let mut held = Held { agent: None, chat: None };
+    let mut held = Held { agent: None, chat: None, chatting: false };
     let outcome = chat(ctx, journey, intended, &tag, &mut mail, &mut held).await;
     let now = Instant::now();
     match outcome {
@@ -92,7 +91,7 @@ pub async fn run(ctx: &Ctx, journey: &ChatJourney, intended: Instant) {
         }
     }
     routes.forget(&tag, held.chat.as_deref());
-    ctx.chat_ended();
+    ctx.chat_ended(held.chatting);
 }
 
 fn chat_path(chat: &str) -> String {
@@ -126,13 +125,15 @@ async fn chat(
         .ok_or_else(|| Failed(format!("no Invited offer within {:?}", j.timeout)))?;
     ctx.lock().record(names::INVITE, intended, sent, offer.at);
     let agent = ctx.agent(offer.agent).ok_or_else(|| Failed("offer to an unknown agent".into()))?;
-    let chat = offer.data.pointer("/chat/id").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let chat = offer.chat.clone();
     held.agent = Some(Arc::clone(&agent));
     held.chat = Some(chat.clone());
 
     let mut next = offer.at + j.accept_after.sample();
     let accept = json!({"operationName": "Accept", "nickname": format!("Agent {}", agent.index + 1)});
     let (done, _) = agent_op(ctx, &agent, &chat, "Accept", &accept, next, mail, j, |d| state_is(d, "Chatting")).await?;
+    ctx.chatting_started();
+    held.chatting = true;
 
     let mut seen_index = 0u64;
     let mut after = done;
@@ -215,7 +216,7 @@ async fn agent_op(
     intended: Instant,
     mail: &mut Mailbox,
     j: &ChatJourney,
-    done_when: impl Fn(&Value) -> bool,
+    done_when: impl Fn(&Event) -> bool,
 ) -> Result<(Instant, Instant), Failed> {
     pause_until(ctx, intended).await;
     let sent = Instant::now();
@@ -242,7 +243,8 @@ async fn poll_customer(
     let deadline = (sent + j.timeout).min(ctx.hard_stop());
     loop {
         let asked = Instant::now();
-        let ex = operation(ctx, "CustomerGetMessages", asked, asked, customer.messages(chat, Some(*seen_index + 1)).await)?;
+        let ex =
+            operation(ctx, "CustomerGetMessages", asked, asked, customer.messages(chat, Some(*seen_index + 1)).await)?;
         let messages = ex.json.as_ref().and_then(|b| b.get("messages")).and_then(Value::as_array);
         let mut found = false;
         for m in messages.into_iter().flatten() {

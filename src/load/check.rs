@@ -56,7 +56,9 @@ fn is_json_type(ct: &str) -> bool {
 fn parsed(reg: &SchemaRegistry, method: &str, path: &str, json_type: bool, body: &Value, m: &mut Metrics) {
     m.counts.responses_validated += 1;
     if !json_type {
-        m.violation(rules::PROTOCOL_CONTENT_TYPE.id, || format!("{method} {path}: JSON body without a JSON content type"));
+        m.violation(rules::PROTOCOL_CONTENT_TYPE.id, || {
+            format!("{method} {path}: JSON body without a JSON content type")
+        });
     }
     if let Some(schema) = response_schema(method, path, body) {
         schema_check(reg, schema, body, rules::SHAPE_RESPONSE.id, || format!("{method} {path}"), m);

@@ -187,7 +187,8 @@ mod tests {
 
     #[tokio::test]
     async fn keep_alive_with_length_and_chunks() {
-        let addr = serve_once(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}").await;
+        let addr =
+            serve_once(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}").await;
         let mut c = Conn::connect(addr).await.unwrap();
         let req = Prepared::new("h", "GET", "/x", &[], None);
         for _ in 0..2 {
@@ -196,7 +197,10 @@ mod tests {
             assert_eq!(c.bytes(&r.body), b"{}");
             assert_eq!(c.bytes(r.content_type.as_ref().unwrap()), b"application/json");
         }
-        let addr = serve_once(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{\"\r\n3\r\na\":1\r\n1\r\n}\r\n0\r\n\r\n").await;
+        let addr = serve_once(
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{\"\r\n4\r\na\":1\r\n1\r\n}\r\n0\r\n\r\n",
+        )
+        .await;
         let mut c = Conn::connect(addr).await.unwrap();
         let r = c.send(&req).await.unwrap();
         assert_eq!(c.bytes(&r.body), br#"{"a":1}"#);

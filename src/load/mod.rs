@@ -102,6 +102,9 @@ pub struct Ctx {
     serial: AtomicU64,
     active: AtomicU64,
     peak: AtomicU64,
+    /// Chats accepted and not yet ended, and the most at once.
+    chatting: AtomicU64,
+    peak_chatting: AtomicU64,
 }
 
 impl Ctx {
@@ -146,8 +149,17 @@ impl Ctx {
         self.lock().counts.chats_started += 1;
     }
 
-    fn chat_ended(&self) {
+    fn chat_ended(&self, was_chatting: bool) {
         self.active.fetch_sub(1, Ordering::Relaxed);
+        if was_chatting {
+            self.chatting.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// An agent accepted a chat: it is held until it ends.
+    fn chatting_started(&self) {
+        let now = self.chatting.fetch_add(1, Ordering::Relaxed) + 1;
+        self.peak_chatting.fetch_max(now, Ordering::Relaxed);
     }
 
     fn agent(&self, index: usize) -> Option<Arc<agents::Agent>> {
@@ -254,7 +266,8 @@ pub async fn run(cfg: LoadConfig) -> Result<LoadResult, LoadError> {
         None => {
             let chats = if matches!(spec.journey, Journey::Chat(_)) { workers } else { 0 };
             let agents = (chats.div_ceil(EMBEDDED_CAPACITY) + 1).max(2);
-            let config = crate::sim::SimConfig { agents, capacity: EMBEDDED_CAPACITY, ..crate::sim::SimConfig::default() };
+            let config =
+                crate::sim::SimConfig { agents, capacity: EMBEDDED_CAPACITY, ..crate::sim::SimConfig::default() };
             let creds = (1..=agents)
                 .map(|i| Credentials { username: format!("agent{i}"), password: config.password.clone() })
                 .collect();
@@ -289,6 +302,7 @@ pub async fn run(cfg: LoadConfig) -> Result<LoadResult, LoadError> {
         workers,
         metrics,
         peak_active: ctx.peak.load(Ordering::Relaxed),
+        peak_chatting: ctx.peak_chatting.load(Ordering::Relaxed),
         peak_rss_bytes: result::peak_rss_bytes(),
         thresholds: Vec::new(),
         baseline: None,
@@ -320,7 +334,8 @@ async fn drive(
     let open = matches!(spec.profile.model, Model::Open { .. });
     let metrics = Arc::new(Mutex::new(Metrics::new(Instant::now(), open)));
     let unreachable = |reason: String| LoadError::Unreachable { url: base_url.clone(), reason };
-    let customer = CustomerClient::new(&base_url, &contact_center_id, &client).map_err(|e| LoadError::Invalid(e.to_string()))?;
+    let customer =
+        CustomerClient::new(&base_url, &contact_center_id, &client).map_err(|e| LoadError::Invalid(e.to_string()))?;
     let probe = crate::client::RawRequest {
         method: "GET".into(),
         path: "/api/v2/diagnostics/version".into(),
@@ -343,9 +358,12 @@ async fn drive(
     let (pool, prepared, request_name) = match &spec.journey {
         Journey::Chat(_) => {
             if creds.is_empty() {
-                return Err(LoadError::Invalid("the chat journey needs agent credentials (--agent USER:PASSWORD)".into()));
+                return Err(LoadError::Invalid(
+                    "the chat journey needs agent credentials (--agent USER:PASSWORD)".into(),
+                ));
             }
-            let pool = agents::login_all(&base_url, &creds, &client, &schemas, &metrics).await.map_err(LoadError::Login)?;
+            let pool =
+                agents::login_all(&base_url, &creds, &client, &schemas, &metrics).await.map_err(LoadError::Login)?;
             (Some(pool), None, String::new())
         }
         Journey::Request(r) => {
@@ -376,6 +394,8 @@ async fn drive(
         serial: AtomicU64::new(0),
         active: AtomicU64::new(0),
         peak: AtomicU64::new(0),
+        chatting: AtomicU64::new(0),
+        peak_chatting: AtomicU64::new(0),
     });
 
     let shown = progress::start(Arc::clone(&ctx), progress_mode);

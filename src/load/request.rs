@@ -50,7 +50,8 @@ impl Worker {
         let conn = match &mut self.conn {
             Some(c) => c,
             None => {
-                let addr = ctx.addr.ok_or_else(|| std::io::Error::other("the request journey needs an http:// target"))?;
+                let addr =
+                    ctx.addr.ok_or_else(|| std::io::Error::other("the request journey needs an http:// target"))?;
                 self.conn.insert(Conn::connect(addr).await?)
             }
         };
@@ -61,10 +62,6 @@ impl Worker {
         if conn.closing() {
             self.conn = None;
         }
-        if (200..300).contains(&status) {
-            Ok(())
-        } else {
-            Err(std::io::Error::other(format!("HTTP {status}")))
-        }
+        if (200..300).contains(&status) { Ok(()) } else { Err(std::io::Error::other(format!("HTTP {status}"))) }
     }
 }

@@ -30,6 +30,8 @@ pub struct LoadResult {
     pub metrics: Metrics,
     /// Most chats (or requests) in flight at once.
     pub peak_active: u64,
+    /// Most chats accepted by an agent and not yet ended, at once.
+    pub peak_chatting: u64,
     /// The harness process's peak resident set, where the OS tells it.
     pub peak_rss_bytes: Option<u64>,
     pub thresholds: Vec<ThresholdResult>,

@@ -167,7 +167,8 @@ impl LoadSpec {
                 }
                 let d = need()?;
                 self.profile.model = Model::Closed;
-                self.profile.stages = vec![Stage { target: c, duration: Duration::ZERO }, Stage { target: c, duration: d }];
+                self.profile.stages =
+                    vec![Stage { target: c, duration: Duration::ZERO }, Stage { target: c, duration: d }];
             }
             (None, None) => {
                 if let Some(d) = duration.filter(|_| constant.is_some()) {
@@ -314,7 +315,11 @@ impl Cx<'_> {
             [Ok(d)] => Between::fixed(*d),
             [Ok(a), Ok(b)] if a <= b => Between { min: *a, max: *b },
             _ => {
-                self.error(s, format!("invalid duration range `{}`", s.value), Some("expected e.g. 50ms..200ms or 1s".into()));
+                self.error(
+                    s,
+                    format!("invalid duration range `{}`", s.value),
+                    Some("expected e.g. 50ms..200ms or 1s".into()),
+                );
                 default
             }
         }
@@ -328,7 +333,9 @@ impl Cx<'_> {
         for t in &raw.thresholds {
             match thresholds::parse(&t.value) {
                 Ok(th) => list.push(th),
-                Err(e) => self.error(t, format!("invalid threshold `{}`: {e}", t.value), Some(thresholds::SYNTAX.into())),
+                Err(e) => {
+                    self.error(t, format!("invalid threshold `{}`: {e}", t.value), Some(thresholds::SYNTAX.into()))
+                }
             }
         }
         Some(LoadSpec {
@@ -417,9 +424,8 @@ impl Cx<'_> {
 
     fn profile(&mut self, raw: &Spanned<RawLoad>, request: bool) -> Option<Profile> {
         let l = &raw.value;
-        let model_name = l.model.as_ref().map_or(if l.concurrency.is_some() { "closed" } else { "open" }, |m| {
-            m.value.as_str()
-        });
+        let model_name =
+            l.model.as_ref().map_or(if l.concurrency.is_some() { "closed" } else { "open" }, |m| m.value.as_str());
         let closed = match model_name {
             "open" => false,
             "closed" => true,
@@ -522,7 +528,7 @@ pub fn parse_size(s: &str) -> Option<u64> {
         _ => return None,
     };
     let bytes = n * unit;
-    (bytes.is_finite() && bytes >= 0.0 && bytes < 1e12).then_some(bytes as u64)
+    (bytes.is_finite() && (0.0..1e12).contains(&bytes)).then_some(bytes as u64)
 }
 
 #[cfg(test)]

@@ -11,19 +11,16 @@ use super::agents::Agent;
 use super::check;
 use super::metrics::names;
 
-/// Upload bytes are cut from one buffer made once: no per-upload generation.
-fn payload(size: usize) -> &'static [u8] {
-    static BUF: OnceLock<Vec<u8>> = OnceLock::new();
-    const MAX: usize = 64 * 1024 * 1024;
-    let buf = BUF.get_or_init(|| (0..MAX).map(|i| b"chatprobe load file\n"[i % 20]).collect());
-    &buf[..size.min(MAX)]
+/// A block of file content made once; uploads repeat it rather than generate bytes each time.
+fn block() -> &'static [u8] {
+    static BLOCK: OnceLock<Vec<u8>> = OnceLock::new();
+    BLOCK.get_or_init(|| b"chatprobe load file\n".iter().copied().cycle().take(64 * 1024).collect())
 }
 
 /// Upload one file of `size` bytes to `chat`; an error text when it failed.
 pub async fn one(ctx: &Ctx, agent: &Agent, chat: &str, size: u64, intended: Instant) -> Result<(), String> {
     let boundary = format!("chatprobe-{}", uuid::Uuid::new_v4().simple());
-    let data = payload(size as usize);
-    let mut body = Vec::with_capacity(data.len() + 256);
+    let mut body = Vec::with_capacity(size as usize + 256);
     body.extend_from_slice(
         format!(
             "--{boundary}\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"load-{size}.txt\"\r\n\
@@ -31,7 +28,12 @@ pub async fn one(ctx: &Ctx, agent: &Agent, chat: &str, size: u64, intended: Inst
         )
         .as_bytes(),
     );
-    body.extend_from_slice(data);
+    let mut left = size as usize;
+    while left > 0 {
+        let n = left.min(block().len());
+        body.extend_from_slice(&block()[..n]);
+        left -= n;
+    }
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
 
     let url = format!("{}/api/v2/me/chats/{chat}/attachments", agent.session.base_url());

@@ -36,6 +36,9 @@ pub fn check_exchange(reg: &SchemaRegistry, ex: &Exchange, counts: &mut Counts, 
         }
         return;
     };
+    if ex.path.contains(api::NOTIFICATIONS_PATH) {
+        bayeux_exchange_checks(ex.request_body.as_ref(), body, &subject, out);
+    }
     let json_type = ex.content_type.as_deref().is_some_and(|ct| ct.to_ascii_lowercase().contains("json"));
     if !json_type {
         out.push(
@@ -46,6 +49,52 @@ pub fn check_exchange(reg: &SchemaRegistry, ex: &Exchange, counts: &mut Counts, 
     if let Some(schema) = response_schema(&ex.method, &ex.path, body) {
         counts.responses_validated += 1;
         schema_checks(reg, schema, body, &rules::SHAPE_RESPONSE, &subject, out);
+    }
+}
+
+/// The rules one Bayeux POST shows by itself, request and answer together:
+/// `protocol.bayeux-advice` (the reply to a connect asking for an immediate answer, the first of a
+/// session, and every refused connect carry advice, as CometD and Faye servers send it) and
+/// `protocol.bayeux-duplicate` (no event twice in one answer).
+fn bayeux_exchange_checks(request: Option<&Value>, reply: &Value, subject: &str, out: &mut Vec<Check>) {
+    const CONNECT: &str = "/meta/connect";
+    let Some(replies) = reply.as_array() else { return };
+    let channel = |m: &Value| m.get("channel").and_then(Value::as_str).map(str::to_owned);
+    let first_connects = request.and_then(Value::as_array).into_iter().flatten().filter(|m| {
+        channel(m).as_deref() == Some(CONNECT)
+            && m.get("advice").and_then(|a| a.get("timeout")).and_then(Value::as_i64) == Some(0)
+    });
+    let ids: Vec<Option<&Value>> = first_connects.map(|m| m.get("id")).collect();
+    for r in replies.iter().filter(|r| channel(r).as_deref() == Some(CONNECT)) {
+        let refused = r.get("successful").and_then(Value::as_bool) != Some(true);
+        let first = ids.iter().any(|id| id.is_none() || *id == r.get("id"));
+        if (refused || first) && !r.get("advice").is_some_and(Value::is_object) {
+            let why = if refused {
+                "an unsuccessful /meta/connect reply"
+            } else {
+                "the reply to a session's first /meta/connect"
+            };
+            out.push(
+                Check::fail(&rules::PROTOCOL_BAYEUX_ADVICE, subject, format!("{why} carries no advice"))
+                    .expected_actual("advice (reconnect, timeout, interval)", snippet(&r.to_string())),
+            );
+        }
+    }
+    let events: Vec<(&Value, Option<&Value>)> = replies
+        .iter()
+        .filter(|m| channel(m).is_some_and(|c| !c.starts_with("/meta/")))
+        .map(|m| (&m["channel"], m.get("data")))
+        .collect();
+    for (i, event) in events.iter().enumerate() {
+        if events[..i].contains(event) {
+            out.push(
+                Check::fail(&rules::PROTOCOL_BAYEUX_DUPLICATE, subject, "the same event twice in one Bayeux response")
+                    .expected_actual(
+                        "each event once",
+                        snippet(&format!("{} {}", event.0, event.1.map_or_else(String::new, Value::to_string))),
+                    ),
+            );
+        }
     }
 }
 
@@ -103,7 +152,47 @@ pub fn snippet(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::snippet;
+    use serde_json::json;
+
+    use super::{bayeux_exchange_checks, snippet};
+
+    fn bayeux_rules(request: serde_json::Value, reply: serde_json::Value) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        bayeux_exchange_checks(Some(&request), &reply, "connect", &mut out);
+        out.iter().map(|c| c.rule).collect()
+    }
+
+    #[test]
+    fn the_first_connect_and_refusals_need_advice() {
+        let first = json!([{"id": "3", "channel": "/meta/connect", "advice": {"timeout": 0}}]);
+        let later = json!([{"id": "4", "channel": "/meta/connect"}]);
+        let bare = json!([{"id": "3", "channel": "/meta/connect", "successful": true}]);
+        let advised =
+            json!([{"id": "3", "channel": "/meta/connect", "successful": true, "advice": {"timeout": 30000}}]);
+        assert_eq!(bayeux_rules(first.clone(), bare.clone()), ["protocol.bayeux-advice"]);
+        assert!(bayeux_rules(first, advised).is_empty());
+        let bare_later = json!([{"id": "4", "channel": "/meta/connect", "successful": true}]);
+        assert!(bayeux_rules(later.clone(), bare_later).is_empty(), "later replies may omit advice");
+        let refused =
+            json!([{"id": "4", "channel": "/meta/connect", "successful": false, "error": "402::Unknown client"}]);
+        assert_eq!(bayeux_rules(later, refused), ["protocol.bayeux-advice"]);
+    }
+
+    #[test]
+    fn an_event_twice_in_one_response_is_a_duplicate() {
+        let request = json!([{"id": "5", "channel": "/meta/connect"}]);
+        let event =
+            json!({"channel": "/v2/me/chats", "data": {"notificationType": "NewMessages", "messages": [{"index": 3}]}});
+        let other =
+            json!({"channel": "/v2/me/chats", "data": {"notificationType": "NewMessages", "messages": [{"index": 4}]}});
+        let reply = |events: Vec<serde_json::Value>| {
+            let mut all = events;
+            all.push(json!({"id": "5", "channel": "/meta/connect", "successful": true}));
+            serde_json::Value::Array(all)
+        };
+        assert!(bayeux_rules(request.clone(), reply(vec![event.clone(), other])).is_empty());
+        assert_eq!(bayeux_rules(request, reply(vec![event.clone(), event])), ["protocol.bayeux-duplicate"]);
+    }
 
     #[test]
     fn snippets_are_cut_and_escape_control_characters() {

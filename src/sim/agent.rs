@@ -1,6 +1,7 @@
 //! The agent's HTTP endpoints: version, `/api/v2/me` and its contact-centre session, the chat
 //! channel's Ready state, the chat list, transcripts and chat operations. Reads authenticate
-//! (cookie or Basic) and carry the CSRF headers; writes need the cookie and the CSRF token.
+//! (cookie or Basic) and carry the CSRF headers; writes need the cookie and the CSRF token
+//! (unless the `csrf-not-enforced` fault is on).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,7 +16,7 @@ use serde_json::{Map, Value, json};
 
 use super::auth::{Caller, csrf_refusal};
 use super::reply::{SimError, operation_name, parse_object, success, success_body};
-use super::{Sim, SimState};
+use super::{Sim, SimState, variant};
 
 /// The version a GWS 8.5.2 server reports.
 const VERSION: &str = "8.5.200.50";
@@ -166,12 +167,19 @@ pub(crate) async fn chat_operation(
     body: Bytes,
 ) -> Response {
     let host = host(&headers);
+    let variant = sim.config.variant;
     let result = write(&sim, &headers, &body, |st, caller, body| {
         let last = st.sessions.get(&caller.session_id).map_or(0, |s| s.last_reference);
         let reference = last + 1;
         st.engine.chat_operation(caller.agent, &id, &body, reference, &host)?;
         if let Some(session) = st.sessions.get_mut(&caller.session_id) {
             session.last_reference = reference;
+        }
+        // The variant answers with a referenceId only where the operation's page shows one; the
+        // notifications carry it either way.
+        let name = body.get("operationName").and_then(Value::as_str).unwrap_or_default();
+        if variant && !variant::REFERENCE_IN_RESPONSE.contains(&name) {
+            return Ok(json!({}));
         }
         Ok(json!({"referenceId": reference}))
     });

@@ -140,7 +140,10 @@ impl Engine {
         if let Some(chat) = self.chats.get_mut(call.chat) {
             chat.files.push(Uploaded { file_id, document: linked.document, for_customer });
         }
-        self.say(call.chat, draft, Some(call.origin()), call.host);
+        // The `upload-without-message` fault: the file is in the chat, nobody is told.
+        if !self.opts.faults.upload_without_message {
+            self.say(call.chat, draft, Some(call.origin()), call.host);
+        }
         Ok(())
     }
 

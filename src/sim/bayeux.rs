@@ -1,6 +1,7 @@
 //! The Bayeux server's client table: each client's owner, subscriptions, queue of undelivered
 //! events and the connect it holds, plus expiry after `maxInterval` without a connect. The
-//! protocol exchange itself is in `cometd`.
+//! protocol exchange itself is in `cometd`. The variant gives each event an `id` and answers a
+//! connect with at most `variant::CONNECT_BATCH` events, leaving the rest for the next one.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -9,6 +10,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 use super::engine::Push;
+use super::variant;
 
 /// Why a held connect is answered before its timeout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,11 +89,24 @@ pub(crate) struct Bayeux {
     clients: HashMap<String, Client>,
     max_interval: Duration,
     next_seq: u64,
+    variant: bool,
+    /// Events delivered so far: the variant's event ids.
+    events: u64,
 }
 
 impl Bayeux {
-    pub fn new(max_interval: Duration) -> Bayeux {
-        Bayeux { clients: HashMap::new(), max_interval, next_seq: 0 }
+    pub fn new(max_interval: Duration, variant: bool) -> Bayeux {
+        Bayeux { clients: HashMap::new(), max_interval, next_seq: 0, variant, events: 0 }
+    }
+
+    /// The events a connect answer carries now; with the variant, the rest wait for the next.
+    fn take_batch(queue: &mut Vec<Value>, variant: bool) -> Vec<Value> {
+        if variant && queue.len() > variant::CONNECT_BATCH {
+            let rest = queue.split_off(variant::CONNECT_BATCH);
+            std::mem::replace(queue, rest)
+        } else {
+            std::mem::take(queue)
+        }
     }
 
     /// Drop clients that have held no connect for `maxInterval` since their last answer.
@@ -126,7 +141,11 @@ impl Bayeux {
     pub fn deliver(&mut self, pushes: Vec<Push>) {
         self.sweep();
         for push in pushes {
-            let event = json!({"channel": push.channel, "data": push.data});
+            let mut event = json!({"channel": push.channel, "data": push.data});
+            if self.variant {
+                self.events += 1;
+                event["id"] = json!(self.events.to_string());
+            }
             for client in self.clients.values_mut().filter(|c| c.agent == push.agent && c.wants(push.channel)) {
                 client.queue.push(event.clone());
                 client.wake(Wake::Events);
@@ -137,10 +156,11 @@ impl Bayeux {
     /// Answer a connect now: the client's queued events, in order. A connect it held before
     /// is answered at once, empty.
     pub fn take_events(&mut self, id: &str) -> Option<Vec<Value>> {
+        let variant = self.variant;
         let client = self.client_mut(id)?;
         client.wake(Wake::Superseded);
         client.last_answer = Instant::now();
-        Some(std::mem::take(&mut client.queue))
+        Some(Bayeux::take_batch(&mut client.queue, variant))
     }
 
     /// A connect that may wait: answered now if events are queued, else held (the connect the
@@ -148,11 +168,12 @@ impl Bayeux {
     pub fn hold(&mut self, id: &str) -> Hold {
         self.next_seq += 1;
         let seq = self.next_seq;
+        let variant = self.variant;
         let Some(client) = self.client_mut(id) else { return Hold::Unknown };
         client.wake(Wake::Superseded);
         if !client.queue.is_empty() {
             client.last_answer = Instant::now();
-            return Hold::Now(std::mem::take(&mut client.queue));
+            return Hold::Now(Bayeux::take_batch(&mut client.queue, variant));
         }
         let (tx, rx) = oneshot::channel();
         client.held = Some(Held { seq, wake: tx });
@@ -167,7 +188,7 @@ impl Bayeux {
             client.held = None;
         }
         client.last_answer = Instant::now();
-        Some(std::mem::take(&mut client.queue))
+        Some(Bayeux::take_batch(&mut client.queue, self.variant))
     }
 
     pub fn remove(&mut self, id: &str, why: Wake) -> bool {
@@ -236,7 +257,7 @@ mod tests {
 
     #[tokio::test]
     async fn events_wake_the_held_connect_and_none_are_lost() {
-        let mut b = Bayeux::new(Duration::from_secs(10));
+        let mut b = Bayeux::new(Duration::from_secs(10), false);
         b.add("c".into(), 1);
         b.client_mut("c").unwrap().subscribe("/v2/me/*");
         let push = |n: i64| Push { agent: 1, channel: crate::api::CHANNEL_CHATS, data: json!({"n": n}) };
@@ -250,9 +271,26 @@ mod tests {
         assert_eq!(b.release(&ticket).unwrap().len(), 2);
     }
 
+    #[test]
+    fn the_variant_splits_events_across_connects_and_numbers_them() {
+        let mut b = Bayeux::new(Duration::from_secs(10), true);
+        b.add("c".into(), 1);
+        b.client_mut("c").unwrap().subscribe("/v2/me/chats");
+        let pushes = (0..5).map(|n| Push { agent: 1, channel: crate::api::CHANNEL_CHATS, data: json!({"n": n}) });
+        b.deliver(pushes.collect());
+        let mut answers = Vec::new();
+        while let Hold::Now(events) = b.hold("c") {
+            answers.push(events);
+        }
+        let sizes: Vec<usize> = answers.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [2, 2, 1]);
+        let ids: Vec<&str> = answers.iter().flatten().map(|e| e["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, ["1", "2", "3", "4", "5"]);
+    }
+
     #[tokio::test]
     async fn a_second_connect_supersedes_the_first() {
-        let mut b = Bayeux::new(Duration::from_secs(10));
+        let mut b = Bayeux::new(Duration::from_secs(10), false);
         b.add("c".into(), 1);
         let Hold::Held(first) = b.hold("c") else { panic!() };
         let Hold::Held(_second) = b.hold("c") else { panic!() };

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::config::Options;
 use super::message::{Audience, Draft, Message, MessageType, Participant};
-use super::time;
+use super::{time, variant};
 use crate::api::{self, ChatContext, ChatState, CustomerChatState, Visibility};
 
 /// The agent whose request caused something, and that request's referenceId: notifications it
@@ -134,6 +134,8 @@ pub(crate) struct Chat {
     pub attachments: Vec<Linked>,
     /// Files uploaded into the conversation and not deleted.
     pub files: Vec<Uploaded>,
+    /// The variant's External participant (a bot), by participant id.
+    pub bot: Option<String>,
     numbering: Numbering,
     /// Text messages so far.
     texts: usize,
@@ -162,6 +164,7 @@ impl Chat {
             queued_consult: None,
             attachments: Vec::new(),
             files: Vec::new(),
+            bot: None,
             numbering,
             texts: 0,
         }
@@ -259,16 +262,28 @@ impl Chat {
     /// The chat resource as `agent` sees it.
     pub fn agent_view(&self, agent: usize, host: &str, opts: &Options) -> Value {
         let state = self.state_of(agent);
-        let participants: Vec<Value> = if matches!(state, ChatState::Completed | ChatState::Revoked) {
+        let mut participants: Vec<Value> = if matches!(state, ChatState::Completed | ChatState::Revoked) {
             Vec::new()
         } else {
-            self.present(Audience::Agent).into_iter().map(|p| p.resource(host)).collect()
+            let mut people: Vec<Value> = self.present(Audience::Agent).into_iter().map(|p| p.resource(host)).collect();
+            // The bot sits after the customer, as in the AddAttachment sample.
+            if let Some(bot) = &self.bot {
+                people.insert(usize::from(self.customer_present).min(people.len()), variant::bot_participant(bot));
+            }
+            people
         };
+        if opts.faults.participant_type_case {
+            for p in &mut participants {
+                if let Some(kind) = p.get("type").and_then(Value::as_str) {
+                    p["type"] = Value::String(kind.to_lowercase());
+                }
+            }
+        }
         let mut capabilities = self.capabilities(agent);
         if opts.faults.capability_missing && state == ChatState::Chatting {
             capabilities.retain(|c| *c != "SendMessage");
         }
-        json!({
+        let mut view = json!({
             "id": self.id,
             "uri": self.uri(host),
             "path": self.path(),
@@ -278,9 +293,13 @@ impl Chat {
             "userData": self.user_data,
             "chatType": "Inbound",
             "interactionQueue": self.queue,
-            "receivedDate": time::received_date(self.received),
+            "receivedDate": time::received_date(self.received, opts.variant),
             "attachments": self.attachments.iter().map(|a| a.resource(&self.id, host)).collect::<Vec<_>>(),
-        })
+        });
+        if let (true, Some(map)) = (opts.variant, view.as_object_mut()) {
+            variant::extra_chat_fields(map, &self.id);
+        }
+        view
     }
 
     /// The linked document `document`, if the chat has it among its attachments.
@@ -292,11 +311,17 @@ impl Chat {
     pub fn customer_view(&self) -> Value {
         let capabilities: &[&str] =
             if self.customer_state == CustomerChatState::Idle { &[] } else { api::CUSTOMER_OPERATIONS };
+        let mut participants: Vec<Value> =
+            self.present(Audience::Customer).into_iter().map(Participant::customer_view).collect();
+        if let Some(bot) = &self.bot {
+            participants
+                .insert(usize::from(self.customer_present).min(participants.len()), variant::bot_for_customer(bot));
+        }
         json!({
             "id": self.customer_id,
             "state": self.customer_state.as_str(),
             "capabilities": capabilities,
-            "participants": self.present(Audience::Customer).into_iter().map(Participant::customer_view).collect::<Vec<_>>(),
+            "participants": participants,
         })
     }
 

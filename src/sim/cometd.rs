@@ -1,6 +1,7 @@
 //! The CometD (Bayeux 1.0, long-polling) endpoint at `/api/v2/notifications`: handshake,
 //! connect (held until events or timeout), subscribe, unsubscribe and disconnect, for clients
-//! owned by an authenticated HTTP session. The client table lives in `bayeux`.
+//! owned by an authenticated HTTP session. The client table lives in `bayeux`. Under the
+//! `connect-without-advice` fault connect replies carry no advice.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,15 +69,14 @@ async fn wait(sim: &Sim, mut pending: Pending) -> Vec<Value> {
         Some(Wake::Superseded) => vec![connect_reply(id, client_id, sim)],
         Some(Wake::Disconnected) => {
             let mut reply = connect_reply(id, client_id, sim);
-            reply["advice"] = json!({"reconnect": "none", "interval": 0});
+            if !sim.config.faults.connect_without_advice {
+                reply["advice"] = json!({"reconnect": "none", "interval": 0});
+            }
             vec![reply]
         }
         Some(Wake::Forgotten) => vec![unknown_client(CONNECT, id)],
         Some(Wake::Events | Wake::Shutdown) | None => match st.bayeux.release(&pending.ticket) {
-            Some(mut events) => {
-                events.push(connect_reply(id, client_id, sim));
-                events
-            }
+            Some(events) => with_events(connect_reply(id, client_id, sim), events, sim),
             None => vec![unknown_client(CONNECT, id)],
         },
     })
@@ -173,8 +173,8 @@ impl Exchange<'_> {
         match hold {
             Hold::Unknown => self.replies.push(unknown_client(CONNECT, &id)),
             Hold::Now(events) => {
-                self.replies.extend(events);
-                self.replies.push(connect_reply(&id, &client_id, self.sim));
+                let answer = with_events(connect_reply(&id, &client_id, self.sim), events, self.sim);
+                self.replies.extend(answer);
             }
             Hold::Held(ticket) => self.pending = Some(Pending { ticket, timeout, id }),
         }
@@ -236,7 +236,22 @@ fn advice(sim: &Sim) -> Value {
 }
 
 fn connect_reply(id: &Option<Value>, client_id: &str, sim: &Sim) -> Value {
-    reply(CONNECT, id, json!({"successful": true, "clientId": client_id, "advice": advice(sim)}))
+    let mut fields = json!({"successful": true, "clientId": client_id});
+    if !sim.config.faults.connect_without_advice {
+        fields["advice"] = advice(sim);
+    }
+    reply(CONNECT, id, fields)
+}
+
+/// A connect reply and the events it carries: the events first, as CometD sends them; the
+/// variant puts the reply first, as Faye does (Bayeux fixes no order).
+fn with_events(connect: Value, mut events: Vec<Value>, sim: &Sim) -> Vec<Value> {
+    if sim.config.variant {
+        events.insert(0, connect);
+    } else {
+        events.push(connect);
+    }
+    events
 }
 
 fn unknown_client(channel: &str, id: &Option<Value>) -> Value {

@@ -1,8 +1,10 @@
 //! The simulator's settings: how many agents it knows, their password, per-agent chat capacity,
 //! the queues it routes through, the CometD timings, documented server options, the largest
-//! document it accepts, and the faults it can be asked to inject.
+//! document it accepts, the faults it can be asked to inject, and whether it runs as the variant.
 
 use std::time::Duration;
+
+use super::faults::Faults;
 
 /// Everything that shapes one simulator instance.
 #[derive(Clone, Debug)]
@@ -29,6 +31,10 @@ pub struct SimConfig {
     pub tegsoft: super::tegsoft::TegsoftConfig,
     /// Deliberate departures from the documented contract, for testing the harness.
     pub faults: Faults,
+    /// The variant: a server that stays inside the documentation but differs from the default
+    /// wherever the documentation allows (id formats, timestamp forms, extra fields, batching,
+    /// referenceId in responses, an External participant, routing order). See `variant`.
+    pub variant: bool,
 }
 
 /// The queue a chat requested without an `endpoint` waits in.
@@ -50,32 +56,20 @@ impl Default for SimConfig {
             max_upload: DEFAULT_MAX_UPLOAD,
             tegsoft: super::tegsoft::TegsoftConfig::default(),
             faults: Faults::default(),
+            variant: false,
         }
     }
 }
 
-/// Contract breaches the simulator commits on purpose, so the harness can be seen catching them.
-/// All off by default.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Faults {
-    /// `statusCode` sent as a JSON string ("0") in responses to chat operations (POST /api/v2/me/chats/{id}).
-    pub status_code_as_string: bool,
-    /// Notifications caused by an operation carry no referenceId (the POST response still has one).
-    pub omit_reference_id: bool,
-    /// Accept's StatusChange says `Invited` instead of `Chatting`.
-    pub wrong_state_after_accept: bool,
-    /// `SendMessage` is missing from the capabilities of a Chatting chat (it still works).
-    pub capability_missing: bool,
-    /// Message indices skip one number every third message of a chat.
-    pub index_gap: bool,
-    /// The second Text message of each chat reuses the previous message's index.
-    pub index_repeat: bool,
-    /// Messages with visibility Agents are also returned to the customer.
-    pub leak_agents_visibility: bool,
-    /// Customer messages reach agents (notifications and transcripts) with " (edited)" appended.
-    pub alter_customer_text: bool,
-    /// No NewMessages notification is sent for an agent's SendMessage.
-    pub drop_notification: bool,
+/// The capacity the variant preset gives each agent: another number than the default's (the
+/// leave-and-complete scenario needs three chats at once).
+pub const VARIANT_CAPACITY: usize = 4;
+
+impl SimConfig {
+    /// The variant preset: variant behaviour and another per-agent capacity.
+    pub fn variant() -> SimConfig {
+        SimConfig { variant: true, capacity: VARIANT_CAPACITY, ..SimConfig::default() }
+    }
 }
 
 /// What the engine takes from the configuration besides agents and capacity.
@@ -83,4 +77,5 @@ pub struct Faults {
 pub(crate) struct Options {
     pub include_message_type: bool,
     pub faults: Faults,
+    pub variant: bool,
 }

@@ -31,6 +31,9 @@ impl Engine {
         let faults = self.opts.faults;
         let numbering = Numbering { gap: faults.index_gap, repeat: faults.index_repeat };
         let mut chat = Chat::new(id.clone(), customer_id.clone(), customer.clone(), user_data, queue, numbering);
+        if self.opts.variant {
+            chat.bot = Some(self.ids.participant_id());
+        }
         chat.append(Draft::new(MessageType::ParticipantJoined, &customer));
         self.chats.insert(id.clone(), chat);
         self.by_customer.insert(customer_id.clone(), id.clone());

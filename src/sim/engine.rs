@@ -11,9 +11,11 @@ use serde_json::{Map, Value, json};
 use super::chat::{Chat, Origin};
 use super::config::{Options, SimConfig};
 use super::documents::DocumentStore;
+use super::faults::DROP_ONE_IN;
 use super::ids::IdGen;
 use super::message::{Audience, Draft};
 use super::reply::SimError;
+use super::{time, variant};
 use crate::api::{self, ChatState};
 
 /// A notification for every Bayeux client of one agent subscribed to `channel`.
@@ -36,6 +38,9 @@ pub(crate) struct AgentRecord {
     pub open_chats: BTreeSet<String>,
     /// Invited + Chatting: what capacity counts.
     pub active: usize,
+    /// Notifications on `/v2/me/chats` due to the agent so far (the `drop-one-in-n` fault
+    /// counts them).
+    pub notified: u64,
 }
 
 /// A customer's RequestChat.
@@ -65,6 +70,8 @@ pub(crate) struct Engine {
     pub(super) documents: DocumentStore,
     /// Notifications caused by the changes made since it was last drained.
     pub outbox: Vec<Push>,
+    /// Notifications held back by the `delay-notifications` fault, delivered later.
+    pub delayed: Vec<Push>,
     pub(super) chats_created: usize,
 }
 
@@ -83,20 +90,26 @@ impl Engine {
                 ready: false,
                 open_chats: BTreeSet::new(),
                 active: 0,
+                notified: 0,
             })
             .collect();
         Engine {
             capacity: config.capacity,
-            opts: Options { include_message_type: config.include_message_type, faults: config.faults },
+            opts: Options {
+                include_message_type: config.include_message_type,
+                faults: config.faults,
+                variant: config.variant,
+            },
             agents,
             chats: HashMap::new(),
             by_customer: HashMap::new(),
             waiting: VecDeque::new(),
             waiting_consults: VecDeque::new(),
             queues: config.queues.iter().cloned().collect(),
-            ids: IdGen::default(),
+            ids: IdGen::new(config.variant),
             documents: DocumentStore::seeded(),
             outbox: Vec::new(),
+            delayed: Vec::new(),
             chats_created: 0,
         }
     }
@@ -189,11 +202,13 @@ impl Engine {
             .collect()
     }
 
-    /// A chat the agent was offered or joined, or statusCode 6.
+    /// A chat the agent was offered or joined, or statusCode 6 (any chat under the
+    /// `foreign-chat-readable` fault).
     pub(super) fn agent_chat(&self, agent: usize, chat_id: &str) -> Result<&Chat, SimError> {
+        let foreign = self.opts.faults.foreign_chat_readable;
         self.chats
             .get(chat_id)
-            .filter(|chat| chat.was_offered_to(agent))
+            .filter(|chat| foreign || chat.was_offered_to(agent))
             .ok_or_else(|| SimError::NotFound(format!("Chat {chat_id} not found")))
     }
 
@@ -212,12 +227,41 @@ impl Engine {
         reference.filter(|_| !self.opts.faults.omit_reference_id)
     }
 
-    /// Queue `data` for `agent` on `/v2/me/chats`, with the referenceId if there is one.
+    /// Queue `data` for `agent` on `/v2/me/chats`, with the referenceId if there is one. The
+    /// faults that lose, delay, repeat or strip notifications act here.
     pub(super) fn push(&mut self, agent: usize, mut data: Value, reference: Option<u64>) {
-        if let (Some(r), Some(map)) = (self.reference(reference), data.as_object_mut()) {
-            map.insert("referenceId".into(), json!(r));
+        let faults = self.opts.faults;
+        let kind = data.get("notificationType").and_then(Value::as_str).unwrap_or_default().to_owned();
+        if let Some(map) = data.as_object_mut() {
+            if let Some(r) = self.reference(reference) {
+                map.insert("referenceId".into(), json!(r));
+            }
+            if self.opts.variant {
+                variant::extra_notification_fields(map, time::epoch_millis(time::now()));
+            }
+            if faults.attachment_without_document
+                && kind == "AttachmentAdded"
+                && let Some(chat) = map.get_mut("chat").and_then(Value::as_object_mut)
+            {
+                chat.remove("attachments");
+            }
         }
-        self.outbox.push(Push { agent, channel: api::CHANNEL_CHATS, data });
+        if faults.drop_one_in_n {
+            let record = self.agent_mut(agent);
+            record.notified += 1;
+            if record.notified.is_multiple_of(DROP_ONE_IN) {
+                return;
+            }
+        }
+        let push = Push { agent, channel: api::CHANNEL_CHATS, data };
+        if faults.delay_notifications && kind == "PropertiesUpdated" {
+            self.delayed.push(push);
+            return;
+        }
+        if faults.duplicate_notification && kind == "NewMessages" {
+            self.outbox.push(push.clone());
+        }
+        self.outbox.push(push);
     }
 
     /// A ChatStateChangeMessage of `kind` (StatusChange, ParticipantsUpdated, PropertiesUpdated)

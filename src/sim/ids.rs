@@ -1,6 +1,7 @@
 //! Identifiers minted by one simulator: counter-based, so two runs of the same test see the same
 //! ids in the same order. Session cookies and CSRF tokens are the exception (see `auth`): they are
-//! secrets, not names.
+//! secrets, not names. The variant mints every kind in another format than the default (the
+//! documentation fixes none), all URL-safe.
 
 use uuid::Uuid;
 
@@ -10,46 +11,84 @@ const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn
 #[derive(Debug, Default)]
 pub(crate) struct IdGen {
     next: u64,
+    variant: bool,
 }
 
 impl IdGen {
+    pub(crate) fn new(variant: bool) -> IdGen {
+        IdGen { next: 0, variant }
+    }
+
     fn bump(&mut self) -> u64 {
         self.next += 1;
         self.next
     }
 
-    /// A GWS-looking 16-character interaction id such as `0001PaBMYY3600R8`.
+    /// A GWS-looking 16-character interaction id such as `0001PaBMYY3600R8`; the variant's are
+    /// `00` and 14 upper-case hex digits.
     pub(crate) fn chat_id(&mut self) -> String {
-        gws_id("0001", self.bump())
+        let n = self.bump();
+        if self.variant { format!("00{:014X}", mix(n) >> 8) } else { gws_id("0001", n) }
     }
 
-    /// A GWS-looking 16-character participant id.
+    /// A GWS-looking 16-character participant id; the variant's are 16 upper-case hex digits, as
+    /// in the AddAttachment sample (`009F5790F75F009A`).
     pub(crate) fn participant_id(&mut self) -> String {
-        gws_id("0002", self.bump())
+        let n = self.bump();
+        if self.variant { format!("{:016X}", mix(n)) } else { gws_id("0002", n) }
     }
 
     /// A UCS document id for an uploaded document, in the form of the documented
-    /// `0000TaBTNRPW01GY`.
+    /// `0000TaBTNRPW01GY`; the variant's are 16 lower-case hex digits.
     pub(crate) fn document_id(&mut self) -> String {
-        gws_id("0000", self.bump())
+        let n = self.bump();
+        if self.variant { format!("{:016x}", mix(n)) } else { gws_id("0000", n) }
     }
 
-    /// A file's id inside a chat (UploadFile's `fileId`, which DeleteFile takes).
+    /// A file's id inside a chat (UploadFile's `fileId`, which DeleteFile takes); the variant's
+    /// are UUIDs.
     pub(crate) fn file_id(&mut self) -> String {
-        gws_id("0003", self.bump())
+        let n = self.bump();
+        if self.variant { uuid_of(n) } else { gws_id("0003", n) }
     }
 
-    /// The customer's chat id: a UUID (version 4 layout), never equal to an agent-side id.
+    /// The customer's chat id, never equal to an agent-side id: a UUID (version 4 layout); the
+    /// variant's are 32 upper-case hex digits without dashes.
     pub(crate) fn customer_chat_id(&mut self) -> String {
-        let n = u128::from(mix(self.bump()));
-        Uuid::from_u128(0x5a17_0000_0000_4000_8000_0000_0000_0000 | (n & 0xffff_ffff_ffff)).to_string()
+        let n = self.bump();
+        if self.variant { uuid_of(n).replace('-', "").to_uppercase() } else { uuid_of(n) }
     }
 
-    /// A Bayeux clientId: opaque, 32 lowercase hex digits.
+    /// A Bayeux clientId: opaque, 32 lowercase hex digits; the variant's are 26 base-36 digits,
+    /// as CometD's look.
     pub(crate) fn bayeux_client_id(&mut self) -> String {
         let n = self.bump();
-        format!("{:016x}{:016x}", mix(n), mix(n ^ 0x9e37_79b9))
+        if self.variant {
+            let mut id = base36(mix(n), 13);
+            id.push_str(&base36(mix(n ^ 0x9e37_79b9), 13));
+            id
+        } else {
+            format!("{:016x}{:016x}", mix(n), mix(n ^ 0x9e37_79b9))
+        }
     }
+}
+
+/// A UUID (version 4 layout) made from the counter.
+fn uuid_of(n: u64) -> String {
+    let n = u128::from(mix(n));
+    Uuid::from_u128(0x5a17_0000_0000_4000_8000_0000_0000_0000 | (n & 0xffff_ffff_ffff)).to_string()
+}
+
+/// The low `width` base-36 digits of `n`, lower case.
+fn base36(mut n: u64, width: usize) -> String {
+    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = vec![b'0'; width];
+    for slot in out.iter_mut().rev() {
+        *slot = DIGITS[(n % 36) as usize];
+        n /= 36;
+    }
+    // Only ASCII digits and letters were written.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// `prefix` followed by `n` in base 62, zero-padded to 16 characters in all.
@@ -84,6 +123,19 @@ mod tests {
         assert_eq!(a.len(), 16);
         assert!(a.starts_with("0001"));
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn variant_ids_have_other_formats() {
+        let mut ids = IdGen::new(true);
+        let chat = ids.chat_id();
+        assert!(chat.len() == 16 && chat.starts_with("00") && chat.chars().all(|c| c.is_ascii_hexdigit()), "{chat}");
+        assert!(!chat.chars().any(|c| c.is_ascii_lowercase()), "{chat}");
+        let customer = ids.customer_chat_id();
+        assert!(customer.len() == 32 && !customer.contains('-'), "{customer}");
+        assert!(Uuid::parse_str(ids.file_id().as_str()).is_ok());
+        assert_eq!(ids.bayeux_client_id().len(), 26);
+        assert!(ids.document_id().chars().all(|c| c.is_ascii_digit() || c.is_ascii_lowercase()));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use ::time::OffsetDateTime;
 use serde_json::{Value, json};
 
 use super::config::Options;
-use super::time;
+use super::{time, variant};
 use crate::api::Visibility;
 
 /// What an agent-bound copy of a customer's text gets under the `alter_customer_text` fault.
@@ -175,15 +175,23 @@ impl Message {
 
     pub fn to_json(&self, audience: Audience, opts: &Options) -> Value {
         let c = &self.content;
+        let timestamp = if opts.faults.garbage_timestamp {
+            time::rfc2822(self.at)
+        } else {
+            time::message_timestamp(self.at, opts.variant)
+        };
         let mut m = json!({
             "index": self.index,
             "type": c.kind.as_str(),
             "from": c.from.sender(),
             "visibility": c.visibility.as_str(),
-            "timestamp": time::message_timestamp(self.at),
+            "timestamp": timestamp,
             "timestampSeconds": time::epoch_millis(self.at),
         });
         let Some(map) = m.as_object_mut() else { return m };
+        if opts.variant {
+            variant::extra_message_fields(map, self.index);
+        }
         if let Some(text) = &c.text {
             let edited = opts.faults.alter_customer_text && audience == Audience::Agent && c.from.is_customer();
             let shown = if edited { format!("{text}{EDITED_SUFFIX}") } else { text.clone() };

@@ -20,23 +20,27 @@ mod customer_ops;
 mod documents;
 mod downloads;
 mod engine;
+mod faults;
 mod ids;
 mod lifecycle;
 mod message;
 mod messages;
 mod reply;
+mod rewrite;
 mod routing;
 mod server;
 pub mod tegsoft;
 mod time;
 mod uploads;
 mod userdata;
+mod variant;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
-pub use config::{DEFAULT_MAX_UPLOAD, DEFAULT_QUEUE, Faults, SimConfig};
+pub use config::{DEFAULT_MAX_UPLOAD, DEFAULT_QUEUE, SimConfig, VARIANT_CAPACITY};
 pub use documents::{LARGE_LOG, STANDARD_RESPONSES, StandardResponse};
+pub use faults::{DROP_ONE_IN, Fault, Faults, NOTIFICATION_DELAY, UnknownFault};
 pub use reply::SimError;
 pub use server::{RunningSim, app, start};
 
@@ -63,17 +67,22 @@ pub(crate) struct Sim {
     /// lock.
     pub uploads: UploadDir,
     state: Mutex<SimState>,
+    /// The simulator itself, for the tasks that deliver delayed notifications.
+    me: Weak<Sim>,
 }
 
 impl Sim {
-    fn new(config: SimConfig) -> Sim {
-        let state = SimState {
-            engine: Engine::new(&config),
-            sessions: Sessions::default(),
-            bayeux: Bayeux::new(config.cometd_max_interval),
-            shutting_down: false,
-        };
-        Sim { config, uploads: UploadDir::new(), state: Mutex::new(state) }
+    /// A simulator that knows its own `Arc` (see `me`).
+    fn new(config: SimConfig) -> Arc<Sim> {
+        Arc::new_cyclic(|me| {
+            let state = SimState {
+                engine: Engine::new(&config),
+                sessions: Sessions::new(!config.faults.csrf_not_enforced),
+                bayeux: Bayeux::new(config.cometd_max_interval, config.variant),
+                shutting_down: false,
+            };
+            Sim { config, uploads: UploadDir::new(), state: Mutex::new(state), me: me.clone() }
+        })
     }
 
     /// Run `f` on the state, then hand the notifications it caused to the Bayeux clients before
@@ -87,7 +96,29 @@ impl Sim {
             let pushes = std::mem::take(&mut state.engine.outbox);
             state.bayeux.deliver(pushes);
         }
+        if !state.engine.delayed.is_empty() {
+            let late = std::mem::take(&mut state.engine.delayed);
+            drop(guard);
+            self.deliver_late(late);
+        }
         result
+    }
+
+    /// Deliver `pushes` after `NOTIFICATION_DELAY` (the `delay-notifications` fault), or at once
+    /// when no runtime can wait for them.
+    fn deliver_late(&self, pushes: Vec<engine::Push>) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.with(|st| st.bayeux.deliver(pushes));
+            return;
+        };
+        let me = Weak::clone(&self.me);
+        runtime.spawn(async move {
+            tokio::time::sleep(NOTIFICATION_DELAY).await;
+            // A simulator stopped meanwhile has nobody left to tell.
+            if let Some(sim) = me.upgrade() {
+                sim.with(|st| st.bayeux.deliver(pushes));
+            }
+        });
     }
 }
 

@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::{Sim, SimConfig, SimHandle, agent, cometd, customer, downloads, uploads};
+use super::{Sim, SimConfig, SimHandle, agent, cometd, customer, downloads, rewrite, uploads};
 use crate::api;
 
 /// How long shutdown waits for open connections to finish before cutting them.
@@ -21,7 +21,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// The simulator as an axum Router, and a handle on its state.
 pub fn app(config: SimConfig) -> (Router, SimHandle) {
-    let sim = Arc::new(Sim::new(config));
+    let sim = Sim::new(config);
     let notifications = format!("{}/{{*rest}}", api::NOTIFICATIONS_PATH);
     let router = Router::new()
         .route("/api/v2/diagnostics/version", get(agent::version))
@@ -46,6 +46,11 @@ pub fn app(config: SimConfig) -> (Router, SimHandle) {
         .merge(super::tegsoft::router(Arc::clone(&sim)))
         .fallback(agent::not_found)
         .with_state(Arc::clone(&sim));
+    let router = if rewrite::needed(&sim.config) {
+        router.layer(axum::middleware::from_fn_with_state(Arc::clone(&sim), rewrite::layer))
+    } else {
+        router
+    };
     (router, SimHandle { sim })
 }
 

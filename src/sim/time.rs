@@ -1,5 +1,6 @@
 //! Timestamps in the two forms the documentation shows: message `timestamp`
 //! (`2014-01-02T14:23:18.109-0800`) and chat `receivedDate` (`2016-07-21 19:25:03.000+0300`).
+//! The documentation shows both forms for both fields, so the variant swaps them.
 
 use time::OffsetDateTime;
 use time::format_description::BorrowedFormatItem;
@@ -17,15 +18,21 @@ pub(crate) fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
 
-/// A message `timestamp`.
-pub(crate) fn message_timestamp(t: OffsetDateTime) -> String {
+/// A message `timestamp`; the variant's has a space where the default has `T`.
+pub(crate) fn message_timestamp(t: OffsetDateTime, variant: bool) -> String {
     // Formatting a valid OffsetDateTime with a fixed numeric description cannot fail.
-    t.format(MESSAGE_FORMAT).unwrap_or_default()
+    t.format(if variant { RECEIVED_FORMAT } else { MESSAGE_FORMAT }).unwrap_or_default()
 }
 
-/// A chat `receivedDate`.
-pub(crate) fn received_date(t: OffsetDateTime) -> String {
-    t.format(RECEIVED_FORMAT).unwrap_or_default()
+/// A chat `receivedDate`; the variant's has `T` where the default has a space.
+pub(crate) fn received_date(t: OffsetDateTime, variant: bool) -> String {
+    t.format(if variant { MESSAGE_FORMAT } else { RECEIVED_FORMAT }).unwrap_or_default()
+}
+
+/// An RFC 2822 date (`Sat, 21 Nov 2026 05:55:33 +0000`): what the `garbage-timestamp` fault
+/// writes where GWS writes its own form.
+pub(crate) fn rfc2822(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc2822).unwrap_or_default()
 }
 
 /// `timestampSeconds`, which despite its name holds epoch milliseconds.
@@ -41,8 +48,11 @@ mod tests {
     #[test]
     fn formats_match_the_documented_samples() {
         let t = datetime!(2014-01-02 14:23:18.109 -08:00);
-        assert_eq!(message_timestamp(t), "2014-01-02T14:23:18.109-0800");
-        assert_eq!(received_date(t), "2014-01-02 14:23:18.109-0800");
+        assert_eq!(message_timestamp(t, false), "2014-01-02T14:23:18.109-0800");
+        assert_eq!(received_date(t, false), "2014-01-02 14:23:18.109-0800");
+        assert_eq!(message_timestamp(t, true), "2014-01-02 14:23:18.109-0800");
+        assert_eq!(received_date(t, true), "2014-01-02T14:23:18.109-0800");
+        assert_eq!(rfc2822(t), "Thu, 02 Jan 2014 14:23:18 -0800");
         assert_eq!(epoch_millis(t), 1_388_701_398_109);
     }
 }

@@ -55,7 +55,8 @@ fn check_against_schema(report: &Value) {
     let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/chatprobe/load-report.schema.json");
     let schema: Value = serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
     let validator = jsonschema::options().build(&schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(report).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    let errors: Vec<String> =
+        validator.iter_errors(report).map(|e| format!("{} at {}", e, e.instance_path())).collect();
     assert!(errors.is_empty(), "the load report breaks its schema: {errors:#?}");
 }
 
@@ -72,8 +73,12 @@ async fn chats_against_the_embedded_simulator_pass_and_write_three_reports() {
     assert_eq!(counts["chats_completed"], 10);
     assert_eq!(counts["errors"], 0);
     assert_eq!(counts["violations"], 0);
-    assert!(counts["responses_validated"].as_u64().unwrap() > 0 && counts["notifications_validated"].as_u64().unwrap() > 0);
-    for metric in ["RequestChat", "Accept", "invite", "notification", "delivery:customer-to-agent", "delivery:agent-to-customer"] {
+    assert!(
+        counts["responses_validated"].as_u64().unwrap() > 0 && counts["notifications_validated"].as_u64().unwrap() > 0
+    );
+    for metric in
+        ["RequestChat", "Accept", "invite", "notification", "delivery:customer-to-agent", "delivery:agent-to-customer"]
+    {
         assert!(r["metrics"][metric]["corrected"]["count"].as_u64().unwrap() >= 10, "{metric}");
         let hdr = r["metrics"][metric]["uncorrected"]["hdr"].as_str().unwrap();
         let h = chatprobe::report::load::json::decode(hdr).expect("a V2 histogram");
@@ -89,7 +94,8 @@ async fn chats_against_the_embedded_simulator_pass_and_write_three_reports() {
 async fn a_breached_threshold_exits_4() {
     let dir = workdir("breach");
     let file = write(&dir, "short.yaml", SHORT_CHATS);
-    let args = [file.to_str().unwrap(), "--report-dir", dir.to_str().unwrap(), "--threshold", "p99(notification) < 1us"];
+    let args =
+        [file.to_str().unwrap(), "--report-dir", dir.to_str().unwrap(), "--threshold", "p99(notification) < 1us"];
     assert_eq!(load(&args).await, 4);
     let r = report(&dir);
     assert_eq!(r["outcome"], "threshold-breached");
@@ -101,7 +107,11 @@ async fn a_breached_threshold_exits_4() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_baseline_regression_exits_4_and_a_slower_baseline_passes() {
     let dir = workdir("baseline");
-    let file = write(&dir, "endpoint.yaml", "name: e\njourney: request\nrequest: { path: /api/v2/diagnostics/version }\nload: { concurrency: 2, duration: 1s }\ndrain: 1s\n");
+    let file = write(
+        &dir,
+        "endpoint.yaml",
+        "name: e\njourney: request\nrequest: { path: /api/v2/diagnostics/version }\nload: { concurrency: 2, duration: 1s }\ndrain: 1s\n",
+    );
     let dir_s = dir.to_str().unwrap();
     assert_eq!(load(&[file.to_str().unwrap(), "--report-dir", dir_s]).await, 0);
     let mut base = report(&dir);
@@ -115,7 +125,15 @@ async fn a_baseline_regression_exits_4_and_a_slower_baseline_passes() {
     }
     let fast = write(&dir, "fast.json", &base.to_string());
     let out = dir.join("second");
-    let args = [file.to_str().unwrap(), "--report-dir", out.to_str().unwrap(), "--baseline", fast.to_str().unwrap(), "--max-regression", "10%"];
+    let args = [
+        file.to_str().unwrap(),
+        "--report-dir",
+        out.to_str().unwrap(),
+        "--baseline",
+        fast.to_str().unwrap(),
+        "--max-regression",
+        "10%",
+    ];
     assert_eq!(load(&args).await, 4);
     let r = report(&out);
     assert_eq!(r["baseline"]["passed"], false);
@@ -150,7 +168,17 @@ async fn an_unreachable_target_exits_3() {
     // Bind then drop a listener: that port now refuses connections.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let target = format!("http://127.0.0.1:{port}");
-    let args = [file.to_str().unwrap(), "--report-dir", dir.to_str().unwrap(), "--target", &target, "--agent", "agent1:password", "--request-timeout", "2s"];
+    let args = [
+        file.to_str().unwrap(),
+        "--report-dir",
+        dir.to_str().unwrap(),
+        "--target",
+        &target,
+        "--agent",
+        "agent1:password",
+        "--request-timeout",
+        "2s",
+    ];
     assert_eq!(load(&args).await, 3);
 }
 

@@ -25,14 +25,22 @@ fn qx(q: f64) -> f64 {
 }
 
 fn percentile_plot(run: &LoadResult) -> String {
-    let series: Vec<_> = ordered(run).into_iter().filter(|(n, s)| is_latency(n) && !s.uncorrected.is_empty()).take(8).collect();
+    let series: Vec<_> =
+        ordered(run).into_iter().filter(|(n, s)| is_latency(n) && !s.uncorrected.is_empty()).take(8).collect();
     let mut svg = String::new();
     let ymax = series.iter().map(|(_, s)| s.trusted().max()).max().unwrap_or(1).max(1) as f64 / 1e3;
-    let _ = write!(svg, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" role="img" aria-label="latency by percentile">"#);
+    let _ = write!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" role="img" aria-label="latency by percentile">"#
+    );
     axes(&mut svg, ymax, "latency (ms)");
     for (label, q) in [("0%", 0.0), ("90%", 0.9), ("99%", 0.99), ("99.9%", 0.999), ("99.99%", 0.9999), ("max", 1.0)] {
         let x = PAD + qx(q) / 5.0 * (W - 2.0 * PAD);
-        let _ = write!(svg, r#"<text x="{x:.1}" y="{:.1}" font-size="11" text-anchor="middle">{label}</text>"#, H - PAD + 16.0);
+        let _ = write!(
+            svg,
+            r#"<text x="{x:.1}" y="{:.1}" font-size="11" text-anchor="middle">{label}</text>"#,
+            H - PAD + 16.0
+        );
     }
     for (i, (name, s)) in series.iter().enumerate() {
         let h = s.trusted();
@@ -46,7 +54,8 @@ fn percentile_plot(run: &LoadResult) -> String {
             })
             .collect();
         let colour = COLOURS[i % COLOURS.len()];
-        let _ = write!(svg, r#"<polyline fill="none" stroke="{colour}" stroke-width="2" points="{}"/>"#, points.join(" "));
+        let _ =
+            write!(svg, r#"<polyline fill="none" stroke="{colour}" stroke-width="2" points="{}"/>"#, points.join(" "));
         let _ = write!(
             svg,
             r#"<text x="{:.1}" y="{:.1}" font-size="11" fill="{colour}">{}</text>"#,
@@ -77,14 +86,22 @@ fn axes(svg: &mut String, ymax: f64, ylabel: &str) {
             ty = y + 4.0
         );
     }
-    let _ = write!(svg, r#"<text x="12" y="{:.1}" font-size="11" transform="rotate(-90 12 {:.1})">{ylabel}</text>"#, H / 2.0, H / 2.0);
+    let _ = write!(
+        svg,
+        r#"<text x="12" y="{:.1}" font-size="11" transform="rotate(-90 12 {:.1})">{ylabel}</text>"#,
+        H / 2.0,
+        H / 2.0
+    );
 }
 
 fn throughput_plot(run: &LoadResult) -> String {
     let t = &run.metrics.timeline;
     let mut svg = String::new();
     let ymax = t.iter().map(|s| s.ops.max(s.errors)).max().unwrap_or(1).max(1) as f64;
-    let _ = write!(svg, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" role="img" aria-label="throughput over time">"#);
+    let _ = write!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" role="img" aria-label="throughput over time">"#
+    );
     axes(&mut svg, ymax, "per second");
     let n = t.len().max(1) as f64;
     let step = (W - 2.0 * PAD) / n;
@@ -98,13 +115,27 @@ fn throughput_plot(run: &LoadResult) -> String {
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let _ = write!(svg, r##"<polyline fill="none" stroke="#1f77b4" stroke-width="2" points="{}"/>"##, line(&|i| t[i].ops));
-    let _ = write!(svg, r##"<polyline fill="none" stroke="#d62728" stroke-width="2" points="{}"/>"##, line(&|i| t[i].errors));
+    let _ =
+        write!(svg, r##"<polyline fill="none" stroke="#1f77b4" stroke-width="2" points="{}"/>"##, line(&|i| t[i].ops));
+    let _ = write!(
+        svg,
+        r##"<polyline fill="none" stroke="#d62728" stroke-width="2" points="{}"/>"##,
+        line(&|i| t[i].errors)
+    );
     let _ = write!(svg, r##"<text x="{:.1}" y="{PAD}" font-size="11" fill="#1f77b4">ops/s</text>"##, PAD + 8.0);
-    let _ = write!(svg, r##"<text x="{:.1}" y="{:.1}" font-size="11" fill="#d62728">errors/s</text>"##, PAD + 8.0, PAD + 14.0);
+    let _ = write!(
+        svg,
+        r##"<text x="{:.1}" y="{:.1}" font-size="11" fill="#d62728">errors/s</text>"##,
+        PAD + 8.0,
+        PAD + 14.0
+    );
     for k in (0..t.len()).step_by((t.len() / 10).max(1)) {
         let x = PAD + step * (k as f64 + 0.5);
-        let _ = write!(svg, r#"<text x="{x:.1}" y="{:.1}" font-size="11" text-anchor="middle">{k}s</text>"#, H - PAD + 16.0);
+        let _ = write!(
+            svg,
+            r#"<text x="{x:.1}" y="{:.1}" font-size="11" text-anchor="middle">{k}s</text>"#,
+            H - PAD + 16.0
+        );
     }
     svg.push_str("</svg>");
     svg
@@ -143,14 +174,33 @@ pub fn write(run: &LoadResult, out: &mut dyn Write) -> std::io::Result<()> {
     if !run.thresholds.is_empty() {
         page.push_str("<h2>Thresholds</h2><table><tr><th>threshold</th><th>observed</th><th>result</th></tr>");
         for t in &run.thresholds {
-            let _ = write!(page, "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>", esc(&t.rule), esc(&t.observed), if t.passed { "pass" } else { "<b>FAIL</b>" });
+            let _ = write!(
+                page,
+                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+                esc(&t.rule),
+                esc(&t.observed),
+                if t.passed { "pass" } else { "<b>FAIL</b>" }
+            );
         }
         page.push_str("</table>");
     }
     if let Some(b) = &run.baseline {
-        let _ = write!(page, "<h2>Baseline {} (max regression {:.1}%)</h2><table><tr><th>metric</th><th>baseline</th><th>current</th><th>change</th><th>result</th></tr>", esc(&b.file), b.max_regression_pct);
+        let _ = write!(
+            page,
+            "<h2>Baseline {} (max regression {:.1}%)</h2><table><tr><th>metric</th><th>baseline</th><th>current</th><th>change</th><th>result</th></tr>",
+            esc(&b.file),
+            b.max_regression_pct
+        );
         for cmp in &b.comparisons {
-            let _ = write!(page, "<tr><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:+.1}%</td><td>{}</td></tr>", esc(&cmp.metric), cmp.baseline, cmp.current, cmp.change_pct, if cmp.passed { "pass" } else { "<b>REGRESSION</b>" });
+            let _ = write!(
+                page,
+                "<tr><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:+.1}%</td><td>{}</td></tr>",
+                esc(&cmp.metric),
+                cmp.baseline,
+                cmp.current,
+                cmp.change_pct,
+                if cmp.passed { "pass" } else { "<b>REGRESSION</b>" }
+            );
         }
         page.push_str("</table>");
     }
@@ -164,7 +214,14 @@ pub fn write(run: &LoadResult, out: &mut dyn Write) -> std::io::Result<()> {
         let _ = write!(
             page,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(name), t.count, ms(t.p50 as f64), ms(t.p90 as f64), ms(t.p99 as f64), ms(t.p999 as f64), ms(t.max as f64), ms(u.p99 as f64)
+            esc(name),
+            t.count,
+            ms(t.p50 as f64),
+            ms(t.p90 as f64),
+            ms(t.p99 as f64),
+            ms(t.p999 as f64),
+            ms(t.max as f64),
+            ms(u.p99 as f64)
         );
     }
     page.push_str("</table>");

@@ -59,6 +59,7 @@ struct Report<'a> {
     exit_code: i32,
     counts: &'a Counts,
     peak_active: u64,
+    peak_chatting: u64,
     error_rate: f64,
     ops_per_sec: f64,
     upload_mbps: Option<f64>,
@@ -104,7 +105,10 @@ pub fn write(run: &LoadResult, out: &mut dyn Write) -> std::io::Result<()> {
         .iter()
         .map(|(name, s)| {
             let unit = if super::is_latency(name) { "us" } else { "kB/s" };
-            (name.as_str(), Metric { unit, uncorrected: figure(&s.uncorrected), corrected: s.corrected.as_ref().map(figure) })
+            (
+                name.as_str(),
+                Metric { unit, uncorrected: figure(&s.uncorrected), corrected: s.corrected.as_ref().map(figure) },
+            )
         })
         .collect();
     let timeline = run
@@ -133,6 +137,7 @@ pub fn write(run: &LoadResult, out: &mut dyn Write) -> std::io::Result<()> {
         exit_code: run.outcome().code(),
         counts: &run.metrics.counts,
         peak_active: run.peak_active,
+        peak_chatting: run.peak_chatting,
         error_rate: run.error_rate(),
         ops_per_sec: run.ops_per_sec(),
         upload_mbps: run.upload_mbps(),

@@ -10,7 +10,8 @@ pub fn write(run: &LoadResult, out: &mut dyn Write) -> std::io::Result<()> {
     let c = &run.metrics.counts;
     let mark = if run.passed() { "PASS" } else { "FAIL" };
     writeln!(out, "## chatprobe load: {} — {mark} ({})\n", run.name, verdict(run))?;
-    let target = if run.embedded_simulator { format!("embedded simulator ({})", run.target) } else { run.target.clone() };
+    let target =
+        if run.embedded_simulator { format!("embedded simulator ({})", run.target) } else { run.target.clone() };
     writeln!(
         out,
         "Target {target} · {} model, {} journey, {} workers · {:.1} s (planned {:.1} s)\n",
@@ -35,7 +36,11 @@ pub fn write(run: &LoadResult, out: &mut dyn Write) -> std::io::Result<()> {
         run.peak_active
     )?;
     if run.journey == "chat" {
-        write!(out, "Chats: {} started, {} completed", c.chats_started, c.chats_completed)?;
+        write!(
+            out,
+            "Chats: {} started, {} completed, at most {} held at once",
+            c.chats_started, c.chats_completed, run.peak_chatting
+        )?;
         match run.upload_mbps() {
             Some(v) => writeln!(out, "; uploads {:.1} MB at {v:.1} MB/s\n", c.upload_bytes as f64 / 1e6)?,
             None => writeln!(out, "\n")?,
@@ -65,8 +70,14 @@ pub fn write(run: &LoadResult, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "### Latencies (ms)\n")?;
     let corrected = run.model == "open";
     if corrected {
-        writeln!(out, "Corrected for coordinated omission (from the intended send time); uncorrected p99 beside it.\n")?;
-        writeln!(out, "| metric | count | p50 | p90 | p99 | p99.9 | max | p99 uncorrected |\n|---|---:|---:|---:|---:|---:|---:|---:|")?;
+        writeln!(
+            out,
+            "Corrected for coordinated omission (from the intended send time); uncorrected p99 beside it.\n"
+        )?;
+        writeln!(
+            out,
+            "| metric | count | p50 | p90 | p99 | p99.9 | max | p99 uncorrected |\n|---|---:|---:|---:|---:|---:|---:|---:|"
+        )?;
     } else {
         writeln!(out, "| metric | count | p50 | p90 | p99 | p99.9 | max |\n|---|---:|---:|---:|---:|---:|---:|")?;
     }

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# chatprobe load benchmark: prints three figures measured in one run on this machine.
+#
+#  1. Validated request rate vs wrk on the same simulator endpoint, one client core each
+#     (taskset), the simulator on the other core. Target: ratio >= 0.75.
+#  2. Concurrent chats held (accepted, not yet ended) and the harness's peak RSS.
+#     Target: 10,000 chats under 1 GB.
+#  3. Stall: the simulator pauses 1 s during a 10 s constant-rate run; corrected and
+#     uncorrected p99 against the true value (S - 0.01*D for a pause S in a run of D).
+#     Target: corrected within 10 % of the true value while the uncorrected one hides it.
+#
+# Not part of the test suite: timings belong here. Only loopback; every load is bounded.
+# Usage: scripts/bench/run.sh [all|rate|hold|stall]
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+WHAT="${1:-all}"
+BIN=target/release/chatprobe
+OUT="$(mktemp -d /tmp/chatprobe-bench.XXXXXX)"
+PIDS=()
+cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+cargo build --release --quiet
+if ! command -v wrk >/dev/null; then
+  (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null
+fi
+CORES=$(nproc)
+CLIENT_CORE=0
+SIM_CORE=$(( CORES > 1 ? 1 : 0 ))
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Start the simulator on its own core; waits until it answers.
+start_sim() {
+  local port=$1; shift
+  taskset -c "$SIM_CORE" "$BIN" serve --bind 127.0.0.1 --port "$port" "$@" >"$OUT/sim-$port.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 1 100); do
+    curl -fsS "http://127.0.0.1:$port/api/v2/diagnostics/version" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "simulator on $port did not start" >&2; exit 3
+}
+
+json() { python3 -c "import json,sys; d=json.load(open('$1')); print(eval('d'+sys.argv[1]))" "$2"; }
+
+rate() {
+  local port; port=$(free_port)
+  start_sim "$port" --agents 10
+  local url="http://127.0.0.1:$port/api/v2/diagnostics/version"
+  # Warm both paths once, then measure wrk and chatprobe back to back.
+  taskset -c "$CLIENT_CORE" wrk -t1 -c32 -d2s "$url" >/dev/null
+  taskset -c "$CLIENT_CORE" /usr/bin/time -f "%U %S" -o "$OUT/wrk.time" \
+    wrk -t1 -c32 -d8s "$url" >"$OUT/wrk.log"
+  taskset -c "$CLIENT_CORE" /usr/bin/time -f "%U %S" -o "$OUT/chatprobe.time" \
+    "$BIN" load scenarios/load/endpoint.yaml --target "http://127.0.0.1:$port" \
+    --progress off --report-dir "$OUT/rate" >"$OUT/rate.log" 2>&1 || true
+  python3 - "$OUT" <<'PY'
+import json, re, sys
+out = sys.argv[1]
+wrk_log = open(f"{out}/wrk.log").read()
+wrk = float(re.search(r"Requests/sec:\s+([\d.]+)", wrk_log).group(1))
+wrk_n = int(re.search(r"(\d+) requests in", wrk_log).group(1))
+cpu = lambda f: sum(map(float, open(f).read().split()[-2:]))
+d = json.load(open(f"{out}/rate/load-report.json"))
+t = [s["ops"] for s in d["timeline"]]
+steady = t[1:-1] if len(t) > 2 else t
+cp = sum(steady) / len(steady)
+c = d["counts"]
+print(f"1. request rate: wrk {wrk:,.0f}/s, chatprobe {cp:,.0f}/s validated "
+      f"({c['responses_validated']:,} responses validated, {c['violations']} violations, {c['errors']} errors; "
+      f"whole-run average {d['ops_per_sec']:,.0f}/s)")
+print(f"   ratio chatprobe/wrk = {cp / wrk:.2f}  (target >= 0.75)")
+print(f"   client CPU per request: wrk {cpu(out + '/wrk.time') / wrk_n * 1e6:.1f} us, "
+      f"chatprobe {cpu(out + '/chatprobe.time') / max(c['ops'], 1) * 1e6:.1f} us (parse, validate, record included)")
+PY
+}
+
+hold() {
+  local port; port=$(free_port)
+  start_sim "$port" --agents 201 --capacity 50
+  taskset -c "$CLIENT_CORE" "$BIN" load scripts/bench/hold.yaml --target "http://127.0.0.1:$port" \
+    --agent 'agent{1..201}:password' --progress plain --report-dir "$OUT/hold" >"$OUT/hold.log" 2>&1 || true
+  python3 - "$OUT/hold/load-report.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); c = d["counts"]
+rss = d["harness"]["peak_rss_bytes"] or 0
+print(f"2. chats held at once: {d['peak_chatting']:,} (in flight {d['peak_active']:,}; "
+      f"{c['chats_started']:,} started, {c['chats_completed']:,} completed, {c['errors']} errors, {c['violations']} violations)")
+print(f"   harness peak RSS: {rss / 2**20:,.0f} MiB  (target: 10,000 chats under 1 GB)")
+PY
+}
+
+stall() {
+  "$BIN" load scripts/bench/stall.yaml --stall-at 4s --stall-for 1s --progress off \
+    --report-dir "$OUT/stall" >"$OUT/stall.log" 2>&1 || true
+  python3 - "$OUT/stall/load-report.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); m = d["metrics"]["version"]
+S, D = 1.0, 10.0
+true_p99 = (S - 0.01 * D) * 1000
+cor = m["corrected"]["p99"] / 1000; unc = m["uncorrected"]["p99"] / 1000
+err = abs(cor - true_p99) / true_p99 * 100
+print(f"3. stall 1 s in 10 s at 1000/s: true p99 {true_p99:.0f} ms; corrected p99 {cor:.1f} ms ({err:.1f}% off); "
+      f"uncorrected p99 {unc:.1f} ms")
+print(f"   corrected within 10%: {'yes' if err <= 10 else 'no'}; uncorrected hides the stall: {'yes' if unc < true_p99 / 2 else 'no'}"
+      f"  (dropped {d['counts']['dropped']}, late {d['counts']['late']})")
+PY
+}
+
+echo "chatprobe load benchmark on $(nproc) cores ($(date -u +%FT%TZ)); work files in $OUT"
+case "$WHAT" in
+  rate) rate ;;
+  hold) hold ;;
+  stall) stall ;;
+  all) rate; hold; stall ;;
+  *) echo "usage: $0 [all|rate|hold|stall]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,331 @@
+//! The self-test: evidence that the harness's verdicts can be trusted. The conformance suite is
+//! run against the embedded simulator once per fault (each fault alone, each scenario on a
+//! simulator of its own on a loopback port) and must fail with the rule that fault breaks; it is run once
+//! more against the variant, a simulator that differs from the default wherever the
+//! documentation allows, and must pass with no violation at all. The outcome is the kill matrix
+//! (`matrix`): which rules each fault raised, the expected one marked.
+
+mod matrix;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use thiserror::Error;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+pub use matrix::write as write_matrix;
+
+use crate::client::ClientConfig;
+use crate::contract::Rule;
+use crate::contract::rules;
+use crate::contract::schema::SchemaRegistry;
+use crate::runner::{self, Credentials, Outcome, RunConfig, RunResult, Target};
+use crate::scenario::Scenario;
+use crate::sim::{self, Fault, Faults, SimConfig};
+
+/// The rule a fault must raise to count as caught: the rule it breaks, or for the faults no
+/// automatic rule can see (refusals a scenario asserts), the assertion that sees it.
+pub fn expected_rule(fault: Fault) -> &'static Rule {
+    match fault {
+        Fault::StatusCodeAsString => &rules::SHAPE_RESPONSE,
+        Fault::OmitReferenceId
+        | Fault::DropNotification
+        | Fault::DropOneInN
+        | Fault::DelayNotifications
+        | Fault::UploadWithoutMessage => &rules::CORRELATION_REFERENCE_ID,
+        Fault::WrongStateAfterAccept => &rules::STATE_AFTER_OPERATION,
+        Fault::CapabilityMissing => &rules::STATE_CAPABILITIES,
+        Fault::IndexGap | Fault::IndexRepeat => &rules::TRANSCRIPT_INDEX,
+        Fault::LeakAgentsVisibility => &rules::VISIBILITY_AGENTS_ONLY,
+        Fault::AlterCustomerText => &rules::TRANSCRIPT_EQUALITY,
+        // A write without the token must be refused with 403: the login scenario asserts it.
+        Fault::CsrfNotEnforced => &rules::ASSERT_STATUS,
+        // Another agent's chat must be unknown to an agent (statusCode 6): the scenarios on
+        // targets assert it.
+        Fault::ForeignChatReadable => &rules::ASSERT_BODY,
+        Fault::TruncatedJson => &rules::PROTOCOL_JSON,
+        Fault::WrongContentType => &rules::PROTOCOL_CONTENT_TYPE,
+        Fault::GarbageTimestamp | Fault::ParticipantTypeCase | Fault::AttachmentWithoutDocument => {
+            &rules::SHAPE_NOTIFICATION
+        }
+        Fault::ConnectWithoutAdvice => &rules::PROTOCOL_BAYEUX_ADVICE,
+        Fault::DuplicateNotification => &rules::PROTOCOL_BAYEUX_DUPLICATE,
+    }
+}
+
+/// What to run.
+#[derive(Clone)]
+pub struct Options {
+    pub scenarios: Vec<Scenario>,
+    /// The faults to inject, one run each.
+    pub faults: Vec<Fault>,
+    /// Also run the suite against the variant.
+    pub variant: bool,
+    /// Runs at the same time, each against its own simulator: a run is one scenario against one
+    /// fault, or the whole suite against the variant.
+    pub jobs: usize,
+    pub schemas: Arc<SchemaRegistry>,
+    pub client: ClientConfig,
+}
+
+/// The suite against one fault.
+#[derive(Debug, Clone)]
+pub struct FaultRun {
+    pub fault: Fault,
+    pub expected: &'static Rule,
+    /// Failed checks per rule id.
+    pub raised: BTreeMap<&'static str, u64>,
+    pub scenarios: usize,
+    pub scenarios_failed: usize,
+    /// Time the fault's scenarios took, added up (they overlap in a self-test).
+    pub duration: Duration,
+}
+
+impl FaultRun {
+    /// The expected rule fired.
+    pub fn caught(&self) -> bool {
+        self.raised.contains_key(self.expected.id)
+    }
+}
+
+/// The suite against the variant.
+#[derive(Debug, Clone)]
+pub struct VariantRun {
+    /// Failed checks per rule id: none, for a pass.
+    pub raised: BTreeMap<&'static str, u64>,
+    pub scenarios: usize,
+    /// Names of the scenarios that failed, and why when they were aborted.
+    pub failed: Vec<String>,
+    pub outcome: Outcome,
+    pub duration: Duration,
+    /// The whole result, for the console report of what went wrong.
+    pub result: RunResult,
+}
+
+impl VariantRun {
+    pub fn passed(&self) -> bool {
+        self.outcome == Outcome::Pass && self.raised.is_empty()
+    }
+}
+
+/// Every run of a self-test.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub faults: Vec<FaultRun>,
+    pub variant: Option<VariantRun>,
+    pub duration: Duration,
+}
+
+impl Report {
+    /// Faults whose expected rule did not fire.
+    pub fn uncaught(&self) -> impl Iterator<Item = &FaultRun> {
+        self.faults.iter().filter(|f| !f.caught())
+    }
+
+    /// Every fault caught and the variant (if run) passed.
+    pub fn passed(&self) -> bool {
+        self.uncaught().next().is_none() && self.variant.as_ref().is_none_or(VariantRun::passed)
+    }
+
+    /// Pass, or Violations (exit 1) when a fault went uncaught or the variant failed.
+    pub fn outcome(&self) -> Outcome {
+        if self.passed() { Outcome::Pass } else { Outcome::Violations }
+    }
+}
+
+/// Why the self-test could not run.
+#[derive(Debug, Error)]
+pub enum SelftestError {
+    #[error("cannot start a simulator on 127.0.0.1: {0}")]
+    Start(#[from] std::io::Error),
+    #[error("a self-test run ended abnormally: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// One run: a scenario against a fault (on a simulator of its own, so the slow deadlines of
+/// one fault's scenarios overlap), or the whole suite against the variant (one simulator for
+/// all, as `chatprobe run` does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Job {
+    Fault(Fault, usize),
+    Variant,
+}
+
+/// What one run produced.
+enum Done {
+    Fault(Fault, RunResult),
+    Variant(Box<VariantRun>),
+}
+
+/// Run every fault and the variant, at most `jobs` runs at a time; results in catalogue order.
+pub async fn run(opts: &Options) -> Result<Report, SelftestError> {
+    let started = Instant::now();
+    let shared = Arc::new(opts.clone());
+    let permits = Arc::new(Semaphore::new(opts.jobs.max(1)));
+    let mut jobs = Vec::new();
+    if opts.variant {
+        // The variant first: its verdict matters most and its run is the longest when it fails.
+        jobs.push(Job::Variant);
+    }
+    for fault in &opts.faults {
+        jobs.extend((0..opts.scenarios.len()).map(|i| Job::Fault(*fault, i)));
+    }
+    let mut set = JoinSet::new();
+    for job in jobs {
+        let (shared, permits) = (Arc::clone(&shared), Arc::clone(&permits));
+        set.spawn(async move {
+            // The semaphore is never closed, so acquiring only waits.
+            let _permit = permits.acquire_owned().await;
+            run_job(job, &shared).await
+        });
+    }
+    let mut by_fault: BTreeMap<Fault, FaultRun> = opts
+        .faults
+        .iter()
+        .map(|f| {
+            let run = FaultRun {
+                fault: *f,
+                expected: expected_rule(*f),
+                raised: BTreeMap::new(),
+                scenarios: 0,
+                scenarios_failed: 0,
+                duration: Duration::ZERO,
+            };
+            (*f, run)
+        })
+        .collect();
+    let mut variant = None;
+    while let Some(done) = set.join_next().await {
+        match done?? {
+            Done::Fault(fault, result) => {
+                if let Some(run) = by_fault.get_mut(&fault) {
+                    run.add(&result);
+                }
+            }
+            Done::Variant(run) => variant = Some(*run),
+        }
+    }
+    Ok(Report { faults: by_fault.into_values().collect(), variant, duration: started.elapsed() })
+}
+
+async fn run_job(job: Job, opts: &Options) -> Result<Done, SelftestError> {
+    Ok(match job {
+        Job::Fault(fault, scenario) => {
+            let config = SimConfig { faults: Faults::only(fault), ..SimConfig::default() };
+            let scenarios = &opts.scenarios[scenario..=scenario];
+            Done::Fault(fault, run_against(config, scenarios, opts).await?)
+        }
+        Job::Variant => Done::Variant(Box::new(run_variant(opts).await?)),
+    })
+}
+
+impl FaultRun {
+    /// Count one more result of the fault's scenarios in.
+    fn add(&mut self, result: &RunResult) {
+        for (rule, n) in &result.violations_by_rule {
+            *self.raised.entry(rule).or_default() += n;
+        }
+        self.scenarios += result.scenarios.len();
+        self.scenarios_failed += result.scenarios.iter().filter(|s| !s.passed()).count();
+        self.duration += result.duration;
+    }
+}
+
+/// The suite against a simulator with `fault` alone, scenario after scenario on one simulator.
+pub async fn run_fault(fault: Fault, opts: &Options) -> Result<FaultRun, SelftestError> {
+    let config = SimConfig { faults: Faults::only(fault), ..SimConfig::default() };
+    let result = run_against(config, &opts.scenarios, opts).await?;
+    let mut run = FaultRun {
+        fault,
+        expected: expected_rule(fault),
+        raised: BTreeMap::new(),
+        scenarios: 0,
+        scenarios_failed: 0,
+        duration: Duration::ZERO,
+    };
+    run.add(&result);
+    Ok(run)
+}
+
+/// The suite against the variant (`SimConfig::variant()`).
+pub async fn run_variant(opts: &Options) -> Result<VariantRun, SelftestError> {
+    let started = Instant::now();
+    let result = run_against(SimConfig::variant(), &opts.scenarios, opts).await?;
+    let failed = result
+        .scenarios
+        .iter()
+        .filter(|s| !s.passed())
+        .map(|s| match &s.aborted {
+            Some(abort) => format!("{} ({}): {}", s.name, s.file, abort.message),
+            None => format!("{} ({})", s.name, s.file),
+        })
+        .collect();
+    Ok(VariantRun {
+        raised: result.violations_by_rule.clone(),
+        scenarios: result.scenarios.len(),
+        failed,
+        outcome: result.outcome(),
+        duration: started.elapsed(),
+        result,
+    })
+}
+
+/// Start a simulator so configured on a free loopback port, run the scenarios, stop it.
+async fn run_against(config: SimConfig, scenarios: &[Scenario], opts: &Options) -> Result<RunResult, SelftestError> {
+    let agents = (1..=config.agents)
+        .map(|i| Credentials { username: format!("agent{i}"), password: config.password.clone() })
+        .collect();
+    let running = sim::start(config, ([127, 0, 0, 1], 0).into()).await?;
+    let cfg = RunConfig {
+        target: Target {
+            base_url: running.base_url(),
+            agents,
+            contact_center_id: uuid::Uuid::new_v4().to_string(),
+            embedded: true,
+        },
+        client: opts.client.clone(),
+        schemas: Arc::clone(&opts.schemas),
+    };
+    let result = runner::run_scenarios(scenarios, &cfg).await;
+    running.shutdown().await;
+    Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_fault_expects_a_known_rule() {
+        for fault in Fault::ALL {
+            let rule = expected_rule(*fault);
+            assert_eq!(rules::rule(rule.id), Some(rule), "{fault}");
+        }
+    }
+
+    fn fault_run(fault: Fault, raised: &[(&'static str, u64)]) -> FaultRun {
+        FaultRun {
+            fault,
+            expected: expected_rule(fault),
+            raised: raised.iter().copied().collect(),
+            scenarios: 1,
+            scenarios_failed: 1,
+            duration: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn a_fault_is_caught_by_its_expected_rule_only() {
+        assert!(fault_run(Fault::IndexGap, &[("transcript.index", 2), ("assert.body", 1)]).caught());
+        assert!(!fault_run(Fault::IndexGap, &[("assert.body", 1)]).caught());
+        let report = Report {
+            faults: vec![fault_run(Fault::IndexGap, &[]), fault_run(Fault::TruncatedJson, &[("protocol.json", 1)])],
+            variant: None,
+            duration: Duration::ZERO,
+        };
+        assert_eq!(report.uncaught().map(|f| f.fault).collect::<Vec<_>>(), vec![Fault::IndexGap]);
+        assert_eq!(report.outcome(), Outcome::Violations);
+    }
+}

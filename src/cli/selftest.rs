@@ -32,7 +32,7 @@ pub struct SelftestArgs {
     pub no_variant: bool,
     /// Runs at the same time, each against its own simulator (a run: one scenario against one
     /// fault, or the whole suite against the variant).
-    #[arg(long, short, default_value_t = 8)]
+    #[arg(long, short, default_value_t = 16)]
     pub jobs: usize,
     /// Load schemas from this directory instead of the built-in ones.
     #[arg(long)]

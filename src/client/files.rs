@@ -26,7 +26,10 @@ const ERROR_BODY_CAP: usize = 64 * 1024;
 pub enum UploadSource {
     Disk(PathBuf),
     /// `size` pseudo-random bytes from `seed` (the same seed gives the same bytes).
-    Generated { size: u64, seed: u64 },
+    Generated {
+        size: u64,
+        seed: u64,
+    },
 }
 
 /// An upload: where to POST it and how to name the part.
@@ -103,20 +106,28 @@ fn quoted(s: &str) -> String {
 }
 
 /// Upload through an agent's session (cookie and CSRF token), streaming the part.
-pub async fn upload(session: &AgentSession, spec: &UploadSpec, cfg: &ClientConfig) -> Result<(Exchange, FileDigest), TransportError> {
+pub async fn upload(
+    session: &AgentSession,
+    spec: &UploadSpec,
+    cfg: &ClientConfig,
+) -> Result<(Exchange, FileDigest), TransportError> {
     let url_text = format!("{}{}", session.base_url(), spec.path);
-    let invalid = |reason: String| TransportError::InvalidRequest { method: "POST".into(), url: url_text.clone(), reason };
+    let invalid =
+        |reason: String| TransportError::InvalidRequest { method: "POST".into(), url: url_text.clone(), reason };
     let url = reqwest::Url::parse(&url_text).map_err(|e| invalid(e.to_string()))?;
 
-    let (size, source): (u64, futures_util::stream::BoxStream<'static, Result<Vec<u8>, std::io::Error>>) = match &spec.source {
-        UploadSource::Disk(path) => {
-            let file = tokio::fs::File::open(path).await.map_err(|e| invalid(format!("cannot open {}: {e}", path.display())))?;
-            let size = file.metadata().await.map_err(|e| invalid(format!("{}: {e}", path.display())))?.len();
-            let stream = tokio_util::io::ReaderStream::with_capacity(file, CHUNK).map(|r| r.map(|b| b.to_vec()));
-            (size, stream.boxed())
-        }
-        UploadSource::Generated { size, seed } => (*size, generated(*size, *seed).map(Ok).boxed()),
-    };
+    let (size, source): (u64, futures_util::stream::BoxStream<'static, Result<Vec<u8>, std::io::Error>>) =
+        match &spec.source {
+            UploadSource::Disk(path) => {
+                let file = tokio::fs::File::open(path)
+                    .await
+                    .map_err(|e| invalid(format!("cannot open {}: {e}", path.display())))?;
+                let size = file.metadata().await.map_err(|e| invalid(format!("{}: {e}", path.display())))?.len();
+                let stream = tokio_util::io::ReaderStream::with_capacity(file, CHUNK).map(|r| r.map(|b| b.to_vec()));
+                (size, stream.boxed())
+            }
+            UploadSource::Generated { size, seed } => (*size, generated(*size, *seed).map(Ok).boxed()),
+        };
 
     let boundary = format!("chatprobe-{}", uuid::Uuid::new_v4().simple());
     let head = format!(
@@ -161,7 +172,13 @@ pub async fn upload(session: &AgentSession, spec: &UploadSpec, cfg: &ClientConfi
     };
     let (status, headers, bytes) = match tokio::time::timeout(deadline, send).await {
         Err(_) => return Err(TransportError::Timeout { method: "POST".into(), url: url_text, after: deadline }),
-        Ok(Err(e)) => return Err(TransportError::Http { method: "POST".into(), url: url_text, reason: super::exchange::error_chain(&e) }),
+        Ok(Err(e)) => {
+            return Err(TransportError::Http {
+                method: "POST".into(),
+                url: url_text,
+                reason: super::exchange::error_chain(&e),
+            });
+        }
         Ok(Ok(x)) => x,
     };
     let (h, sent) = std::mem::take(&mut *hasher.lock().unwrap_or_else(PoisonError::into_inner));
@@ -190,22 +207,34 @@ pub enum Downloader<'a> {
 
 /// Download `path_or_url` (a path under the target, or an absolute URL of the same origin, as
 /// attachment `uri`s are) and digest it as it streams.
-pub async fn download(who: Downloader<'_>, base_url: &str, path_or_url: &str, cfg: &ClientConfig) -> Result<(Exchange, FileDigest), TransportError> {
+pub async fn download(
+    who: Downloader<'_>,
+    base_url: &str,
+    path_or_url: &str,
+    cfg: &ClientConfig,
+) -> Result<(Exchange, FileDigest), TransportError> {
     let url_text = if path_or_url.starts_with("http://") || path_or_url.starts_with("https://") {
         path_or_url.to_owned()
     } else {
         format!("{}{}", base_url.trim_end_matches('/'), path_or_url)
     };
-    let invalid = |reason: String| TransportError::InvalidRequest { method: "GET".into(), url: url_text.clone(), reason };
+    let invalid =
+        |reason: String| TransportError::InvalidRequest { method: "GET".into(), url: url_text.clone(), reason };
     let url = reqwest::Url::parse(&url_text).map_err(|e| invalid(e.to_string()))?;
     let base = reqwest::Url::parse(base_url).map_err(|e| invalid(e.to_string()))?;
     // Only the target is ever contacted, whatever URL a server hands out.
     if url.origin() != base.origin() {
-        return Err(invalid(format!("refusing to download from {} (the target is {})", url.origin().ascii_serialization(), base.origin().ascii_serialization())));
+        return Err(invalid(format!(
+            "refusing to download from {} (the target is {})",
+            url.origin().ascii_serialization(),
+            base.origin().ascii_serialization()
+        )));
     }
     let request = match who {
         Downloader::Agent(session) => session.http().get(url.clone()),
-        Downloader::Customer(customer) => http_client(cfg)?.get(url.clone()).header(api::CONTACT_CENTER_ID_HEADER, customer.contact_center_id()),
+        Downloader::Customer(customer) => {
+            http_client(cfg)?.get(url.clone()).header(api::CONTACT_CENTER_ID_HEADER, customer.contact_center_id())
+        }
     };
     let started = Instant::now();
     let fetch = async {
@@ -229,7 +258,13 @@ pub async fn download(who: Downloader<'_>, base_url: &str, path_or_url: &str, cf
     let deadline = deadline_for(cfg, 0) + Duration::from_secs(60);
     let (status, headers, _declared, hasher, size, kept) = match tokio::time::timeout(deadline, fetch).await {
         Err(_) => return Err(TransportError::Timeout { method: "GET".into(), url: url_text, after: deadline }),
-        Ok(Err(e)) => return Err(TransportError::Http { method: "GET".into(), url: url_text, reason: super::exchange::error_chain(&e) }),
+        Ok(Err(e)) => {
+            return Err(TransportError::Http {
+                method: "GET".into(),
+                url: url_text,
+                reason: super::exchange::error_chain(&e),
+            });
+        }
         Ok(Ok(x)) => x,
     };
     let is_json = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.contains("json"));

@@ -277,3 +277,37 @@ impl Agent {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offers_route_by_tag_then_by_chat_and_keep_only_what_journeys_wait_for() {
+        let routes = Routes::default();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        routes.expect("t-1", tx);
+        let at = Instant::now();
+        let offer = json!({"notificationType": "StatusChange", "chat": {"id": "c1", "state": "Invited", "userData": {TAG_KEY: "t-1"}}});
+        let other = json!({"notificationType": "StatusChange", "chat": {"id": "c2", "state": "Invited", "userData": {TAG_KEY: "t-2"}}});
+        routes.route(at, 3, &other);
+        routes.route(at, 3, &offer);
+        routes.route(at, 3, &json!({"notificationType": "ParticipantsUpdated", "chat": {"id": "c1"}}));
+        routes.route(
+            at,
+            3,
+            &json!({"notificationType": "NewMessages", "chatPath": "/chats/c1", "messages": [{"text": "hi"}]}),
+        );
+        let first = rx.try_recv().unwrap();
+        assert_eq!((first.agent, first.chat.as_str(), &first.event), (3, "c1", &Event::State("Invited".into())));
+        assert_eq!(rx.try_recv().unwrap().event, Event::Texts(vec!["hi".into()]));
+        assert!(rx.try_recv().is_err(), "neither the other chat nor a ParticipantsUpdated reaches this journey");
+        routes.forget("t-1", Some("c1"));
+        routes.route(
+            at,
+            3,
+            &json!({"notificationType": "NewMessages", "chatPath": "/chats/c1", "messages": [{"text": "late"}]}),
+        );
+        assert!(rx.try_recv().is_err());
+    }
+}

@@ -1,6 +1,32 @@
 //! The load file: what a chat (or a single request) does, the load profile that paces it, and
 //! the thresholds that gate the run. Parsed from YAML with serde-saphyr spans so that every
 //! problem is reported as `file:line:col` like scenario files are.
+//!
+//! ```yaml
+//! name: smoke
+//! journey: chat                  # chat (default) | request
+//! chat:                          # the customer journey and the agent's behaviour
+//!   messages: 2                  # customer messages per chat, each answered by the agent
+//!   customer_think: 20ms..60ms   # a duration or a uniform range
+//!   agent_think: 20ms..60ms
+//!   accept_after: 5ms..20ms      # Invited → Accept
+//!   poll_interval: 20ms          # the customer reads its transcript this often when waiting
+//!   timeout: 5s                  # for each awaited notification or delivery
+//!   uploads: { share: 0.25, size: 64KiB..1MiB }
+//! request:                       # journey: request — one endpoint, validated
+//!   { name: version, method: GET, path: /api/v2/diagnostics/version, headers: {}, body: ... }
+//! load:
+//!   model: open                  # open (default): arrivals per second; closed: concurrency
+//!   rate: 4                      # open constant rate ...  (closed: `concurrency: 20`)
+//!   duration: 8s                 # ... for this long, or:
+//!   stages: [{ target: 20, duration: 20s }, { target: 20, duration: 1m }]  # linear ramps
+//!   start_rate: 0                # open: where the first stage ramps from (default: its target)
+//!   max_active: 500              # open: workers, i.e. most chats in flight
+//!   max_lag: 5s                  # open: later than this after its intended time → dropped
+//!   connections: 16              # request journey: keep-alive connections (open model)
+//! drain: 10s                     # time for work in flight after the last arrival
+//! thresholds: ["p99(Accept) < 200ms", "error_rate < 0.1%", "violations == 0"]
+//! ```
 
 use std::path::Path;
 use std::time::Duration;

@@ -322,15 +322,28 @@ async fn act(
                 FileSource::Disk(p) => UploadSource::Disk(p.clone()),
                 FileSource::Generate { size, seed } => UploadSource::Generated { size: *size, seed: *seed },
             };
-            let spec = UploadSpec { path: path.clone(), field: upload.field.clone(), file_name: upload.name.clone(), mime: upload.mime.clone(), source };
+            let spec = UploadSpec {
+                path: path.clone(),
+                field: upload.field.clone(),
+                file_name: upload.name.clone(),
+                mime: upload.mime.clone(),
+                source,
+            };
             let subject = format!("{agent}: POST {path} (upload {})", upload.name);
             let a = actors.agent(agent, cfg).map_err(|e| transport(e, sink, &subject))?;
-            let (ex, digest) = files::upload(&a.session, &spec, &cfg.client).await.map_err(|e| transport(e, sink, &subject))?;
+            let (ex, digest) =
+                files::upload(&a.session, &spec, &cfg.client).await.map_err(|e| transport(e, sink, &subject))?;
             sink.record(&cfg.schemas, &ex);
             let mut out = exchange_output(ex, subject);
             if let Value::Object(cx) = &mut out.context {
-                cx.insert("upload".into(), json!({"sha256": digest.sha256, "size": digest.size, "name": upload.name, "mime": upload.mime}));
-                cx.insert("file".into(), json!({"sha256": digest.sha256, "size": digest.size, "content_type": upload.mime}));
+                cx.insert(
+                    "upload".into(),
+                    json!({"sha256": digest.sha256, "size": digest.size, "name": upload.name, "mime": upload.mime}),
+                );
+                cx.insert(
+                    "file".into(),
+                    json!({"sha256": digest.sha256, "size": digest.size, "content_type": upload.mime}),
+                );
             }
             Ok(Some(out))
         }
@@ -350,7 +363,9 @@ async fn act(
                     let c = actors.customer(c, cfg).map_err(|e| transport(e, sink, &subject))?;
                     files::download(Downloader::Customer(&c.client), &cfg.target.base_url, &path, &cfg.client).await
                 }
-                Via::Anonymous => return Err(StepError::Failed("a download goes through an agent or a customer".into())),
+                Via::Anonymous => {
+                    return Err(StepError::Failed("a download goes through an agent or a customer".into()));
+                }
             };
             let (ex, digest) = result.map_err(|e| transport(e, sink, &subject))?;
             if ex.json.is_some() {
@@ -361,7 +376,10 @@ async fn act(
             let content_type = ex.content_type.clone();
             let mut out = exchange_output(ex, subject);
             if let Value::Object(cx) = &mut out.context {
-                cx.insert("file".into(), json!({"sha256": digest.sha256, "size": digest.size, "content_type": content_type}));
+                cx.insert(
+                    "file".into(),
+                    json!({"sha256": digest.sha256, "size": digest.size, "content_type": content_type}),
+                );
             }
             Ok(Some(out))
         }

@@ -28,7 +28,9 @@ pub fn check_exchange(reg: &SchemaRegistry, ex: &Exchange, counts: &mut Counts, 
         // endpoint documented to answer JSON, must parse.
         let claims_json = ex.content_type.as_deref().is_some_and(|ct| ct.to_ascii_lowercase().contains("json"));
         let documented_json = response_schema(&ex.method, &ex.path, &Value::Null).is_some();
-        if let Some(err) = ex.json_error.as_ref().filter(|_| claims_json || documented_json || ex.content_type.is_none()) {
+        if let Some(err) =
+            ex.json_error.as_ref().filter(|_| claims_json || documented_json || ex.content_type.is_none())
+        {
             out.push(
                 Check::fail(&rules::PROTOCOL_JSON, &subject, format!("the body is not valid JSON: {err}"))
                     .expected_actual("a JSON body", snippet(&ex.body_text)),

@@ -88,7 +88,10 @@ pub struct UploadStep {
 pub enum FileSource {
     /// Resolved against the scenario file's directory.
     Disk(std::path::PathBuf),
-    Generate { size: u64, seed: u64 },
+    Generate {
+        size: u64,
+        seed: u64,
+    },
 }
 
 impl Action {

@@ -12,8 +12,8 @@ use serde_saphyr::{Location, Spanned};
 use super::raw::{Matchers, RawExpect, RawHttp, RawScenario, RawStep, RawUpload, RawWait};
 use super::vars::{references, references_in};
 use super::{
-    Action, Capture, DEFAULT_SUBSCRIPTIONS, FileSource, UploadStep, DEFAULT_WITHIN, Diagnostic, Expectation, HttpSpec, NotificationExpect,
-    NotificationMatcher, ResponseExpect, Scenario, Span, Step, Via, matcher,
+    Action, Capture, DEFAULT_SUBSCRIPTIONS, DEFAULT_WITHIN, Diagnostic, Expectation, FileSource, HttpSpec,
+    NotificationExpect, NotificationMatcher, ResponseExpect, Scenario, Span, Step, UploadStep, Via, matcher,
 };
 use crate::api;
 
@@ -367,7 +367,8 @@ impl Cx<'_> {
                         .notes
                         .push("`file` is relative to the scenario file".into());
                 }
-                let name = path.file_name().map_or_else(|| "upload.bin".to_owned(), |n| n.to_string_lossy().into_owned());
+                let name =
+                    path.file_name().map_or_else(|| "upload.bin".to_owned(), |n| n.to_string_lossy().into_owned());
                 (FileSource::Disk(path), name)
             }
             (None, Some(generate)) => {
@@ -390,7 +391,13 @@ impl Cx<'_> {
         }
         let name = raw.name.unwrap_or(default_name);
         let mime = raw.mime.unwrap_or_else(|| mime_for(&name).to_owned());
-        Some(UploadStep { path: raw.path.map(|p| p.value), field: raw.field.unwrap_or_else(|| "attachment".into()), name, mime, source })
+        Some(UploadStep {
+            path: raw.path.map(|p| p.value),
+            field: raw.field.unwrap_or_else(|| "attachment".into()),
+            name,
+            mime,
+            source,
+        })
     }
 
     fn matchers(&mut self, m: Matchers, defined: &HashSet<String>) -> Vec<Expectation> {
@@ -625,7 +632,8 @@ steps:
             }
         }
         let mut n = 0;
-        walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"), &mut n);
+        // scenarios/load holds load files, a format of their own.
+        walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/conformance"), &mut n);
         assert!(n >= 6, "only {n} scenarios");
     }
 }

@@ -155,7 +155,7 @@ enum Job {
 
 /// What one run produced.
 enum Done {
-    Fault(Fault, RunResult),
+    Fault(Fault, Box<RunResult>),
     Variant(Box<VariantRun>),
 }
 
@@ -215,7 +215,7 @@ async fn run_job(job: Job, opts: &Options) -> Result<Done, SelftestError> {
         Job::Fault(fault, scenario) => {
             let config = SimConfig { faults: Faults::only(fault), ..SimConfig::default() };
             let scenarios = &opts.scenarios[scenario..=scenario];
-            Done::Fault(fault, run_against(config, scenarios, opts).await?)
+            Done::Fault(fault, Box::new(run_against(config, scenarios, opts).await?))
         }
         Job::Variant => Done::Variant(Box::new(run_variant(opts).await?)),
     })

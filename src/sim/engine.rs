@@ -347,3 +347,107 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::sim::{Fault, Faults};
+
+    const HOST: &str = "sim.test";
+
+    /// Two Ready agents; agent 1 has accepted a chat. The outbox is empty.
+    fn chatting(fault: Fault) -> (Engine, String) {
+        let mut engine = Engine::new(&SimConfig { agents: 2, faults: Faults::only(fault), ..SimConfig::default() });
+        engine.start_session(1);
+        engine.set_ready(1, true, HOST).unwrap();
+        engine.request_chat(ChatRequest { nickname: "Pat".into(), ..ChatRequest::default() }, HOST);
+        let chat = engine.agent_chats(1, HOST)[0]["id"].as_str().unwrap().to_owned();
+        engine.chat_operation(1, &chat, json!({"operationName": "Accept"}).as_object().unwrap(), 1, HOST).unwrap();
+        engine.outbox.clear();
+        (engine, chat)
+    }
+
+    fn op(engine: &mut Engine, chat: &str, body: Value) {
+        engine.chat_operation(1, chat, body.as_object().unwrap(), 2, HOST).unwrap();
+    }
+
+    fn kinds(pushes: &[Push]) -> Vec<&str> {
+        pushes.iter().map(|p| p.data["notificationType"].as_str().unwrap_or("?")).collect()
+    }
+
+    #[test]
+    fn one_notification_in_five_is_lost() {
+        let (mut engine, chat) = chatting(Fault::DropOneInN);
+        let before = engine.agent(1).notified;
+        for _ in 0..10 {
+            op(&mut engine, &chat, json!({"operationName": "SendStartTypingNotification"}));
+        }
+        let lost = (before + 1..=before + 10).filter(|n| n.is_multiple_of(DROP_ONE_IN)).count();
+        assert_eq!(engine.outbox.len(), 10 - lost);
+        assert_eq!(lost, 2);
+    }
+
+    #[test]
+    fn new_messages_are_queued_twice() {
+        let (mut engine, chat) = chatting(Fault::DuplicateNotification);
+        op(&mut engine, &chat, json!({"operationName": "SendMessage", "text": "hi"}));
+        assert_eq!(kinds(&engine.outbox), ["NewMessages", "NewMessages"]);
+        assert_eq!(engine.outbox[0].data, engine.outbox[1].data);
+    }
+
+    #[test]
+    fn attachment_added_comes_without_the_attachments() {
+        let (mut engine, chat) = chatting(Fault::AttachmentWithoutDocument);
+        let document = crate::sim::STANDARD_RESPONSES[0].id;
+        op(&mut engine, &chat, json!({"operationName": "AddAttachment", "documentId": document}));
+        assert_eq!(kinds(&engine.outbox), ["AttachmentAdded"]);
+        assert!(engine.outbox[0].data["chat"].get("attachments").is_none());
+        assert!(engine.outbox[0].data["chat"]["id"].is_string(), "the rest of the chat is there");
+    }
+
+    #[test]
+    fn properties_updated_is_held_back_for_later() {
+        let (mut engine, chat) = chatting(Fault::DelayNotifications);
+        op(&mut engine, &chat, json!({"operationName": "SetDisposition", "disposition": "Done"}));
+        assert!(engine.outbox.is_empty());
+        assert_eq!(kinds(&engine.delayed), ["PropertiesUpdated"]);
+    }
+
+    #[test]
+    fn upload_file_adds_no_message() {
+        let (mut engine, chat) = chatting(Fault::UploadWithoutMessage);
+        let document = crate::sim::STANDARD_RESPONSES[0].id;
+        op(&mut engine, &chat, json!({"operationName": "AddAttachment", "documentId": document}));
+        engine.outbox.clear();
+        let before = engine.agent_messages(1, &chat, 1, None).unwrap().len();
+        op(&mut engine, &chat, json!({"operationName": "UploadFile", "documentId": document}));
+        assert!(engine.outbox.is_empty());
+        assert_eq!(engine.agent_messages(1, &chat, 1, None).unwrap().len(), before);
+    }
+
+    #[test]
+    fn another_agents_chat_is_readable() {
+        let (engine, chat) = chatting(Fault::ForeignChatReadable);
+        assert!(engine.agent_messages(2, &chat, 1, None).is_ok());
+        let (engine, chat) = chatting(Fault::IndexGap);
+        assert_eq!(engine.agent_messages(2, &chat, 1, None).unwrap_err().status_code(), api::status::NOT_FOUND);
+    }
+
+    #[test]
+    fn the_variant_adds_a_bot_and_undocumented_fields() {
+        let mut engine = Engine::new(&SimConfig { agents: 1, ..SimConfig::variant() });
+        engine.start_session(1);
+        engine.set_ready(1, true, HOST).unwrap();
+        engine.outbox.clear();
+        engine.request_chat(ChatRequest { nickname: "Pat".into(), ..ChatRequest::default() }, HOST);
+        let offer = &engine.outbox[0].data;
+        assert!(offer["serverTime"].is_i64(), "{offer}");
+        let participants = offer["chat"]["participants"].as_array().unwrap();
+        let types: Vec<&str> = participants.iter().map(|p| p["type"].as_str().unwrap()).collect();
+        assert_eq!(types, ["Customer", "External"]);
+        assert_eq!(participants[1]["nickname"], variant::BOT_NICKNAME);
+        assert_eq!(offer["chat"]["mediaType"], "chat");
+    }
+}

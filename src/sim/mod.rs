@@ -1,7 +1,8 @@
 //! The reference simulator: an in-process GWS v2 server speaking the documented agent Chat API,
 //! the customer Chat API and CometD notifications, and a document store standing for UCS with
 //! uploads and downloads, so the harness has something conforming to run against on any machine.
-//! It depends only on `crate::api`.
+//! It depends only on `crate::api`. It can also break the contract on purpose (`faults`) and
+//! run as the variant (`variant`), for the harness's self-test.
 //!
 //! All state sits behind one lock in `Sim`: an operation's change and the notifications it
 //! causes are made together, so every client sees notifications in the order things happened.

@@ -195,3 +195,20 @@ async fn the_shipped_load_files_parse() {
     }
     assert!(n >= 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_smoke_load_runs_and_writes_its_reports() {
+    let dir = workdir("smoke");
+    let smoke = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/load/smoke.yaml");
+    let code = load(&[smoke.to_str().unwrap(), "--report-dir", dir.to_str().unwrap()]).await;
+    let r = report(&dir);
+    // Its latency thresholds may trip on a loaded machine (exit 4); the work itself may not fail.
+    assert!(code == 0 || code == 4, "exit {code}");
+    assert_eq!(r["counts"]["chats_started"], 32, "4 chats/s for 8 s");
+    assert_eq!(r["counts"]["chats_completed"], 32);
+    assert_eq!(r["counts"]["errors"], 0, "{}", r["error_samples"]);
+    assert_eq!(r["counts"]["violations"], 0, "{}", r["violation_samples"]);
+    for ext in ["json", "html", "md"] {
+        assert!(dir.join(format!("load-report.{ext}")).is_file(), "{ext}");
+    }
+}

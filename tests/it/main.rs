@@ -8,6 +8,7 @@ mod interop;
 mod load;
 mod run;
 mod schemas;
+mod selftest;
 mod sim;
 mod sim_files;
 mod sim_ops;

@@ -25,8 +25,13 @@ fn qx(q: f64) -> f64 {
 }
 
 fn percentile_plot(run: &LoadResult) -> String {
-    let series: Vec<_> =
-        ordered(run).into_iter().filter(|(n, s)| is_latency(n) && !s.uncorrected.is_empty()).take(8).collect();
+    // The end-to-end figures first, then operations, as many as the palette has colours.
+    const FIRST: [&str; 6] =
+        ["notification", "invite", "delivery:customer-to-agent", "delivery:agent-to-customer", "Accept", "Upload"];
+    let mut series: Vec<_> =
+        ordered(run).into_iter().filter(|(n, s)| is_latency(n) && *n != "chat" && !s.uncorrected.is_empty()).collect();
+    series.sort_by_key(|(n, _)| FIRST.iter().position(|f| f == n).unwrap_or(FIRST.len()));
+    series.truncate(COLOURS.len());
     let mut svg = String::new();
     let ymax = series.iter().map(|(_, s)| s.trusted().max()).max().unwrap_or(1).max(1) as f64 / 1e3;
     let _ = write!(

@@ -3,7 +3,7 @@
 //! and map the verdict to an exit code (0 pass, 2 invalid input, 3 could not run, 4 a threshold
 //! or the baseline breached).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Args;
@@ -237,7 +237,7 @@ pub async fn load(args: LoadArgs) -> Outcome {
         (&markdown, report::load::markdown::write),
     ];
     for (path, writer) in writers {
-        if let Err(e) = write_file(path, |out| writer(&result, out)) {
+        if let Err(e) = super::write_file(path, |out| writer(&result, out)) {
             eprintln!("error: cannot write report {}: {e}", path.display());
             return Outcome::CouldNotRun;
         }
@@ -248,20 +248,6 @@ pub async fn load(args: LoadArgs) -> Outcome {
     print!("{}", String::from_utf8_lossy(&summary));
     println!("reports: {} {} {}", json.display(), html.display(), markdown.display());
     result.outcome()
-}
-
-/// Write through a temporary file and rename, so a report is never left half-written.
-fn write_file(path: &Path, f: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) -> std::io::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("partial");
-    {
-        let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-        f(&mut file)?;
-        std::io::Write::flush(&mut file)?;
-    }
-    std::fs::rename(&tmp, path)
 }
 
 #[cfg(test)]

@@ -143,6 +143,23 @@ pub async fn main(cli: Cli) -> i32 {
     outcome.code()
 }
 
+/// Write through a temporary file and rename, so a report is never left half-written.
+pub(super) fn write_file(
+    path: &std::path::Path,
+    f: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("partial");
+    {
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        f(&mut file)?;
+        std::io::Write::flush(&mut file)?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
 /// A problem with the command line or input files: print and exit 2.
 fn invalid(message: impl std::fmt::Display) -> Outcome {
     eprintln!("error: {message}");

@@ -180,7 +180,7 @@ pub async fn run(args: RunArgs) -> Outcome {
         (&json_path, report::json::write as fn(&runner::RunResult, &mut dyn std::io::Write) -> std::io::Result<()>),
         (&junit_path, report::junit::write),
     ] {
-        if let Err(e) = write_file(path, |out| writer(&result, out)) {
+        if let Err(e) = super::write_file(path, |out| writer(&result, out)) {
             eprintln!("error: cannot write report {}: {e}", path.display());
             return Outcome::CouldNotRun;
         }
@@ -189,20 +189,6 @@ pub async fn run(args: RunArgs) -> Outcome {
         println!("reports: {} {}", json_path.display(), junit_path.display());
     }
     result.outcome()
-}
-
-/// Write through a temporary file and rename, so a report is never left half-written.
-fn write_file(path: &Path, f: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) -> std::io::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("partial");
-    {
-        let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-        f(&mut file)?;
-        std::io::Write::flush(&mut file)?;
-    }
-    std::fs::rename(&tmp, path)
 }
 
 pub fn validate(args: ValidateArgs) -> Outcome {

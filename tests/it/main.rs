@@ -12,4 +12,5 @@ mod selftest;
 mod sim;
 mod sim_files;
 mod sim_ops;
+mod support;
 mod tegsoft;

@@ -4,9 +4,11 @@
 
 use std::time::{Duration, Instant};
 
-use chatprobe::sim::{self, Faults, RunningSim, SimConfig, SimHandle, SimStats};
+use chatprobe::sim::{Faults, RunningSim, SimConfig, SimHandle, SimStats};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
+
+use crate::support::start;
 
 /// Longest any single wait in these tests may take.
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -15,13 +17,8 @@ fn small() -> SimConfig {
     SimConfig { agents: 4, cometd_timeout: Duration::from_secs(2), ..SimConfig::default() }
 }
 
-async fn start(cfg: SimConfig) -> RunningSim {
-    sim::start(cfg, "127.0.0.1:0".parse().unwrap()).await.unwrap()
-}
-
 fn http() -> Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    Client::builder().cookie_store(true).timeout(DEADLINE).build().unwrap()
+    crate::support::http(DEADLINE)
 }
 
 /// Poll the simulator's counts until `ready` holds, within the deadline.

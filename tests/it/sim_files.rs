@@ -7,9 +7,11 @@
 use std::time::{Duration, Instant};
 
 use chatprobe::contract::schema::SchemaRegistry;
-use chatprobe::sim::{self, LARGE_LOG, RunningSim, STANDARD_RESPONSES, SimConfig};
+use chatprobe::sim::{LARGE_LOG, RunningSim, STANDARD_RESPONSES, SimConfig};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
+
+use crate::support::{answer, start};
 use sha2::{Digest, Sha256};
 
 /// Longest any single wait in these tests may take.
@@ -25,18 +27,8 @@ fn config() -> SimConfig {
     SimConfig { agents: 3, cometd_timeout: Duration::from_secs(2), ..SimConfig::default() }
 }
 
-async fn start(cfg: SimConfig) -> RunningSim {
-    sim::start(cfg, "127.0.0.1:0".parse().unwrap()).await.unwrap()
-}
-
 fn http() -> Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    Client::builder().cookie_store(true).timeout(DEADLINE).build().unwrap()
-}
-
-async fn answer(response: reqwest::Response) -> (StatusCode, Value) {
-    let status = response.status();
-    (status, response.json::<Value>().await.unwrap_or(Value::Null))
+    crate::support::http(DEADLINE)
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

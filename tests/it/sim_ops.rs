@@ -14,9 +14,11 @@ mod multi;
 
 use std::time::{Duration, Instant};
 
-use chatprobe::sim::{self, RunningSim, SimConfig};
+use chatprobe::sim::{RunningSim, SimConfig};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
+
+use crate::support::{answer, start};
 
 /// Longest any single wait in these tests may take.
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -25,18 +27,8 @@ fn config() -> SimConfig {
     SimConfig { agents: 5, cometd_timeout: Duration::from_secs(2), ..SimConfig::default() }
 }
 
-async fn start(cfg: SimConfig) -> RunningSim {
-    sim::start(cfg, "127.0.0.1:0".parse().unwrap()).await.unwrap()
-}
-
 fn http() -> Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    Client::builder().cookie_store(true).timeout(DEADLINE).build().unwrap()
-}
-
-async fn answer(response: reqwest::Response) -> (StatusCode, Value) {
-    let status = response.status();
-    (status, response.json::<Value>().await.unwrap_or(Value::Null))
+    crate::support::http(DEADLINE)
 }
 
 /// A successful operation's answer: HTTP 200, statusCode 0 and its referenceId.

@@ -8,12 +8,12 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use super::invalid;
+use super::{credentials, invalid};
 use crate::client::ClientConfig;
 use crate::contract::schema::SchemaRegistry;
 use crate::load::{self, BaselineSpec, LoadConfig, LoadError, ProgressMode, Stall, Target, thresholds};
 use crate::report;
-use crate::runner::{Credentials, Outcome};
+use crate::runner::Outcome;
 use crate::scenario::parse::parse_duration;
 
 #[derive(Debug, Args)]
@@ -82,35 +82,6 @@ pub struct LoadArgs {
     /// ...for this long (default 1s).
     #[arg(long)]
     pub stall_for: Option<String>,
-}
-
-/// `agent{1..3}:pw` → agent1:pw, agent2:pw, agent3:pw; anything else as it is.
-fn expand(spec: &str) -> Result<Vec<String>, String> {
-    let Some((head, rest)) = spec.split_once('{') else { return Ok(vec![spec.to_owned()]) };
-    let (range, tail) = rest.split_once('}').ok_or_else(|| format!("`{spec}`: unclosed `{{`"))?;
-    let (a, b) = range.split_once("..").ok_or_else(|| format!("`{spec}`: expected {{FIRST..LAST}}"))?;
-    let (a, b): (u32, u32) = (
-        a.parse().map_err(|_| format!("`{spec}`: bad range"))?,
-        b.parse().map_err(|_| format!("`{spec}`: bad range"))?,
-    );
-    if a > b || b - a >= 100_000 {
-        return Err(format!("`{spec}`: bad range"));
-    }
-    Ok((a..=b).map(|i| format!("{head}{i}{tail}")).collect())
-}
-
-fn credentials(list: &[String]) -> Result<Vec<Credentials>, String> {
-    let mut out = Vec::new();
-    for item in list {
-        for s in expand(item)? {
-            let (u, p) = s.split_once(':').ok_or_else(|| format!("agent credentials `{s}` must be USER:PASSWORD"))?;
-            if u.is_empty() {
-                return Err(format!("agent credentials `{s}` have an empty user name"));
-            }
-            out.push(Credentials { username: u.to_owned(), password: p.to_owned() });
-        }
-    }
-    Ok(out)
 }
 
 fn shard(s: &str) -> Result<(u64, u64), String> {

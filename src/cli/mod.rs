@@ -51,7 +51,8 @@ pub struct RunArgs {
     /// loopback port.
     #[arg(long, env = "CHATPROBE_TARGET")]
     pub target: Option<String>,
-    /// Agent credentials USER:PASSWORD, once per agent role (comma-separated in the environment).
+    /// Agent credentials USER:PASSWORD, once per agent role (comma-separated in the environment);
+    /// `agent{1..3}:secret` stands for three of them.
     #[arg(long = "agent", env = "CHATPROBE_AGENTS", value_delimiter = ',')]
     pub agents: Vec<String>,
     /// ContactCenterId header for customer requests (default: a random UUID; a real GWS needs
@@ -141,6 +142,37 @@ pub async fn main(cli: Cli) -> i32 {
         Command::Selftest(args) => selftest::selftest(args).await,
     };
     outcome.code()
+}
+
+/// `agent{1..3}:pw` → agent1:pw, agent2:pw, agent3:pw; anything else as it is.
+fn expand(spec: &str) -> Result<Vec<String>, String> {
+    let Some((head, rest)) = spec.split_once('{') else { return Ok(vec![spec.to_owned()]) };
+    let (range, tail) = rest.split_once('}').ok_or_else(|| format!("`{spec}`: unclosed `{{`"))?;
+    let (a, b) = range.split_once("..").ok_or_else(|| format!("`{spec}`: expected {{FIRST..LAST}}"))?;
+    let (a, b): (u32, u32) = (
+        a.parse().map_err(|_| format!("`{spec}`: bad range"))?,
+        b.parse().map_err(|_| format!("`{spec}`: bad range"))?,
+    );
+    if a > b || b - a >= 100_000 {
+        return Err(format!("`{spec}`: bad range"));
+    }
+    Ok((a..=b).map(|i| format!("{head}{i}{tail}")).collect())
+}
+
+/// Agent credentials from `--agent` values (USER:PASSWORD, ranges expanded), for `run` and
+/// `load` alike.
+pub(super) fn credentials(list: &[String]) -> Result<Vec<crate::runner::Credentials>, String> {
+    let mut out = Vec::new();
+    for item in list {
+        for s in expand(item)? {
+            let (u, p) = s.split_once(':').ok_or_else(|| format!("agent credentials `{s}` must be USER:PASSWORD"))?;
+            if u.is_empty() {
+                return Err(format!("agent credentials `{s}` have an empty user name"));
+            }
+            out.push(crate::runner::Credentials { username: u.to_owned(), password: p.to_owned() });
+        }
+    }
+    Ok(out)
 }
 
 /// Write through a temporary file and rename, so a report is never left half-written.

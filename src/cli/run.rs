@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{CoverageArgs, RunArgs, ValidateArgs, invalid};
+use super::{CoverageArgs, RunArgs, ValidateArgs, credentials, invalid};
 use crate::client::ClientConfig;
 use crate::contract::schema::SchemaRegistry;
 use crate::report;
@@ -81,18 +81,6 @@ fn schemas(dir: Option<&Path>) -> Result<Arc<SchemaRegistry>, Outcome> {
         None => SchemaRegistry::embedded(),
     };
     reg.map(Arc::new).map_err(invalid)
-}
-
-fn credentials(list: &[String]) -> Result<Vec<Credentials>, String> {
-    list.iter()
-        .map(|s| {
-            let (u, p) = s.split_once(':').ok_or_else(|| format!("agent credentials `{s}` must be USER:PASSWORD"))?;
-            if u.is_empty() {
-                return Err(format!("agent credentials `{s}` have an empty user name"));
-            }
-            Ok(Credentials { username: u.to_owned(), password: p.to_owned() })
-        })
-        .collect()
 }
 
 pub async fn run(args: RunArgs) -> Outcome {

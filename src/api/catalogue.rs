@@ -84,6 +84,11 @@ pub struct Operation {
     /// `notificationType` values the operation yields on `/v2/me/chats` to the agent who sent
     /// it, in order, each with its referenceId. A `text` (+T) adds a NewMessages first.
     pub notifications: &'static [&'static str],
+    /// Those of `notifications` the operation's page does not name (its notification section is
+    /// empty, or it only describes what changes): inferred, so a harness may only observe them.
+    pub inferred_notifications: &'static [&'static str],
+    /// `result_state` is inferred: the page shows no resulting state.
+    pub inferred_result: bool,
     /// The notifications come when the invited agent accepts, not at once.
     pub deferred: bool,
     /// The transcript message it adds, if any.
@@ -156,6 +161,8 @@ const BASE: Operation = Operation {
     condition: Condition::Always,
     result_state: None,
     notifications: &[],
+    inferred_notifications: &[],
+    inferred_result: false,
     deferred: false,
     message: None,
     errors: &[E_STATE, E_CHAT],
@@ -183,6 +190,9 @@ pub static CATALOGUE: &[Operation] = &[
         allowed_states: &[Invited],
         result_state: Some(Chatting),
         notifications: &[STATUS_CHANGE, PARTICIPANTS_UPDATED, NEW_MESSAGES],
+        // The ChatAccept page promises "a CometD notification with the complete chat history"
+        // without naming its type.
+        inferred_notifications: &[NEW_MESSAGES],
         message: says("ParticipantJoined", Visibility::All),
         errors: &[E_TYPE, E_STATE, E_CHAT],
         ..BASE
@@ -201,6 +211,9 @@ pub static CATALOGUE: &[Operation] = &[
         allowed_states: &[Chatting, LeftChat],
         result_state: Some(Completed),
         notifications: &[STATUS_CHANGE],
+        // The ChatSingleStepTransfer page's notification section is empty.
+        inferred_notifications: &[STATUS_CHANGE],
+        inferred_result: true,
         errors: &[E_MISSING, E_TYPE, E_IN_CHAT, E_STATE, E_CHAT, E_TARGET],
         ..BASE
     },
@@ -227,6 +240,9 @@ pub static CATALOGUE: &[Operation] = &[
         params: &[TEXT, MESSAGE_TYPE, TREAT],
         result_state: Some(Completed),
         notifications: &[STATUS_CHANGE],
+        // Only seen among capabilities: no page documents it.
+        inferred_notifications: &[STATUS_CHANGE],
+        inferred_result: true,
         message: says("ParticipantLeft", Visibility::All),
         errors: &[E_TYPE, E_STATE, E_CHAT],
         ..BASE
@@ -260,6 +276,8 @@ pub static CATALOGUE: &[Operation] = &[
         one_of: &["targetUri", "userUri"],
         condition: Condition::ConsultOrConference,
         notifications: &[PARTICIPANTS_UPDATED, NEW_MESSAGES],
+        // The page shows the MessageLogUpdated Notice only.
+        inferred_notifications: &[PARTICIPANTS_UPDATED],
         message: says("Notice", Visibility::Agents),
         errors: &[
             E_MISSING,
@@ -338,8 +356,10 @@ pub static CATALOGUE: &[Operation] = &[
         name: "RemoveAttachment",
         params: &[req("documentId", STR)],
         // The page says only "chat resource update"; PropertiesUpdated is the documented
-        // notificationType for a chat whose properties changed (schemas/gws/notification-chats).
+        // notificationType for a chat whose properties changed, but a server may name it
+        // otherwise (AttachmentRemoved, by analogy with AttachmentAdded).
         notifications: &[PROPERTIES_UPDATED],
+        inferred_notifications: &[PROPERTIES_UPDATED],
         errors: &[E_MISSING, E_TYPE, E_STATE, E_CHAT, (NOT_FOUND, "the document is not among the chat's attachments")],
         ..BASE
     },

@@ -2,9 +2,11 @@
 //! validated configuration. Environment variables are read here and nowhere else.
 
 mod load;
+mod rules;
 mod run;
 mod selftest;
 mod serve;
+pub mod vars;
 
 use std::path::PathBuf;
 
@@ -40,6 +42,15 @@ pub enum Command {
     /// Check the harness itself: the suite against every simulator fault (each must be caught
     /// by its expected rule) and against the variant (which must pass); prints the kill matrix.
     Selftest(SelftestArgs),
+    /// List every rule chatprobe checks: id, severity, source and what it requires.
+    Rules(RulesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// Print the rules as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -74,6 +85,16 @@ pub struct RunArgs {
     /// Deadline of every HTTP request (e.g. 10s, 500ms).
     #[arg(long, default_value = "10s")]
     pub request_timeout: String,
+    /// Set a scenario variable, NAME=VALUE (repeatable); it replaces a scenario's `vars` entry
+    /// of that name. CHATPROBE_VAR_NAME=VALUE in the environment does the same.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Read scenario variables from a file of NAME=VALUE lines (repeatable; `#` comments).
+    #[arg(long = "vars-file", value_name = "FILE")]
+    pub vars_files: Vec<PathBuf>,
+    /// Observations (profile checks, where the documentation is silent) fail the run too.
+    #[arg(long)]
+    pub strict: bool,
     /// Print only the summary.
     #[arg(long, short)]
     pub quiet: bool,
@@ -111,8 +132,15 @@ pub struct ServeArgs {
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
     /// Scenario files or directories.
-    #[arg(default_value = "scenarios")]
+    #[arg(default_value = "scenarios/conformance")]
     pub paths: Vec<PathBuf>,
+    /// Names of variables the run will be given (`--var NAME=VALUE`; the value is ignored), so
+    /// scenarios may use them.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Files of NAME=VALUE lines the run will be given.
+    #[arg(long = "vars-file", value_name = "FILE")]
+    pub vars_files: Vec<PathBuf>,
     /// Also load and compile the schemas of this directory.
     #[arg(long)]
     pub schemas: Option<PathBuf>,
@@ -140,6 +168,7 @@ pub async fn main(cli: Cli) -> i32 {
         Command::Coverage(args) => run::coverage(args),
         Command::Load(args) => load::load(*args).await,
         Command::Selftest(args) => selftest::selftest(args).await,
+        Command::Rules(args) => rules::rules(args),
     };
     outcome.code()
 }

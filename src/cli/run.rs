@@ -46,14 +46,15 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Parse every file; all diagnostics are printed before giving up.
-fn load(paths: &[PathBuf]) -> Result<(Vec<Scenario>, HashMap<String, String>), Outcome> {
+/// Parse every file; all diagnostics are printed before giving up. `external` names the
+/// variables the run is given from outside.
+fn load(paths: &[PathBuf], external: &[String]) -> Result<(Vec<Scenario>, HashMap<String, String>), Outcome> {
     let files = discover(paths).map_err(invalid)?;
     let mut scenarios = Vec::new();
     let mut sources = HashMap::new();
     let mut bad = 0;
     for f in files {
-        match scenario::parse_file(&f) {
+        match scenario::parse::parse_file_with(&f, external) {
             Ok(sc) => {
                 if let Ok(text) = std::fs::read_to_string(&f) {
                     sources.insert(sc.file.clone(), text);
@@ -83,8 +84,18 @@ fn schemas(dir: Option<&Path>) -> Result<Arc<SchemaRegistry>, Outcome> {
     reg.map(Arc::new).map_err(invalid)
 }
 
+/// The external variables: environment, `--vars-file`s, `--var`s.
+fn external_vars(flags: &[String], files: &[PathBuf]) -> Result<Vec<(String, serde_json::Value)>, Outcome> {
+    super::vars::collect(std::env::vars(), files, flags).map_err(invalid)
+}
+
 pub async fn run(args: RunArgs) -> Outcome {
-    let (scenarios, sources) = match load(&args.paths) {
+    let vars = match external_vars(&args.vars, &args.vars_files) {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    let names: Vec<String> = vars.iter().map(|(n, _)| n.clone()).collect();
+    let (scenarios, sources) = match load(&args.paths, &names) {
         Ok(x) => x,
         Err(o) => return o,
     };
@@ -141,7 +152,7 @@ pub async fn run(args: RunArgs) -> Outcome {
         eprintln!("chatprobe: {} scenario(s) against {what}{}", scenarios.len(), target.base_url);
     }
 
-    let cfg = RunConfig { target, client, schemas: registry };
+    let cfg = RunConfig { vars, strict: args.strict, ..RunConfig::new(target, client, registry) };
     if let Err(e) = runner::reachable(&cfg).await {
         eprintln!("error: the target {} cannot be reached: {e}", cfg.target.base_url);
         return Outcome::CouldNotRun;
@@ -180,7 +191,11 @@ pub async fn run(args: RunArgs) -> Outcome {
 }
 
 pub fn validate(args: ValidateArgs) -> Outcome {
-    let (scenarios, _) = match load(&args.paths) {
+    let names: Vec<String> = match external_vars(&args.vars, &args.vars_files) {
+        Ok(v) => v.into_iter().map(|(n, _)| n).collect(),
+        Err(o) => return o,
+    };
+    let (scenarios, _) = match load(&args.paths, &names) {
         Ok(x) => x,
         Err(o) => return o,
     };
@@ -194,7 +209,7 @@ pub fn validate(args: ValidateArgs) -> Outcome {
 }
 
 pub fn coverage(args: CoverageArgs) -> Outcome {
-    let (scenarios, _) = match load(&args.paths) {
+    let (scenarios, _) = match load(&args.paths, &[]) {
         Ok(x) => x,
         Err(o) => return o,
     };

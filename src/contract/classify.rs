@@ -79,6 +79,23 @@ pub fn response_schema(method: &str, path: &str, body: &Value) -> Option<&'stati
     })
 }
 
+/// The rule a response's shape is checked under: `shape.response` where the documentation shows
+/// the endpoint's answer, the profile rules where the shape is chatprobe's inference (the
+/// envelope of GET /api/v2/me/chats, the answer to Add New Document) or the Tegsoft profile's.
+pub fn response_rule(method: &str, path: &str, schema: &str) -> &'static crate::contract::Rule {
+    use crate::contract::rules;
+    if schema.starts_with("tegsoft-") {
+        return &rules::SHAPE_TEGSOFT_RESPONSE;
+    }
+    let path = path.split_once('?').map_or(path, |(p, _)| p);
+    let upload = method.eq_ignore_ascii_case("POST") && path.trim_end_matches('/').ends_with("/attachments");
+    if schema == ME_CHATS_RESPONSE || (upload && schema != ERROR_RESPONSE) {
+        &rules::SHAPE_INFERRED_RESPONSE
+    } else {
+        &rules::SHAPE_RESPONSE
+    }
+}
+
 /// A POST to a Tegsoft webchat service: `result` "FAILURE" → the failure schema, anything else
 /// (including no `result`) → the success schema, which then says what is wrong.
 fn tegsoft_schema(method: &str, path: &str, body: &Value) -> Option<&'static str> {

@@ -2,6 +2,7 @@
 //! server can break, each with a stable id.
 
 pub mod classify;
+pub mod known;
 pub mod observe;
 pub mod rules;
 pub mod schema;

@@ -177,21 +177,49 @@ impl SchemaRegistry {
         self.schemas.contains_key(name)
     }
 
-    /// Validate `instance` against the schema `name`. Returns every violation (empty = valid).
+    /// Validate `instance` against the schema `name`. Returns the violations (empty = valid):
+    /// one per place in the instance, however many branches of the schema reject it there, and
+    /// at most [`MAX_VIOLATIONS`]; each message at most [`MESSAGE_LIMIT`] characters and without
+    /// the instance.
     pub fn validate(&self, name: &str, instance: &Value) -> Result<Vec<SchemaViolation>, SchemaError> {
         let validator = self.schemas.get(name).ok_or_else(|| SchemaError::UnknownSchema(name.to_owned()))?;
         if validator.is_valid(instance) {
             return Ok(Vec::new());
         }
-        Ok(validator
-            .iter_errors(instance)
-            .map(|e| SchemaViolation {
+        let mut out: Vec<SchemaViolation> = Vec::new();
+        let mut places = std::collections::HashSet::new();
+        for e in validator.iter_errors(instance) {
+            let instance_path = e.instance_path().as_str().to_owned();
+            if !places.insert(instance_path.clone()) {
+                continue;
+            }
+            out.push(SchemaViolation {
                 schema: name.to_owned(),
-                instance_path: e.instance_path().as_str().to_owned(),
-                schema_path: e.evaluation_path().as_str().to_owned(),
-                message: e.to_string(),
-            })
-            .collect())
+                instance_path: cut(instance_path, MESSAGE_LIMIT),
+                schema_path: cut(e.evaluation_path().as_str().to_owned(), MESSAGE_LIMIT),
+                // Masked: the validator would quote the instance, which a server controls and
+                // may make megabytes long; the caller shows the value, cut, beside it.
+                message: cut(e.masked_with("the value").to_string(), MESSAGE_LIMIT),
+            });
+            if out.len() == MAX_VIOLATIONS {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Most violations one validation reports: a hostile instance must not yield millions.
+pub const MAX_VIOLATIONS: usize = 20;
+
+/// Most characters of a violation's message and paths.
+pub const MESSAGE_LIMIT: usize = 300;
+
+/// `s` cut to `limit` characters, marked with `…` when cut.
+fn cut(s: String, limit: usize) -> String {
+    match s.char_indices().nth(limit) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s,
     }
 }
 

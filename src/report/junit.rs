@@ -1,5 +1,7 @@
-//! JUnit XML: a test suite per scenario, a test case per step, a `<failure>` per failed check
-//! and an `<error>` when a step could not run.
+//! JUnit XML: a test suite per scenario, a test case per step, a `<failure>` per violation and
+//! an `<error>` when a step could not run. Observations (failed profile checks) never fail a test
+//! case: each is a `<property name="observation">` of its case, with its details in
+//! `<system-out>` — unless the run is `--strict`, where they are failures like the rest.
 
 use std::io::Write;
 
@@ -11,7 +13,8 @@ use crate::runner::{Check, RunResult, ScenarioResult, StepResult};
 pub fn write(run: &RunResult, out: &mut dyn Write) -> std::io::Result<()> {
     let mut w = Writer::new_with_indent(out, b' ', 2);
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
-    let (tests, failures, errors, skipped) = totals(run.scenarios.iter().flat_map(|s| &s.steps));
+    let strict = run.strict;
+    let (tests, failures, errors, skipped) = totals(run.scenarios.iter().flat_map(|s| &s.steps), strict);
     let mut root = BytesStart::new("testsuites");
     root.push_attribute(("name", "chatprobe"));
     root.push_attribute(("tests", tests.to_string().as_str()));
@@ -21,13 +24,18 @@ pub fn write(run: &RunResult, out: &mut dyn Write) -> std::io::Result<()> {
     root.push_attribute(("time", secs(run.duration).as_str()));
     w.write_event(Event::Start(root))?;
     for sc in &run.scenarios {
-        suite(&mut w, sc, &run.started_at)?;
+        suite(&mut w, sc, &run.started_at, strict)?;
     }
     w.write_event(Event::End(BytesEnd::new("testsuites")))?;
     w.into_inner().write_all(b"\n")
 }
 
-fn totals<'a>(steps: impl Iterator<Item = &'a StepResult>) -> (usize, usize, usize, usize) {
+/// The checks that fail a test case: violations, and observations too under `--strict`.
+fn failing(st: &StepResult, strict: bool) -> impl Iterator<Item = &Check> {
+    st.failures().filter(move |c| strict || c.is_violation())
+}
+
+fn totals<'a>(steps: impl Iterator<Item = &'a StepResult>, strict: bool) -> (usize, usize, usize, usize) {
     let (mut t, mut f, mut e, mut s) = (0, 0, 0, 0);
     for st in steps {
         t += 1;
@@ -35,15 +43,15 @@ fn totals<'a>(steps: impl Iterator<Item = &'a StepResult>) -> (usize, usize, usi
             s += 1;
         } else if st.error.is_some() {
             e += 1;
-        } else if !st.passed() {
+        } else if failing(st, strict).next().is_some() {
             f += 1;
         }
     }
     (t, f, e, s)
 }
 
-fn suite<W: Write>(w: &mut Writer<W>, sc: &ScenarioResult, timestamp: &str) -> std::io::Result<()> {
-    let (tests, failures, mut errors, skipped) = totals(sc.steps.iter());
+fn suite<W: Write>(w: &mut Writer<W>, sc: &ScenarioResult, timestamp: &str, strict: bool) -> std::io::Result<()> {
+    let (tests, failures, mut errors, skipped) = totals(sc.steps.iter(), strict);
     if sc.aborted.is_some() && sc.steps.is_empty() {
         errors += 1;
     }
@@ -68,13 +76,13 @@ fn suite<W: Write>(w: &mut Writer<W>, sc: &ScenarioResult, timestamp: &str) -> s
         w.write_event(Event::End(BytesEnd::new("testcase")))?;
     }
     for st in &sc.steps {
-        case(w, sc, st)?;
+        case(w, sc, st, strict)?;
     }
     w.write_event(Event::End(BytesEnd::new("testsuite")))?;
     Ok(())
 }
 
-fn case<W: Write>(w: &mut Writer<W>, sc: &ScenarioResult, st: &StepResult) -> std::io::Result<()> {
+fn case<W: Write>(w: &mut Writer<W>, sc: &ScenarioResult, st: &StepResult, strict: bool) -> std::io::Result<()> {
     let mut tc = BytesStart::new("testcase");
     tc.push_attribute(("name", st.name.as_str()));
     tc.push_attribute(("classname", sc.name.as_str()));
@@ -82,21 +90,49 @@ fn case<W: Write>(w: &mut Writer<W>, sc: &ScenarioResult, st: &StepResult) -> st
     tc.push_attribute(("line", st.span.line.to_string().as_str()));
     tc.push_attribute(("time", secs(st.duration).as_str()));
     w.write_event(Event::Start(tc))?;
+    let observations: Vec<&Check> = if strict { Vec::new() } else { st.observations().collect() };
+    if !observations.is_empty() {
+        w.write_event(Event::Start(BytesStart::new("properties")))?;
+        for c in &observations {
+            let mut p = BytesStart::new("property");
+            p.push_attribute(("name", "observation"));
+            p.push_attribute(("value", format!("[{}] {}", c.rule, c.message).as_str()));
+            w.write_event(Event::Empty(p))?;
+        }
+        w.write_event(Event::End(BytesEnd::new("properties")))?;
+    }
     if st.skipped {
-        w.write_event(Event::Empty(BytesStart::new("skipped")))?;
+        let mut el = BytesStart::new("skipped");
+        if let Some(reason) = &st.skip_reason {
+            el.push_attribute(("message", reason.as_str()));
+        }
+        w.write_event(Event::Empty(el))?;
     }
     if let Some(err) = &st.error {
         text_el(w, "error", err, err)?;
     }
-    for c in st.failures() {
+    for c in failing(st, strict) {
         text_el(w, "failure", &format!("[{}] {}", c.rule, c.message), &details(c))?;
+    }
+    if !observations.is_empty() {
+        let text: String = observations.iter().map(|c| format!("observation {}", details(c))).collect();
+        w.write_event(Event::Start(BytesStart::new("system-out")))?;
+        w.write_event(Event::Text(BytesText::new(&text)))?;
+        w.write_event(Event::End(BytesEnd::new("system-out")))?;
     }
     w.write_event(Event::End(BytesEnd::new("testcase")))?;
     Ok(())
 }
 
 fn details(c: &Check) -> String {
-    let mut s = format!("rule: {}\nsubject: {}\n{}\n", c.rule, c.subject, c.message);
+    let mut s = format!(
+        "rule: {} ({})\nsource: {}\nsubject: {}\n{}\n",
+        c.rule,
+        c.severity.as_str(),
+        c.source,
+        c.subject,
+        c.message
+    );
     if let Some(span) = &c.span {
         s.push_str(&format!("at: {span}\n"));
     }

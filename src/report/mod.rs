@@ -7,4 +7,4 @@ pub mod junit;
 pub mod load;
 
 /// Version of the JSON report's shape (`schemas/chatprobe/report.schema.json`).
-pub const REPORT_VERSION: u32 = 1;
+pub const REPORT_VERSION: u32 = 2;

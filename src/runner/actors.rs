@@ -29,6 +29,15 @@ pub struct Customer {
     pub client: CustomerClient,
     /// Chats this customer requested (customer-side ids), completed at teardown.
     pub chats: Vec<String>,
+    /// What the customer has read of each chat, merged page after page.
+    transcripts: HashMap<String, super::Transcript>,
+}
+
+impl Customer {
+    /// What this customer has read of `chat` so far.
+    pub fn transcript(&mut self, chat: &str) -> &mut super::Transcript {
+        self.transcripts.entry(chat.to_owned()).or_default()
+    }
 }
 
 pub struct Actors {
@@ -89,7 +98,7 @@ impl Actors {
     pub fn customer(&mut self, role: &str, cfg: &RunConfig) -> Result<&mut Customer, TransportError> {
         if !self.customers.contains_key(role) {
             let client = CustomerClient::new(&cfg.target.base_url, &cfg.target.contact_center_id, &cfg.client)?;
-            self.customers.insert(role.to_owned(), Customer { client, chats: Vec::new() });
+            self.customers.insert(role.to_owned(), Customer { client, chats: Vec::new(), transcripts: HashMap::new() });
             self.order.push(role.to_owned());
         }
         Ok(self.customers.get_mut(role).expect("inserted just above"))
@@ -208,8 +217,11 @@ impl Actors {
                 self.logout(&role, cfg, &mut sink).await;
             }
         }
-        // Teardown does not assert; only the automatic rules' violations count.
+        // Teardown does not assert; only the automatic rules' failures count.
         sink.checks.retain(|c| !c.passed && !c.rule.starts_with("assert."));
+        sink.counts.checks_failed = sink.checks.len() as u64;
+        sink.counts.violations = sink.checks.iter().filter(|c| c.is_violation()).count() as u64;
+        sink.counts.observations = sink.checks.iter().filter(|c| c.is_observation()).count() as u64;
         let late = self.observer.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
         sink.checks.extend(late.into_iter().map(super::step::violation_check));
         StepResult {
@@ -221,6 +233,7 @@ impl Actors {
             checks: sink.checks,
             error: None,
             skipped: false,
+            skip_reason: None,
         }
     }
 }

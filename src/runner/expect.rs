@@ -1,15 +1,18 @@
-//! Turning a step's expectations into checks: response status, body and headers, notification
-//! waits and captures. Each check carries the span of the line that asked for it.
+//! Turning a step's expectations into checks: response status, body and headers, refusals,
+//! notification waits and captures. Each check carries the span of the line that asked for it
+//! and the source of its block, which sets its severity.
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::inbox::{Inbox, WaitOutcome};
 use super::result::Check;
-use crate::client::Exchange;
-use crate::contract::rules;
+use crate::client::{Exchange, RawRequest};
+use crate::contract::rules::{self, Severity};
 use crate::scenario::matcher::{self, Failure};
 use crate::scenario::vars::{Vars, interpolate};
-use crate::scenario::{Capture, NotificationExpect, ResponseExpect};
+use crate::scenario::{
+    Capture, DEFAULT_WITHIN, Expectation, NotificationExpect, NotificationMatcher, ResponseExpect, Span,
+};
 
 /// The value captures and body expectations look into: `status`, `headers`, `body`, and for
 /// notification steps `notification` (the first matched) and `notifications` (all matched).
@@ -23,44 +26,43 @@ pub fn exchange_context(ex: &Exchange) -> Value {
     Value::Object(cx)
 }
 
-pub fn response_checks(expect: &ResponseExpect, ex: &Exchange, subject: &str, vars: &Vars, out: &mut Vec<Check>) {
+/// `body` is what body expectations look into: the response's JSON, or what the action made of
+/// it (a merged transcript).
+pub fn response_checks(
+    expect: &ResponseExpect,
+    ex: &Exchange,
+    body: Option<&Value>,
+    subject: &str,
+    vars: &Vars,
+    out: &mut Vec<Check>,
+) {
+    let source = expect.source.as_str();
     if let Some((status, span)) = &expect.status {
         let check = if *status == ex.status {
             Check::pass(&rules::ASSERT_STATUS, subject, format!("status {status}"))
         } else {
             Check::fail(&rules::ASSERT_STATUS, subject, format!("expected HTTP status {status}, got {}", ex.status))
         };
-        out.push(check.at(Some(span.clone())).expected_actual(status.to_string(), ex.status.to_string()));
+        out.push(
+            check.sourced(source).at(Some(span.clone())).expected_actual(status.to_string(), ex.status.to_string()),
+        );
     }
-    let body = ex.json.as_ref();
+    let body = body.filter(|b| !b.is_null());
     for e in &expect.body {
-        let expected = match interpolate(&e.value, vars) {
-            Ok(v) => v,
-            Err(name) => {
-                out.push(undefined(&rules::ASSERT_BODY, subject, &name, e.span.clone()));
-                continue;
-            }
-        };
         let actual = body.and_then(|b| matcher::lookup(b, &e.path));
-        push_match(&rules::ASSERT_BODY, subject, &format!("body.{}", e.path), &expected, actual, e.span.clone(), out);
+        expectation(&rules::ASSERT_BODY, e, actual, &format!("body.{}", e.path), subject, source, vars, out);
     }
     for e in &expect.headers {
-        let expected = match interpolate(&e.value, vars) {
-            Ok(v) => v,
-            Err(name) => {
-                out.push(undefined(&rules::ASSERT_HEADER, subject, &name, e.span.clone()));
-                continue;
-            }
-        };
         let actual =
             ex.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(&e.path)).map(|(_, v)| Value::String(v.clone()));
-        push_match(
+        expectation(
             &rules::ASSERT_HEADER,
-            subject,
-            &format!("header {}", e.path),
-            &expected,
+            e,
             actual.as_ref(),
-            e.span.clone(),
+            &format!("header {}", e.path),
+            subject,
+            source,
+            vars,
             out,
         );
     }
@@ -69,46 +71,158 @@ pub fn response_checks(expect: &ResponseExpect, ex: &Exchange, subject: &str, va
 /// Checks on the file a step uploaded or downloaded (`sha256`, `size`, `content_type`).
 pub fn file_checks(expect: &ResponseExpect, file: Option<&Value>, subject: &str, vars: &Vars, out: &mut Vec<Check>) {
     for e in &expect.file {
-        let expected = match interpolate(&e.value, vars) {
-            Ok(v) => v,
-            Err(name) => {
-                out.push(undefined(&rules::ASSERT_FILE, subject, &name, e.span.clone()));
-                continue;
-            }
-        };
         let actual = file.and_then(|f| matcher::lookup(f, &e.path));
-        push_match(&rules::ASSERT_FILE, subject, &format!("file {}", e.path), &expected, actual, e.span.clone(), out);
+        expectation(&rules::ASSERT_FILE, e, actual, &format!("file {}", e.path), subject, &expect.source, vars, out);
     }
 }
 
-fn push_match(
+/// One `path: expected` against what was found there.
+#[expect(clippy::too_many_arguments, reason = "one expectation and where it is reported")]
+fn expectation(
     rule: &crate::contract::Rule,
-    subject: &str,
-    what: &str,
-    expected: &Value,
+    e: &Expectation,
     actual: Option<&Value>,
-    span: crate::scenario::Span,
+    what: &str,
+    subject: &str,
+    source: &str,
+    vars: &Vars,
     out: &mut Vec<Check>,
 ) {
+    let expected = match interpolate(&e.value, vars) {
+        Ok(v) => v,
+        Err(name) => {
+            out.push(not_checked(rule, subject, &name, source, e.span.clone()));
+            return;
+        }
+    };
     let mut failures = Vec::new();
-    matcher::match_value(expected, actual, "", &mut failures);
+    matcher::match_value(&expected, actual, "", &mut failures);
     if failures.is_empty() {
-        out.push(Check::pass(rule, subject, format!("{what} matches")).at(Some(span)));
+        out.push(Check::pass(rule, subject, format!("{what} matches")).sourced(source).at(Some(e.span.clone())));
         return;
     }
     for f in failures {
         let at = if f.path.is_empty() { what.to_owned() } else { format!("{what}.{}", f.path) };
         out.push(
             Check::fail(rule, subject, format!("{at}: expected {}, actual {}", f.expected, f.actual))
-                .at(Some(span.clone()))
+                .sourced(source)
+                .at(Some(e.span.clone()))
                 .expected_actual(f.expected, f.actual),
         );
     }
 }
 
-fn undefined(rule: &crate::contract::Rule, subject: &str, name: &str, span: crate::scenario::Span) -> Check {
-    Check::fail(rule, subject, format!("variable `{name}` is not defined (the step that captures it failed?)"))
-        .at(Some(span))
+/// An expectation that could not be evaluated because a value it compares with was never
+/// captured. The failure that lost the value is reported where it happened; this one only says
+/// what went unchecked, as an observation.
+fn not_checked(rule: &crate::contract::Rule, subject: &str, name: &str, source: &str, span: Span) -> Check {
+    let mut c =
+        Check::fail(rule, subject, format!("not checked: `{name}` was never captured (an earlier step failed)"))
+            .sourced(source)
+            .at(Some(span));
+    c.severity = Severity::Observation;
+    c
+}
+
+/// `security.csrf`: a write sent without the CSRF token the session holds must be refused with
+/// HTTP 403 (CSRFProtection page).
+pub fn csrf_check(req: &RawRequest, ex: &Exchange, subject: &str) -> Option<Check> {
+    let write = !matches!(req.method.to_ascii_uppercase().as_str(), "GET" | "HEAD" | "OPTIONS" | "TRACE");
+    let sent_token = req.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(crate::api::CSRF_TOKEN_HEADER));
+    if !write || sent_token {
+        return None;
+    }
+    let check = if ex.status == 403 {
+        Check::pass(&rules::SECURITY_CSRF, subject, "a write without the CSRF token was refused with 403")
+    } else {
+        Check::fail(
+            &rules::SECURITY_CSRF,
+            subject,
+            "a write without the CSRF token the server handed out was not refused",
+        )
+        .expected_actual("HTTP 403", format!("HTTP {} {}", ex.status, super::validate::snippet(&ex.body_text)))
+    };
+    Some(check)
+}
+
+/// `refused`: the request was refused with one of the listed statusCodes, or accepted with
+/// statusCode 0 and then failed by an `Error` notification to the step's agent — carrying the
+/// response's referenceId when it had one (ChatMessageType, CancelConsult pages).
+pub async fn refused_checks(
+    expect: &ResponseExpect,
+    ex: &Exchange,
+    inbox: Option<&Inbox>,
+    floor: usize,
+    subject: &str,
+    out: &mut Vec<Check>,
+) {
+    let Some((codes, span)) = &expect.refused else { return };
+    let listed = codes.iter().map(i64::to_string).collect::<Vec<_>>().join(" or ");
+    let expected = format!("statusCode {listed}, or statusCode 0 then an Error notification");
+    let body = ex.json.as_ref();
+    let code = body.and_then(|b| b.get("statusCode")).and_then(Value::as_i64);
+    let done = |check: Check, out: &mut Vec<Check>| out.push(check.sourced(&expect.source).at(Some(span.clone())));
+    match code {
+        Some(c) if codes.contains(&c) => {
+            done(Check::pass(&rules::ASSERT_REFUSED, subject, format!("refused with statusCode {c}")), out);
+        }
+        Some(0) => {
+            let reference = body.and_then(|b| b.get("referenceId")).cloned();
+            let Some(inbox) = inbox else {
+                let check = Check::fail(
+                    &rules::ASSERT_REFUSED,
+                    subject,
+                    "accepted with statusCode 0, and no agent watches for an Error notification",
+                )
+                .expected_actual(expected, "statusCode 0");
+                done(check, out);
+                return;
+            };
+            let mut fields =
+                vec![Expectation { path: "notificationType".into(), value: json!("Error"), span: span.clone() }];
+            if let Some(r) = &reference {
+                fields.push(Expectation { path: "referenceId".into(), value: r.clone(), span: span.clone() });
+            }
+            let resolved = vec![fields.iter().map(|f| (f.path.clone(), f.value.clone())).collect::<Vec<_>>()];
+            let wait = NotificationExpect {
+                source: expect.source.clone(),
+                within: DEFAULT_WITHIN,
+                ordered: true,
+                channel: crate::api::CHANNEL_CHATS.to_owned(),
+                items: vec![NotificationMatcher { span: span.clone(), fields }],
+                span: span.clone(),
+            };
+            let outcome = inbox.wait(&wait, floor, &resolved).await;
+            let with = reference.map_or_else(String::new, |r| format!(" with referenceId {r}"));
+            let check = if outcome.unmatched.is_none() {
+                Check::pass(
+                    &rules::ASSERT_REFUSED,
+                    subject,
+                    format!("accepted, then failed by an Error notification{with}"),
+                )
+            } else {
+                Check::fail(
+                    &rules::ASSERT_REFUSED,
+                    subject,
+                    format!(
+                        "accepted with statusCode 0, and no Error notification{with} followed within {DEFAULT_WITHIN:?}"
+                    ),
+                )
+                .expected_actual(expected, format!("statusCode 0, no Error notification{with}"))
+            };
+            done(check, out);
+        }
+        other => {
+            let actual = other.map_or_else(
+                || format!("HTTP {} {}", ex.status, super::validate::snippet(&ex.body_text)),
+                |c| format!("statusCode {c}"),
+            );
+            let check =
+                Check::fail(&rules::ASSERT_REFUSED, subject, format!("expected a refusal ({listed}), got {actual}"))
+                    .expected_actual(expected, actual);
+            done(check, out);
+        }
+    }
 }
 
 /// Wait for the notifications `expect` asks for; returns the matched `data` values.
@@ -127,7 +241,7 @@ pub async fn notification_checks(
             match interpolate(&f.value, vars) {
                 Ok(v) => fields.push((f.path.clone(), v)),
                 Err(name) => {
-                    out.push(undefined(&rules::ASSERT_NOTIFICATION, agent, &name, f.span.clone()));
+                    out.push(not_checked(&rules::ASSERT_NOTIFICATION, agent, &name, &expect.source, f.span.clone()));
                     return Vec::new();
                 }
             }
@@ -144,6 +258,7 @@ pub async fn notification_checks(
                     &subject,
                     format!("{} notification(s) matched", matched.len()),
                 )
+                .sourced(&expect.source)
                 .at(Some(expect.span.clone())),
             );
             matched
@@ -169,6 +284,7 @@ pub async fn notification_checks(
                         expect.within
                     ),
                 )
+                .sourced(&expect.source)
                 .at(Some(item.span.clone()))
                 .expected_actual(format!("{{{wanted}}}"), actual),
             );
@@ -196,6 +312,7 @@ pub fn apply_captures(captures: &[Capture], context: &Value, subject: &str, vars
                     subject,
                     format!("cannot capture `{}`: nothing at `{}`", c.var, c.path),
                 )
+                .sourced(&c.source)
                 .at(Some(c.span.clone()))
                 .expected_actual(format!("a value at {}", c.path), "absent"),
             ),

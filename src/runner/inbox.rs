@@ -232,6 +232,7 @@ mod tests {
             .map(|(i, _)| NotificationMatcher { span: Span::new("t.yaml", i as u32 + 1, 1), fields: Vec::new() })
             .collect();
         let ne = NotificationExpect {
+            source: "scenario".into(),
             within: Duration::from_millis(200),
             ordered,
             channel: "/v2/me/chats".into(),

@@ -1,7 +1,10 @@
 //! Executes scenarios step by step against a target and produces the result tree. A failed
-//! assertion is recorded and the scenario's remaining steps are skipped; violations of the rules
-//! the harness applies by itself (shapes, protocol) are recorded without stopping anything.
+//! documented assertion is recorded and the scenario's remaining steps are skipped, unless the
+//! step or scenario says `continue_on_failure`; a step that needs a value an earlier step could
+//! not provide is skipped alone. Violations of the rules the harness applies by itself (shapes,
+//! protocol) and every observation are recorded without stopping anything.
 
+mod action;
 mod actors;
 pub mod expect;
 pub mod inbox;
@@ -15,7 +18,8 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-pub use result::{Abort, Check, Counts, Outcome, RunResult, ScenarioResult, StepResult};
+pub use action::transcript::Transcript;
+pub use result::{Abort, Check, Counts, Outcome, RunResult, ScenarioResult, StepResult, Verdict};
 
 use crate::client::ClientConfig;
 use crate::contract::schema::SchemaRegistry;
@@ -45,6 +49,17 @@ pub struct RunConfig {
     pub target: Target,
     pub client: ClientConfig,
     pub schemas: Arc<SchemaRegistry>,
+    /// Variables given from outside (`--var`, `--vars-file`, `CHATPROBE_VAR_*`): they replace a
+    /// scenario's `vars` of the same name.
+    pub vars: Vec<(String, Value)>,
+    /// Observations fail the run too.
+    pub strict: bool,
+}
+
+impl RunConfig {
+    pub fn new(target: Target, client: ClientConfig, schemas: Arc<SchemaRegistry>) -> RunConfig {
+        RunConfig { target, client, schemas, vars: Vec::new(), strict: false }
+    }
 }
 
 /// Run scenarios one after the other.
@@ -65,7 +80,9 @@ pub async fn run_scenarios(scenarios: &[Scenario], cfg: &RunConfig) -> RunResult
         duration: started.elapsed(),
         scenarios: results,
         counts: Counts::default(),
+        strict: cfg.strict,
         violations_by_rule: BTreeMap::new(),
+        observations_by_rule: BTreeMap::new(),
         coverage: crate::scenario::coverage::coverage(scenarios, crate::scenario::coverage::documented_errors),
     };
     run.finish();
@@ -82,6 +99,7 @@ pub async fn run_scenario(sc: &Scenario, cfg: &RunConfig) -> ScenarioResult {
         steps: Vec::new(),
         aborted: None,
         counts: Counts::default(),
+        verdict: Verdict::Fail.as_str(),
     };
     if sc.agents.len() > cfg.target.agents.len() {
         result.aborted = Some(Abort {
@@ -102,7 +120,13 @@ pub async fn run_scenario(sc: &Scenario, cfg: &RunConfig) -> ScenarioResult {
     for (role, cred) in sc.agents.iter().zip(&cfg.target.agents) {
         vars.insert(format!("{role}.username"), Value::String(cred.username.clone()));
     }
+    for (name, value) in &cfg.vars {
+        vars.insert(name.clone(), value.clone());
+    }
     for (name, value) in &sc.vars {
+        if cfg.vars.iter().any(|(n, _)| n == name) {
+            continue;
+        }
         match interpolate(value, &vars) {
             Ok(v) => {
                 vars.insert(name.clone(), v);
@@ -118,20 +142,23 @@ pub async fn run_scenario(sc: &Scenario, cfg: &RunConfig) -> ScenarioResult {
     }
 
     let mut actors = actors::Actors::new(sc, cfg);
-    let mut failed = false;
+    // The step whose failure skips the rest, once one has failed.
+    let mut stopped_by: Option<String> = None;
     for st in &sc.steps {
-        if failed {
-            result.steps.push(step::skipped(st));
+        if let Some(by) = &stopped_by {
+            result.steps.push(step::skipped(st, format!("step `{by}` failed before it")));
             continue;
         }
         let (step_result, abort) = step::run(st, &mut actors, &mut vars, cfg).await;
-        failed = !step_result.passed()
-            && step_result.failures().any(|c| c.rule.starts_with("assert.") || c.rule == "transport")
-            || step_result.error.is_some();
+        let blocking = step_result.error.is_some()
+            || step_result.violations().any(|c| c.rule.starts_with("assert.") || c.rule == "transport");
+        if blocking && !st.continue_on_failure {
+            stopped_by = Some(st.name.clone());
+        }
         result.steps.push(step_result);
         if let Some(abort) = abort {
             result.aborted = Some(abort);
-            failed = true;
+            stopped_by = Some(st.name.clone());
         }
     }
     result.steps.push(actors.teardown(cfg).await);

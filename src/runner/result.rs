@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::contract::Rule;
+use crate::contract::rules::Severity;
 use crate::scenario::Span;
 
 /// One check that ran: an assertion of the scenario or a rule the harness applies by itself.
@@ -13,6 +14,11 @@ use crate::scenario::Span;
 pub struct Check {
     pub rule: &'static str,
     pub passed: bool,
+    /// What breaking it means: the rule's severity, or for a scenario's expectation the one its
+    /// source earns.
+    pub severity: Severity,
+    /// The evidence: the rule's source, or the expectation's.
+    pub source: String,
     /// What was checked: "POST /api/v2/me/chats/{id} Accept response", "notification #4 on /v2/me/chats".
     pub subject: String,
     pub message: String,
@@ -29,6 +35,8 @@ impl Check {
         Check {
             rule: rule.id,
             passed: true,
+            severity: rule.severity,
+            source: rule.source.to_owned(),
             subject: subject.into(),
             message: message.into(),
             span: None,
@@ -39,6 +47,23 @@ impl Check {
 
     pub fn fail(rule: &Rule, subject: impl Into<String>, message: impl Into<String>) -> Check {
         Check { passed: false, ..Check::pass(rule, subject, message) }
+    }
+
+    /// The check rests on `source` (an expectation's): its severity follows it.
+    pub fn sourced(mut self, source: &str) -> Check {
+        self.severity = Severity::of_source(source);
+        self.source = source.to_owned();
+        self
+    }
+
+    /// Failed, and the documentation promised it: the run fails.
+    pub fn is_violation(&self) -> bool {
+        !self.passed && self.severity == Severity::Violation
+    }
+
+    /// Failed, but only a profile choice: reported, never failing unless `--strict`.
+    pub fn is_observation(&self) -> bool {
+        !self.passed && self.severity == Severity::Observation
     }
 
     pub fn at(mut self, span: Option<Span>) -> Check {
@@ -60,7 +85,12 @@ pub struct Counts {
     pub responses_validated: u64,
     pub notifications_validated: u64,
     pub checks_passed: u64,
+    /// Failed checks of either severity.
     pub checks_failed: u64,
+    /// Of those, the ones the documentation promised.
+    pub violations: u64,
+    /// And the profile's.
+    pub observations: u64,
 }
 
 impl Counts {
@@ -70,6 +100,8 @@ impl Counts {
         self.notifications_validated += o.notifications_validated;
         self.checks_passed += o.checks_passed;
         self.checks_failed += o.checks_failed;
+        self.violations += o.violations;
+        self.observations += o.observations;
     }
 }
 
@@ -84,19 +116,33 @@ pub struct StepResult {
     /// Failed checks, and passed assertions of the scenario (rules the harness applies by
     /// itself on every message are only counted when they pass).
     pub checks: Vec<Check>,
-    /// The step could not run (a transport failure, an undefined variable at run time...).
+    /// The step could not run (a transport failure...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub skipped: bool,
+    /// Why the step was skipped: an earlier failure, or a value it needs that an earlier step
+    /// could not provide.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
 }
 
 impl StepResult {
+    /// Ran, completed, and broke nothing the documentation promises.
     pub fn passed(&self) -> bool {
-        !self.skipped && self.error.is_none() && self.checks.iter().all(|c| c.passed)
+        !self.skipped && self.error.is_none() && !self.checks.iter().any(Check::is_violation)
     }
 
+    /// Failed checks of either severity.
     pub fn failures(&self) -> impl Iterator<Item = &Check> {
         self.checks.iter().filter(|c| !c.passed)
+    }
+
+    pub fn violations(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| c.is_violation())
+    }
+
+    pub fn observations(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| c.is_observation())
     }
 }
 
@@ -118,11 +164,49 @@ pub struct ScenarioResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aborted: Option<Abort>,
     pub counts: Counts,
+    /// The verdict (`pass`, `pass-with-observations`, `fail`), set when the run finishes.
+    pub verdict: &'static str,
 }
 
 impl ScenarioResult {
+    /// Nothing the documentation promises was broken, and the scenario ran to its end.
     pub fn passed(&self) -> bool {
         self.aborted.is_none() && self.steps.iter().all(|s| s.passed() || s.skipped)
+    }
+
+    /// Observations (profile checks that failed) in this scenario.
+    pub fn observations(&self) -> usize {
+        self.steps.iter().map(|s| s.observations().count()).sum()
+    }
+
+    /// The verdict as reports print it; under `strict` an observation fails the scenario.
+    pub fn judge(&self, strict: bool) -> Verdict {
+        if !self.passed() {
+            Verdict::Fail
+        } else if self.observations() > 0 {
+            if strict { Verdict::Fail } else { Verdict::PassWithObservations }
+        } else {
+            Verdict::Pass
+        }
+    }
+}
+
+/// A scenario's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    /// Passed; some profile checks failed.
+    PassWithObservations,
+    Fail,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::PassWithObservations => "pass-with-observations",
+            Verdict::Fail => "fail",
+        }
     }
 }
 
@@ -138,8 +222,12 @@ pub struct RunResult {
     pub duration: Duration,
     pub scenarios: Vec<ScenarioResult>,
     pub counts: Counts,
-    /// Failed checks per rule id.
+    /// `--strict`: observations fail the run too.
+    pub strict: bool,
+    /// Failed checks of severity violation, per rule id.
     pub violations_by_rule: std::collections::BTreeMap<&'static str, u64>,
+    /// Failed checks of severity observation, per rule id.
+    pub observations_by_rule: std::collections::BTreeMap<&'static str, u64>,
     /// Which catalogue operations the scenarios of this run exercise.
     pub coverage: crate::scenario::coverage::Coverage,
 }
@@ -164,7 +252,7 @@ impl RunResult {
     pub fn outcome(&self) -> Outcome {
         if self.scenarios.iter().any(|s| s.aborted.as_ref().is_some_and(|a| a.could_not_run)) {
             Outcome::CouldNotRun
-        } else if self.scenarios.iter().all(ScenarioResult::passed) {
+        } else if self.scenarios.iter().all(|s| s.judge(self.strict) != Verdict::Fail) {
             Outcome::Pass
         } else {
             Outcome::Violations
@@ -174,15 +262,20 @@ impl RunResult {
     pub fn finish(&mut self) {
         let mut counts = Counts::default();
         self.violations_by_rule.clear();
+        self.observations_by_rule.clear();
         for s in &mut self.scenarios {
             let mut sc = Counts::default();
             for st in &s.steps {
                 sc.add(&st.counts);
-                for c in st.failures() {
+                for c in st.violations() {
                     *self.violations_by_rule.entry(c.rule).or_default() += 1;
+                }
+                for c in st.observations() {
+                    *self.observations_by_rule.entry(c.rule).or_default() += 1;
                 }
             }
             s.counts = sc;
+            s.verdict = s.judge(self.strict).as_str();
             counts.add(&sc);
         }
         self.counts = counts;

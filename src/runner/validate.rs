@@ -7,9 +7,9 @@ use serde_json::Value;
 use super::result::{Check, Counts};
 use crate::api;
 use crate::client::Exchange;
-use crate::contract::classify::{bayeux_schema, response_schema};
-use crate::contract::rules;
+use crate::contract::classify::{bayeux_schema, response_rule, response_schema};
 use crate::contract::schema::SchemaRegistry;
+use crate::contract::{known, rules};
 
 /// Validate one HTTP exchange; failed checks are appended to `out`.
 pub fn check_exchange(reg: &SchemaRegistry, ex: &Exchange, counts: &mut Counts, out: &mut Vec<Check>) {
@@ -50,7 +50,24 @@ pub fn check_exchange(reg: &SchemaRegistry, ex: &Exchange, counts: &mut Counts, 
     }
     if let Some(schema) = response_schema(&ex.method, &ex.path, body) {
         counts.responses_validated += 1;
-        schema_checks(reg, schema, body, &rules::SHAPE_RESPONSE, &subject, out);
+        schema_checks(reg, schema, body, response_rule(&ex.method, &ex.path, schema), &subject, out);
+        if let Some(messages) = body.get("messages").and_then(Value::as_array) {
+            message_types(messages, &subject, out);
+        }
+    }
+}
+
+/// `shape.message-type`: message types the documentation does not show.
+fn message_types(messages: &[Value], subject: &str, out: &mut Vec<Check>) {
+    for t in known::unknown_message_types(messages) {
+        out.push(
+            Check::fail(
+                &rules::SHAPE_MESSAGE_TYPE,
+                subject,
+                format!("message type `{}` is not documented", snippet(t)),
+            )
+            .expected_actual(crate::api::MESSAGE_TYPES.join(", "), snippet(t)),
+        );
     }
 }
 
@@ -104,8 +121,25 @@ fn bayeux_exchange_checks(request: Option<&Value>, reply: &Value, subject: &str,
 pub fn check_bayeux(reg: &SchemaRegistry, message: &Value, seq: usize, counts: &mut Counts, out: &mut Vec<Check>) {
     counts.notifications_validated += 1;
     let channel = message.get("channel").and_then(Value::as_str).unwrap_or("?");
-    let subject = format!("Bayeux message #{seq} on {channel}");
+    let subject = format!("Bayeux message #{seq} on {}", snippet(channel));
     schema_checks(reg, bayeux_schema(message), message, &rules::SHAPE_NOTIFICATION, &subject, out);
+    if channel == crate::api::CHANNEL_CHATS
+        && let Some(data) = message.get("data")
+    {
+        if let Some(t) = known::unknown_notification_type(data) {
+            out.push(
+                Check::fail(
+                    &rules::SHAPE_NOTIFICATION_TYPE,
+                    &subject,
+                    format!("notificationType `{}` is not documented", snippet(t)),
+                )
+                .expected_actual(known::NOTIFICATION_TYPES.join(", "), snippet(t)),
+            );
+        }
+        if let Some(messages) = data.get("messages").and_then(Value::as_array) {
+            message_types(messages, &subject, out);
+        }
+    }
 }
 
 fn schema_checks(

@@ -26,6 +26,8 @@ impl fmt::Display for Span {
 /// A problem found in an input file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// `error` (the default) or `observation`: the word the title is printed after.
+    pub level: &'static str,
     pub title: String,
     pub span: Span,
     /// The source line the span points at, when known.
@@ -37,7 +39,7 @@ pub struct Diagnostic {
 impl Diagnostic {
     pub fn new(title: impl Into<String>, span: Span, source: Option<&str>) -> Diagnostic {
         let source_line = source.and_then(|text| line_of(text, span.line));
-        Diagnostic { title: title.into(), span, source_line, notes: Vec::new() }
+        Diagnostic { level: "error", title: title.into(), span, source_line, notes: Vec::new() }
     }
 
     pub fn note(mut self, note: impl Into<String>) -> Diagnostic {
@@ -46,17 +48,25 @@ impl Diagnostic {
     }
 }
 
-/// The `line`-th line (1-based) of `text`.
+/// Most characters of a source line a diagnostic quotes.
+const LINE_LIMIT: usize = 200;
+
+/// The `line`-th line (1-based) of `text`, cut to [`LINE_LIMIT`] characters.
 pub fn line_of(text: &str, line: u32) -> Option<String> {
     if line == 0 {
         return None;
     }
-    text.lines().nth(line as usize - 1).map(str::to_owned)
+    let full = text.lines().nth(line as usize - 1)?;
+    let mut cut: String = full.chars().take(LINE_LIMIT).collect();
+    if cut.len() < full.len() {
+        cut.push('…');
+    }
+    Some(cut)
 }
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "error: {}", self.title)?;
+        writeln!(f, "{}: {}", self.level, self.title)?;
         let gutter = self.span.line.to_string().len();
         let pad = " ".repeat(gutter);
         writeln!(f, "{pad}--> {}", self.span)?;
@@ -85,5 +95,13 @@ mod tests {
         assert!(text.contains("2 | y: ["), "{text}");
         assert!(text.contains("  |   ^"), "{text}");
         assert!(text.contains("= expected: a value"), "{text}");
+    }
+
+    #[test]
+    fn a_huge_line_is_quoted_cut() {
+        let text = format!("name: x\nsteps: [{}]\n", "a".repeat(1_000_000));
+        let d = Diagnostic::new("bad", Span::new("a.yaml", 2, 9), Some(&text));
+        let line = d.source_line.unwrap();
+        assert!(line.chars().count() == LINE_LIMIT + 1 && line.ends_with('…'), "{}", line.len());
     }
 }

@@ -7,6 +7,7 @@ pub mod diag;
 pub mod matcher;
 pub mod parse;
 mod raw;
+pub mod source;
 pub mod vars;
 
 use std::time::Duration;
@@ -18,6 +19,8 @@ pub use parse::{parse_file, parse_str};
 
 /// Deadline for notification expectations that do not give `within`.
 pub const DEFAULT_WITHIN: Duration = Duration::from_secs(5);
+
+pub use source::DEFAULT_SOURCE;
 
 /// Bayeux channels an agent subscribes to at login unless the step says otherwise.
 pub const DEFAULT_SUBSCRIPTIONS: &[&str] = &[crate::api::CHANNEL_CHATS, crate::api::CHANNEL_CHANNELS];
@@ -34,6 +37,8 @@ pub struct Scenario {
     /// Agent roles in order; the n-th role takes the n-th agent credentials of the target.
     pub agents: Vec<String>,
     pub customers: Vec<String>,
+    /// Labels for selecting scenarios (`--tag`, `--skip-tag`).
+    pub tags: Vec<String>,
     pub steps: Vec<Step>,
 }
 
@@ -43,8 +48,14 @@ pub struct Step {
     pub name: String,
     pub span: Span,
     pub action: Action,
+    /// Documented expectations on the response, each block with its source.
     pub expect: Option<ResponseExpect>,
+    /// Profile expectations on the response: observations when broken.
+    pub profile: Option<ResponseExpect>,
     pub notifications: Option<NotificationExpect>,
+    /// A failure here does not skip the steps after it (scenario- or step-level
+    /// `continue_on_failure`).
+    pub continue_on_failure: bool,
     /// The agent whose notifications `notifications` watches, when the action is not an agent's.
     pub watch_agent: Option<String>,
     pub captures: Vec<Capture>,
@@ -71,6 +82,18 @@ pub enum Action {
     Upload { agent: String, chat: Option<String>, upload: UploadStep },
     /// Download a file (a path under the target or an attachment `uri`) and digest it.
     Download { via: Via, path: String },
+    /// Read a customer's transcript page after page (GET /api/v2/chats/{chat}/messages), merging
+    /// what each page adds, until it matches `until` or `within` passes.
+    ReadTranscript { customer: String, chat: String, until: Option<TranscriptUntil>, within: Duration },
+}
+
+/// What a transcript read waits for: a matcher over the merged `messages` array.
+#[derive(Debug, Clone)]
+pub struct TranscriptUntil {
+    pub value: Value,
+    pub span: Span,
+    /// The evidence: the step's source.
+    pub source: String,
 }
 
 /// A file to upload.
@@ -106,6 +129,7 @@ impl Action {
             Action::WaitFor { .. } => "wait_for",
             Action::Upload { .. } => "upload",
             Action::Download { .. } => "download",
+            Action::ReadTranscript { .. } => "read_transcript",
         }
     }
 }
@@ -133,7 +157,13 @@ pub struct HttpSpec {
 /// Checks on an HTTP response.
 #[derive(Debug, Clone, Default)]
 pub struct ResponseExpect {
+    /// The evidence for these checks (a documentation page, or `profile: why`); its severity
+    /// follows.
+    pub source: String,
     pub status: Option<(u16, Span)>,
+    /// The request must be refused with one of these statusCodes, or accepted (statusCode 0)
+    /// and failed by an `Error` notification to the step's agent.
+    pub refused: Option<(Vec<i64>, Span)>,
     pub body: Vec<Expectation>,
     pub headers: Vec<Expectation>,
     /// On the file uploaded or downloaded: `sha256`, `size`, `content_type`.
@@ -151,6 +181,8 @@ pub struct Expectation {
 /// Notifications an agent must receive within a deadline.
 #[derive(Debug, Clone)]
 pub struct NotificationExpect {
+    /// The evidence for these expectations.
+    pub source: String,
     pub within: Duration,
     pub ordered: bool,
     pub channel: String,
@@ -171,4 +203,6 @@ pub struct Capture {
     pub var: String,
     pub path: String,
     pub span: Span,
+    /// The evidence that the value is there: the step's source.
+    pub source: String,
 }

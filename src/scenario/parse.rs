@@ -9,11 +9,13 @@ use std::time::Duration;
 use serde_json::Value;
 use serde_saphyr::{Location, Spanned};
 
-use super::raw::{Matchers, RawExpect, RawHttp, RawScenario, RawStep, RawUpload, RawWait};
+use super::raw::{Matchers, RawExpect, RawHttp, RawScenario, RawStep, RawTranscript, RawUpload, RawWait};
+use super::source::PROFILE;
 use super::vars::{references, references_in};
 use super::{
-    Action, Capture, DEFAULT_SUBSCRIPTIONS, DEFAULT_WITHIN, Diagnostic, Expectation, FileSource, HttpSpec,
-    NotificationExpect, NotificationMatcher, ResponseExpect, Scenario, Span, Step, UploadStep, Via, matcher,
+    Action, Capture, DEFAULT_SOURCE, DEFAULT_SUBSCRIPTIONS, DEFAULT_WITHIN, Diagnostic, Expectation, FileSource,
+    HttpSpec, NotificationExpect, NotificationMatcher, ResponseExpect, Scenario, Span, Step, TranscriptUntil,
+    UploadStep, Via, matcher,
 };
 use crate::api;
 
@@ -25,17 +27,28 @@ pub const AGENT_VARS: &[&str] = &["username", "user_id", "uri"];
 
 /// Read and parse a scenario file.
 pub fn parse_file(path: &Path) -> Result<Scenario, Vec<Diagnostic>> {
+    parse_file_with(path, &[])
+}
+
+/// Read and parse a scenario file; `external` names variables given from outside the file
+/// (`--var`, `--vars-file`, `CHATPROBE_VAR_*`), which the scenario may use without defining.
+pub fn parse_file_with(path: &Path, external: &[String]) -> Result<Scenario, Vec<Diagnostic>> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| vec![Diagnostic::new(format!("cannot read scenario: {e}"), Span::new(&file, 0, 0), None)])?;
-    parse_str(&file, &text)
+    parse_str_with(&file, &text, external)
 }
 
 /// Parse scenario text; `file` names it in diagnostics.
 pub fn parse_str(file: &str, text: &str) -> Result<Scenario, Vec<Diagnostic>> {
+    parse_str_with(file, text, &[])
+}
+
+/// Parse scenario text knowing the names of the variables given from outside.
+pub fn parse_str_with(file: &str, text: &str, external: &[String]) -> Result<Scenario, Vec<Diagnostic>> {
     let raw: RawScenario = serde_saphyr::from_str(text).map_err(|e| vec![yaml_error(file, text, &e)])?;
-    let mut cx = Cx { file, text, diags: Vec::new() };
-    let scenario = cx.scenario(raw);
+    let mut cx = Cx { file, text, diags: Vec::new(), default_source: DEFAULT_SOURCE.to_owned() };
+    let scenario = cx.scenario(raw, external);
     if cx.diags.is_empty() { Ok(scenario) } else { Err(cx.diags) }
 }
 
@@ -60,6 +73,13 @@ struct Cx<'a> {
     file: &'a str,
     text: &'a str,
     diags: Vec<Diagnostic>,
+    /// The scenario's `source`, else [`DEFAULT_SOURCE`].
+    default_source: String,
+}
+
+/// Settings a step passes down to its expectation blocks.
+struct StepDefaults {
+    source: String,
 }
 
 impl Cx<'_> {
@@ -77,14 +97,41 @@ impl Cx<'_> {
         &mut self.diags[last]
     }
 
-    fn scenario(&mut self, raw: RawScenario) -> Scenario {
+    /// A `source` as written: not empty; `profile` alone or `profile: why`.
+    fn source(&mut self, s: &Spanned<String>) -> String {
+        let text = s.value.trim();
+        if text.is_empty() {
+            self.error(self.sp(s), "`source` is empty")
+                .notes
+                .push("name a documentation page (e.g. `HL/ChatAccept (digest §3)`) or write `profile: why`".into());
+        }
+        text.to_owned()
+    }
+
+    fn scenario(&mut self, raw: RawScenario, external: &[String]) -> Scenario {
         let span = self.sp(&raw.name);
+        if let Some(s) = &raw.source {
+            self.default_source = self.source(s);
+        }
+        let continue_all = raw.continue_on_failure;
+        let mut tags = Vec::new();
+        for t in &raw.tags {
+            let ok = !t.value.is_empty()
+                && t.value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
+            if !ok {
+                self.error(self.sp(t), format!("invalid tag `{}`", t.value))
+                    .notes
+                    .push("a tag is letters, digits, `-`, `_`, `.` or `/`".into());
+            }
+            tags.push(t.value.clone());
+        }
         let mut agents: Vec<String> = raw.agents.iter().map(|a| a.value.clone()).collect();
         let mut customers: Vec<String> = raw.customers.iter().map(|c| c.value.clone()).collect();
         let declared_agents = !agents.is_empty();
         let declared_customers = !customers.is_empty();
 
         let mut defined: HashSet<String> = BUILTIN_VARS.iter().map(|s| (*s).to_owned()).collect();
+        defined.extend(external.iter().cloned());
         let mut vars = Vec::new();
         for (name, value) in &raw.vars {
             self.check_refs(&value.value, &defined, self.sp(value));
@@ -126,7 +173,8 @@ impl Cx<'_> {
                     defined.insert(format!("{role}.{field}"));
                 }
             }
-            if let Some(step) = self.step(i, step, step_span, &defined) {
+            if let Some(mut step) = self.step(i, step, step_span, &defined) {
+                step.continue_on_failure |= continue_all;
                 for c in &step.captures {
                     defined.insert(c.var.clone());
                 }
@@ -142,6 +190,7 @@ impl Cx<'_> {
             vars,
             agents,
             customers,
+            tags,
             steps,
         }
     }
@@ -158,6 +207,7 @@ impl Cx<'_> {
             ("wait_for", raw.wait_for.as_ref().map(|s| self.sp(s))),
             ("upload", raw.upload.as_ref().map(|s| self.sp(s))),
             ("download", raw.download.as_ref().map(|s| self.sp(s))),
+            ("read_transcript", raw.read_transcript.as_ref().map(|s| self.sp(s))),
         ]
         .into_iter()
         .filter_map(|(k, s)| s.map(|s| (k, s)))
@@ -165,7 +215,7 @@ impl Cx<'_> {
         match actions.len() {
             0 => {
                 self.error(span, format!("step `{name}` has no action")).notes.push(
-                    "expected one of: login, logout, operation, request_chat, customer_operation, http, wait_for, upload, download"
+                    "expected one of: login, logout, operation, request_chat, customer_operation, http, wait_for, upload, download, read_transcript"
                         .into(),
                 );
                 return None;
@@ -180,6 +230,12 @@ impl Cx<'_> {
             }
         }
 
+        let defaults = StepDefaults {
+            source: match &raw.source {
+                Some(s) => self.source(s),
+                None => self.default_source.clone(),
+            },
+        };
         let agent = raw.agent.as_ref().map(|a| a.value.clone());
         let customer = raw.customer.as_ref().map(|c| c.value.clone());
         let chat = raw.chat.as_ref().map(|c| (c.value.clone(), self.sp(c)));
@@ -251,7 +307,7 @@ impl Cx<'_> {
             Action::Http { via, request }
         } else if let Some(wait) = raw.wait_for {
             let agent = self.require(agent.clone(), "agent", &action_span, "wait_for")?;
-            let wait = self.wait(wait, defined)?;
+            let wait = self.wait(wait, defined, &defaults)?;
             Action::WaitFor { agent, wait }
         } else if let Some(up) = raw.upload {
             let agent = self.require(agent.clone(), "agent", &action_span, "upload")?;
@@ -272,18 +328,27 @@ impl Cx<'_> {
             };
             self.check_refs(&Value::String(path.value.clone()), defined, self.sp(&path));
             Action::Download { via, path: path.value }
+        } else if let Some(t) = raw.read_transcript {
+            let customer = self.require(customer.clone(), "customer", &action_span, "read_transcript")?;
+            self.transcript(customer, t, defined, &defaults)?
         } else {
             return None;
         };
 
-        let expect = raw.expect.map(|e| {
+        let mut response_blocks = [None, None];
+        for (ix, (key, block)) in [("expect", raw.expect), ("profile", raw.profile)].into_iter().enumerate() {
+            let Some(e) = block else { continue };
             if matches!(action, Action::Login { .. } | Action::Logout { .. } | Action::WaitFor { .. }) {
-                self.error(self.sp(&e), format!("`expect` does not apply to a `{}` step", action.kind())).notes.push(
-                    "`expect` checks an HTTP response; use `notifications` or `wait_for` for notifications".into(),
+                self.error(self.sp(&e), format!("`{key}` does not apply to a `{}` step", action.kind())).notes.push(
+                    format!("`{key}` checks an HTTP response; use `notifications` or `wait_for` for notifications"),
                 );
             }
-            self.expect(e.value, defined)
-        });
+            response_blocks[ix] = self.expect(e, defined, &defaults, key == "profile");
+        }
+        let [expect, profile] = response_blocks;
+        if let Some((_, span)) = profile.as_ref().and_then(|p| p.refused.as_ref()) {
+            self.error(span.clone(), "`refused` belongs in `expect`: a refusal is documented or not asked for");
+        }
         let notifications = match raw.notifications {
             Some(n) => {
                 let needs_agent = !matches!(action, Action::Operation { .. });
@@ -293,10 +358,11 @@ impl Cx<'_> {
                 if matches!(action, Action::WaitFor { .. }) {
                     self.error(self.sp(&n), "a `wait_for` step already waits; put the matchers in it");
                 }
-                self.wait(n, defined)
+                self.wait(n, defined, &defaults)
             }
             None => None,
         };
+        let continue_on_failure = raw.continue_on_failure.as_ref().is_some_and(|c| c.value);
         let captures = raw
             .capture
             .iter()
@@ -304,11 +370,26 @@ impl Cx<'_> {
                 if let Err(e) = matcher::check_path(&path.value) {
                     self.error(self.sp(path), e);
                 }
-                Capture { var: var.clone(), path: path.value.clone(), span: self.sp(path) }
+                Capture {
+                    var: var.clone(),
+                    path: path.value.clone(),
+                    span: self.sp(path),
+                    source: defaults.source.clone(),
+                }
             })
             .collect();
 
-        Some(Step { name, span, action, expect, notifications, watch_agent: agent, captures })
+        Some(Step {
+            name,
+            span,
+            action,
+            expect,
+            profile,
+            notifications,
+            continue_on_failure,
+            watch_agent: agent,
+            captures,
+        })
     }
 
     fn require<T>(&mut self, v: Option<T>, field: &str, span: &Span, action: &str) -> Option<T> {
@@ -346,13 +427,97 @@ impl Cx<'_> {
         }
     }
 
-    fn expect(&mut self, raw: RawExpect, defined: &HashSet<String>) -> ResponseExpect {
-        ResponseExpect {
+    /// An `expect` block (documented unless its source says `profile`) or a `profile` block
+    /// (always observations; `why` says why the docs do not settle it).
+    fn expect(
+        &mut self,
+        raw: Spanned<RawExpect>,
+        defined: &HashSet<String>,
+        defaults: &StepDefaults,
+        profile: bool,
+    ) -> Option<ResponseExpect> {
+        let span = self.sp(&raw);
+        let raw = raw.value;
+        let source = if profile {
+            if let Some(s) = &raw.source {
+                self.error(self.sp(s), "a `profile` block takes `why`, not `source`");
+            }
+            match &raw.why {
+                Some(why) if !why.value.trim().is_empty() => format!("{PROFILE}: {}", why.value.trim()),
+                _ => PROFILE.to_owned(),
+            }
+        } else {
+            if let Some(w) = &raw.why {
+                self.error(self.sp(w), "`why` belongs in a `profile` block")
+                    .notes
+                    .push("an `expect` block names its evidence with `source` (a page, or `profile: why`)".into());
+            }
+            match &raw.source {
+                Some(s) => self.source(s),
+                None => defaults.source.clone(),
+            }
+        };
+        let refused = raw.refused.as_ref().map(|r| (r.value.clone(), self.sp(r)));
+        if let Some((codes, rspan)) = &refused {
+            if codes.is_empty() || codes.iter().any(|c| *c <= 0) {
+                self.error(rspan.clone(), "`refused` lists the statusCodes (above 0) a refusal may carry");
+            }
+            if raw.status.is_some() {
+                self.error(rspan.clone(), "`refused` and `status` together: a refusal's HTTP status is not documented")
+                    .notes
+                    .push("GWS documents the statusCode, not the HTTP status of a refused request (digest §5)".into());
+            }
+        }
+        let block = ResponseExpect {
+            source,
             status: raw.status.as_ref().map(|s| (s.value, self.sp(s))),
+            refused,
             body: raw.body.map(|m| self.matchers(m, defined)).unwrap_or_default(),
             headers: raw.headers.map(|m| self.matchers(m, defined)).unwrap_or_default(),
             file: raw.file.map(|m| self.matchers(m, defined)).unwrap_or_default(),
+        };
+        let empty = block.status.is_none()
+            && block.refused.is_none()
+            && block.body.is_empty()
+            && block.headers.is_empty()
+            && block.file.is_empty();
+        if empty {
+            self.error(span, "an empty expectation block")
+                .notes
+                .push("give status, refused, body, headers or file".into());
         }
+        Some(block)
+    }
+
+    /// `read_transcript: {chat, until, within}` through a customer.
+    fn transcript(
+        &mut self,
+        customer: String,
+        raw: Spanned<RawTranscript>,
+        defined: &HashSet<String>,
+        defaults: &StepDefaults,
+    ) -> Option<Action> {
+        let raw = raw.value;
+        self.check_refs(&Value::String(raw.chat.value.clone()), defined, self.sp(&raw.chat));
+        let within = match &raw.within {
+            Some(w) => match parse_duration(&w.value) {
+                Ok(d) => d,
+                Err(e) => {
+                    self.error(self.sp(w), e);
+                    DEFAULT_WITHIN
+                }
+            },
+            None => DEFAULT_WITHIN,
+        };
+        let until = raw.until.map(|u| {
+            let span = self.sp(&u);
+            if let Err(e) = matcher::check_expected(&u.value) {
+                self.error(span.clone(), e);
+            }
+            self.check_refs(&u.value, defined, span.clone());
+            TranscriptUntil { value: u.value, span, source: defaults.source.clone() }
+        });
+        Some(Action::ReadTranscript { customer, chat: raw.chat.value, until, within })
     }
 
     fn upload(&mut self, raw: Spanned<RawUpload>, defined: &HashSet<String>) -> Option<UploadStep> {
@@ -413,9 +578,18 @@ impl Cx<'_> {
             .collect()
     }
 
-    fn wait(&mut self, raw: Spanned<RawWait>, defined: &HashSet<String>) -> Option<NotificationExpect> {
+    fn wait(
+        &mut self,
+        raw: Spanned<RawWait>,
+        defined: &HashSet<String>,
+        defaults: &StepDefaults,
+    ) -> Option<NotificationExpect> {
         let span = self.sp(&raw);
         let raw = raw.value;
+        let source = match &raw.source {
+            Some(s) => self.source(s),
+            None => defaults.source.clone(),
+        };
         let within = match &raw.within {
             Some(w) => match parse_duration(&w.value) {
                 Ok(d) => d,
@@ -453,6 +627,7 @@ impl Cx<'_> {
             .map(|m| NotificationMatcher { span: self.sp(&m), fields: self.matchers(m.value, defined) })
             .collect();
         Some(NotificationExpect {
+            source,
             within,
             ordered,
             channel: raw.channel.map_or_else(|| api::CHANNEL_CHATS.to_owned(), |c| c.value),

@@ -20,6 +20,13 @@ pub struct RawScenario {
     pub agents: Vec<Spanned<String>>,
     #[serde(default)]
     pub customers: Vec<Spanned<String>>,
+    /// Default source of every expectation in the file.
+    pub source: Option<Spanned<String>>,
+    /// No failure skips the steps after it.
+    #[serde(default)]
+    pub continue_on_failure: bool,
+    #[serde(default)]
+    pub tags: Vec<Spanned<String>>,
     pub steps: Vec<Spanned<RawStep>>,
 }
 
@@ -43,8 +50,13 @@ pub struct RawStep {
     pub wait_for: Option<Spanned<RawWait>>,
     pub upload: Option<Spanned<RawUpload>>,
     pub download: Option<Spanned<String>>,
+    pub read_transcript: Option<Spanned<RawTranscript>>,
 
+    /// Default source of the step's expectations.
+    pub source: Option<Spanned<String>>,
+    pub continue_on_failure: Option<Spanned<bool>>,
     pub expect: Option<Spanned<RawExpect>>,
+    pub profile: Option<Spanned<RawExpect>>,
     pub notifications: Option<Spanned<RawWait>>,
     #[serde(default)]
     pub capture: IndexMap<String, Spanned<String>>,
@@ -65,7 +77,12 @@ pub struct RawHttp {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawExpect {
+    /// In `expect`: the evidence.
+    pub source: Option<Spanned<String>>,
+    /// In `profile`: why this is a profile choice.
+    pub why: Option<Spanned<String>>,
     pub status: Option<Spanned<u16>>,
+    pub refused: Option<Spanned<Vec<i64>>>,
     pub body: Option<Matchers>,
     pub headers: Option<Matchers>,
     pub file: Option<Matchers>,
@@ -94,7 +111,17 @@ pub struct RawGenerate {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct RawTranscript {
+    /// The customer-side chat id.
+    pub chat: Spanned<String>,
+    pub until: Option<Spanned<Value>>,
+    pub within: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RawWait {
+    pub source: Option<Spanned<String>>,
     pub within: Option<Spanned<String>>,
     pub order: Option<Spanned<String>>,
     pub channel: Option<Spanned<String>>,

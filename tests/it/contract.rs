@@ -13,9 +13,14 @@ use chatprobe::sim::{self, Faults, SimConfig};
 
 const STATEFUL: &[&str] = &[
     "correlation.reference-id",
+    "correlation.inferred-notification",
     "state.after-operation",
+    "state.inferred-after-operation",
     "state.capabilities",
+    "state.inferred-capabilities",
+    "state.capability-refused",
     "transcript.index",
+    "transcript.index-gap",
     "transcript.equality",
     "visibility.agents-only",
 ];
@@ -42,6 +47,8 @@ async fn run(faults: Faults) -> RunResult {
         target: Target { base_url: running.base_url(), agents, contact_center_id: "contract".into(), embedded: true },
         client: ClientConfig::default(),
         schemas: Arc::new(SchemaRegistry::embedded().unwrap()),
+        vars: Vec::new(),
+        strict: false,
     };
     let result = runner::run_scenarios(&scenarios(), &run_cfg).await;
     running.shutdown().await;
@@ -67,6 +74,7 @@ async fn no_stateful_rule_fires_when_nothing_is_broken() {
     let result = run(Faults::default()).await;
     assert_eq!(stateful_failures(&result), Vec::<&str>::new());
     assert!(result.violations_by_rule.is_empty(), "{:?}", result.violations_by_rule);
+    assert!(result.observations_by_rule.is_empty(), "{:?}", result.observations_by_rule);
 }
 
 macro_rules! fault_test {
@@ -93,7 +101,7 @@ fault_test!(notifications_without_reference_id_break_correlation, omit_reference
 fault_test!(a_dropped_notification_breaks_correlation, drop_notification, "correlation.reference-id");
 fault_test!(a_wrong_state_after_accept_is_caught, wrong_state_after_accept, "state.after-operation");
 fault_test!(a_missing_capability_is_caught, capability_missing, "state.capabilities");
-fault_test!(an_index_gap_is_caught, index_gap, "transcript.index");
+fault_test!(an_index_gap_is_observed, index_gap, "transcript.index-gap");
 fault_test!(a_repeated_index_is_caught, index_repeat, "transcript.index");
 fault_test!(an_altered_customer_message_is_caught, alter_customer_text, "transcript.equality");
 fault_test!(an_agents_only_leak_is_caught, leak_agents_visibility, "visibility.agents-only");

@@ -336,6 +336,8 @@ fn run_config(server: &Hostile, sc: &Scenario) -> RunConfig {
         },
         client: client_config(),
         schemas: Arc::new(SchemaRegistry::embedded().unwrap()),
+        vars: Vec::new(),
+        strict: false,
     }
 }
 

@@ -43,6 +43,8 @@ async fn run_against_sim(scenarios: &[Scenario], sim_cfg: SimConfig) -> RunResul
         target: Target { base_url: running.base_url(), agents, contact_center_id: "it".into(), embedded: true },
         client: ClientConfig::default(),
         schemas: Arc::new(SchemaRegistry::embedded().unwrap()),
+        vars: Vec::new(),
+        strict: false,
     };
     let result = runner::run_scenarios(scenarios, &cfg).await;
     running.shutdown().await;

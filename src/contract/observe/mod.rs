@@ -3,10 +3,14 @@
 //! customers. Pure: no I/O, no clock of its own (callers pass `Instant`s), so hand-made streams
 //! can test every rule.
 //!
-//! Rules (ids in `contract::rules`): `correlation.reference-id`, `state.after-operation`,
-//! `state.capabilities`, `transcript.index`, `transcript.equality`, `visibility.agents-only`.
+//! Rules (ids in `contract::rules`): `correlation.reference-id` and
+//! `correlation.inferred-notification`, `state.after-operation` and
+//! `state.inferred-after-operation`, `state.capabilities` and `state.inferred-capabilities`,
+//! `state.capability-refused`, `transcript.index` and `transcript.index-gap`,
+//! `transcript.equality`, `visibility.agents-only`.
 
 mod correlation;
+mod refusal;
 mod state;
 mod transcript;
 
@@ -46,6 +50,8 @@ pub struct AgentOperation<'a> {
     pub status: u16,
     pub response: Option<&'a Value>,
     pub sent_at: Instant,
+    /// When the response arrived.
+    pub answered_at: Instant,
     pub origin: Origin,
 }
 
@@ -62,6 +68,7 @@ pub struct Observer {
     deadline: Duration,
     delivered: HashMap<String, Vec<Delivered>>,
     correlation: correlation::Correlation,
+    refusals: refusal::Refusals,
     transcripts: transcript::Transcripts,
     out: Vec<Violation>,
 }
@@ -73,6 +80,7 @@ impl Observer {
             deadline,
             delivered: HashMap::new(),
             correlation: correlation::Correlation::default(),
+            refusals: refusal::Refusals::default(),
             transcripts: transcript::Transcripts::default(),
             out: Vec::new(),
         }
@@ -81,6 +89,7 @@ impl Observer {
     /// A notification (`data` of a `/v2/me/chats` message) delivered to `agent`.
     pub fn notification(&mut self, agent: &str, data: &Value, at: Instant) {
         state::check_capabilities(agent, data, &mut self.out);
+        self.refusals.notification(agent, data, at);
         self.correlation.notification(agent, data, at, &mut self.out);
         self.transcripts.notification(agent, data, at, &mut self.out);
         let kept = self.delivered.entry(agent.to_owned()).or_default();
@@ -94,6 +103,7 @@ impl Observer {
 
     /// An agent's operation was answered.
     pub fn agent_operation(&mut self, op: AgentOperation<'_>) {
+        self.refusals.operation(&op, op.answered_at);
         let accepted = (200..300).contains(&op.status)
             && op.response.is_none_or(|b| b.get("statusCode").and_then(Value::as_i64).is_none_or(|c| c == 0));
         if !accepted {
@@ -135,22 +145,27 @@ impl Observer {
     /// Expire what is past its deadline at `now`.
     pub fn poll(&mut self, now: Instant) {
         self.correlation.expire(now, false, &mut self.out);
+        self.refusals.expire(now, false, &mut self.out);
         self.transcripts.expire(now, false, &mut self.out);
     }
 
     /// Whether something still waits for a notification.
     pub fn waiting(&self) -> bool {
-        self.correlation.waiting() || self.transcripts.waiting()
+        self.correlation.waiting() || self.refusals.waiting() || self.transcripts.waiting()
     }
 
     /// The earliest deadline still running.
     pub fn next_deadline(&self) -> Option<Instant> {
-        [self.correlation.next_deadline(), self.transcripts.next_deadline()].into_iter().flatten().min()
+        [self.correlation.next_deadline(), self.refusals.next_deadline(), self.transcripts.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// End of the scenario: whatever still waits has failed; transcripts must have no holes.
     pub fn finish(&mut self, now: Instant) {
         self.correlation.expire(now, true, &mut self.out);
+        self.refusals.expire(now, true, &mut self.out);
         self.transcripts.expire(now, true, &mut self.out);
         self.transcripts.finish(&mut self.out);
     }

@@ -1,7 +1,10 @@
-//! `transcript.index`, `transcript.equality` and `visibility.agents-only`: message indices of a
-//! chat strictly increase without gaps or repeats across notifications and pages; what the
-//! customer sent reaches the agent unchanged and what the agent sent reaches the customer;
-//! messages meant for agents only never reach the customer.
+//! `transcript.index`, `transcript.index-gap`, `transcript.equality` and
+//! `visibility.agents-only`: message indices of a chat strictly increase and are never reused
+//! across notifications and pages (holes between them are only observed: a public client notes
+//! they happen); what the customer sent reaches the agent unchanged; the customer's transcript,
+//! merged over every page it read (a server may answer each read with only what is new), holds
+//! what the agent sent before any later message it holds; messages meant for agents only never
+//! reach the customer.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -48,8 +51,20 @@ struct CustomerText {
 /// An agent's message to the customer, known delivered to the agent's own transcript.
 struct AgentText {
     text: String,
-    delivered_at: Instant,
+    /// Its index in the agent's transcript.
+    index: Option<i64>,
 }
+
+/// What a customer has read of a chat, over all its pages.
+struct CustomerView {
+    customer: String,
+    messages: Vec<Fingerprint>,
+    /// The read that last added to it, for violations found at the end.
+    origin: Origin,
+}
+
+/// Most messages remembered per customer chat; reads past it are not remembered.
+const MAX_CUSTOMER_MESSAGES: usize = 10_000;
 
 #[derive(Default)]
 pub struct Transcripts {
@@ -70,6 +85,8 @@ pub struct Transcripts {
     pending: Vec<CustomerText>,
     /// Customer texts received by any agent since (text, from Customer, when).
     customer_texts_seen: Vec<(String, Instant)>,
+    /// Customer chat → what its customer read.
+    customer_views: HashMap<String, CustomerView>,
 }
 
 impl Transcripts {
@@ -163,10 +180,11 @@ impl Transcripts {
                     {
                         self.agent_sent.remove(pos);
                         if m.get("visibility").and_then(Value::as_str) != Some("Agents") {
+                            let index = m.get("index").and_then(Value::as_i64);
                             self.agent_texts
                                 .entry(key.clone())
                                 .or_default()
-                                .push(AgentText { text: text.to_owned(), delivered_at: at });
+                                .push(AgentText { text: text.to_owned(), index });
                         }
                     }
                 }
@@ -193,6 +211,7 @@ impl Transcripts {
             }
             if let Some(prev) = last.filter(|p| index <= *p) {
                 out.push(index_violation(
+                    &rules::TRANSCRIPT_INDEX,
                     subject,
                     &origin,
                     format!("index {index} follows index {prev} in the same list"),
@@ -204,6 +223,7 @@ impl Transcripts {
             let fp = fingerprint(m);
             match seen.get(&index) {
                 Some(old) if *old != fp => out.push(index_violation(
+                    &rules::TRANSCRIPT_INDEX,
                     subject,
                     &origin,
                     format!("index {index} is used by two different messages"),
@@ -235,7 +255,7 @@ impl Transcripts {
         customer: &str,
         chat: &str,
         messages: &[Value],
-        asked_at: Instant,
+        _asked_at: Instant,
         origin: Origin,
         out: &mut Vec<Violation>,
     ) {
@@ -258,6 +278,7 @@ impl Transcripts {
             if let Some(index) = m.get("index").and_then(Value::as_i64).filter(|i| *i >= 0) {
                 if let Some(prev) = last.filter(|p| index <= *p) {
                     out.push(index_violation(
+                        &rules::TRANSCRIPT_INDEX,
                         &subject,
                         &Some(origin.clone()),
                         format!("index {index} follows index {prev}"),
@@ -268,23 +289,59 @@ impl Transcripts {
                 last = Some(index);
             }
         }
-        // What the agent sent (and saw delivered before this page was asked for) is here.
-        let Some(link) = self.links.get(chat) else { return };
-        let first = messages.iter().filter_map(|m| m.get("index").and_then(Value::as_i64)).min();
-        if first.is_some_and(|f| f > 1) {
-            return; // a partial page: older messages are not expected in it
+        // Merged with what the customer read before: whether the agent's messages reached it
+        // is judged on the whole, at the end (`finish`).
+        if messages.is_empty() {
+            return;
         }
-        let texts: HashSet<&str> = messages.iter().filter(|m| from_type(m) == "Agent").filter_map(text_of).collect();
-        for sent in self.agent_texts.get(link).into_iter().flatten().filter(|t| t.delivered_at <= asked_at) {
-            if !texts.contains(sent.text.as_str()) {
-                out.push(Violation {
-                    rule: &rules::TRANSCRIPT_EQUALITY,
-                    subject: subject.clone(),
-                    message: format!("the agent's message {:?} is missing from the customer's transcript", sent.text),
-                    expected: format!("a message from the agent with text {:?}", sent.text),
-                    actual: format!("agent texts: {:?}", texts.iter().collect::<Vec<_>>()),
-                    origin: Some(origin.clone()),
-                });
+        let view = self.customer_views.entry(chat.to_owned()).or_insert_with(|| CustomerView {
+            customer: customer.to_owned(),
+            messages: Vec::new(),
+            origin: origin.clone(),
+        });
+        view.origin = origin;
+        for m in messages {
+            let fp = fingerprint(m);
+            if !view.messages.contains(&fp) && view.messages.len() < MAX_CUSTOMER_MESSAGES {
+                view.messages.push(fp);
+            }
+        }
+    }
+
+    /// `transcript.equality` on the customer's side: a customer whose transcript holds a message
+    /// the agent saw after one of its own texts must hold that text too. Judged by position in
+    /// the agent's transcript, never by time, so a server slow to show the customer what is new
+    /// is not blamed for it.
+    fn customer_holes(&self, out: &mut Vec<Violation>) {
+        let mut chats: Vec<&String> = self.customer_views.keys().collect();
+        chats.sort();
+        for chat in chats {
+            let view = &self.customer_views[chat];
+            let Some(link) = self.links.get(chat) else { continue };
+            let Some(agent_side) = self.seen.get(link) else { continue };
+            // The earliest agent-side position of each message the customer holds.
+            let reached =
+                view.messages.iter().filter_map(|fp| agent_side.iter().find(|(_, a)| *a == fp).map(|(i, _)| *i)).max();
+            let Some(reached) = reached else { continue };
+            // Text and notice bodies the customer read from agents (`text`, `url`, `noticeText`).
+            let held: HashSet<&str> =
+                view.messages.iter().filter(|fp| fp.from == "Agent").flat_map(|fp| fp.body.split('\u{1f}')).collect();
+            for sent in self.agent_texts.get(link).into_iter().flatten() {
+                let Some(index) = sent.index.filter(|i| *i < reached) else { continue };
+                let present = held.contains(sent.text.as_str());
+                if !present {
+                    out.push(Violation {
+                        rule: &rules::TRANSCRIPT_EQUALITY,
+                        subject: format!("{}: transcript of customer chat {chat}", view.customer),
+                        message: format!(
+                            "the agent's message {:?} (index {index}) is missing from the customer's transcript, which holds a later message",
+                            sent.text
+                        ),
+                        expected: format!("a message from the agent with text {:?}", sent.text),
+                        actual: format!("{} message(s) read, reaching the agent's index {reached}", view.messages.len()),
+                        origin: Some(view.origin.clone()),
+                    });
+                }
             }
         }
     }
@@ -320,8 +377,10 @@ impl Transcripts {
         self.pending.iter().map(|p| p.deadline).min()
     }
 
-    /// Holes between the lowest and highest index each agent saw of each chat.
+    /// Holes between the lowest and highest index each agent saw of each chat, and what the
+    /// customers' transcripts miss.
     pub fn finish(&mut self, out: &mut Vec<Violation>) {
+        self.customer_holes(out);
         let mut keys: Vec<&(String, String)> = self.seen.keys().collect();
         keys.sort();
         for key in keys {
@@ -330,6 +389,7 @@ impl Transcripts {
             let holes: Vec<i64> = (*lo..=*hi).filter(|i| !seen.contains_key(i)).take(10).collect();
             if !holes.is_empty() {
                 out.push(index_violation(
+                    &rules::TRANSCRIPT_INDEX_GAP,
                     &format!("{}: transcript of chat {}", key.0, key.1),
                     &None,
                     format!("indices {lo}..{hi} have holes"),
@@ -342,18 +402,12 @@ impl Transcripts {
 }
 
 fn index_violation(
+    rule: &'static crate::contract::Rule,
     subject: &str,
     origin: &Option<Origin>,
     message: String,
     expected: String,
     actual: String,
 ) -> Violation {
-    Violation {
-        rule: &rules::TRANSCRIPT_INDEX,
-        subject: subject.to_owned(),
-        message,
-        expected,
-        actual,
-        origin: origin.clone(),
-    }
+    Violation { rule, subject: subject.to_owned(), message, expected, actual, origin: origin.clone() }
 }

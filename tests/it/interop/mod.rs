@@ -1,8 +1,12 @@
 //! Real Bayeux peers, from npm (tests/interop/package.json, installed by `.ci/run` with `npm ci`):
-//! `peers`: the official CometD JavaScript client and the Faye client against the simulator.
+//! - `peers`: the official CometD JavaScript client and the Faye client against the simulator;
+//! - `cometd_server`: chatprobe's own Bayeux client against cometd-nodejs-server behind a thin
+//!   GWS-shaped front (tests/interop/gws-cometd-front.cjs).
+//!
 //! Without Node or a package a test says what is missing on stderr and passes, unless
 //! CHATPROBE_REQUIRE_INTEROP=1 (as in CI), where a missing peer fails it.
 
+mod cometd_server;
 mod peers;
 
 use std::path::PathBuf;

@@ -3,7 +3,7 @@
 //! every write (CSRFProtection page: `X-CSRF-HEADER` names the header, the header it names
 //! carries the token).
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
@@ -48,6 +48,10 @@ pub struct CsrfToken {
     pub token: String,
 }
 
+/// The session's current CSRF token, shared with the Bayeux client so that every CometD POST
+/// carries the token the latest GET handed out (a server may rotate it, at login for one).
+pub(crate) type SharedCsrf = Arc<Mutex<Option<CsrfToken>>>;
+
 /// An agent's HTTP session.
 pub struct AgentSession {
     base_url: String,
@@ -55,7 +59,7 @@ pub struct AgentSession {
     password: String,
     http: reqwest::Client,
     cfg: ClientConfig,
-    csrf: Mutex<Option<CsrfToken>>,
+    csrf: SharedCsrf,
 }
 
 impl AgentSession {
@@ -71,7 +75,7 @@ impl AgentSession {
             password: password.to_owned(),
             http: http_client(cfg)?,
             cfg: cfg.clone(),
-            csrf: Mutex::new(None),
+            csrf: SharedCsrf::default(),
         })
     }
 
@@ -92,6 +96,11 @@ impl AgentSession {
     /// The CSRF header and token the next write will carry, if a GET has yielded one.
     pub fn csrf_token(&self) -> Option<CsrfToken> {
         self.csrf.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// The cell holding the token, read again by the Bayeux client before each of its POSTs.
+    pub(crate) fn shared_csrf(&self) -> SharedCsrf {
+        Arc::clone(&self.csrf)
     }
 
     pub async fn get(&self, path_and_query: &str) -> Result<Exchange, TransportError> {

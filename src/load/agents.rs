@@ -184,7 +184,7 @@ async fn login(
     }
     let opts =
         BayeuxOptions { subscriptions: vec![api::CHANNEL_CHATS.to_owned()], client: cfg.clone(), ..Default::default() };
-    let (bayeux, rx) = BayeuxClient::start(session.http(), &base_url, opts)
+    let (bayeux, rx) = BayeuxClient::start(&session, opts)
         .await
         .map_err(|e| format!("agent {who}: CometD handshake/subscribe failed: {e}"))?;
     let pump = tokio::spawn(pump(index, rx, reg.clone(), metrics.clone(), routes));

@@ -136,7 +136,7 @@ impl Actors {
             client: cfg.client.clone(),
             ..BayeuxOptions::default()
         };
-        let (bayeux, rx) = BayeuxClient::start(agent.session.http(), &cfg.target.base_url, opts)
+        let (bayeux, rx) = BayeuxClient::start(&agent.session, opts)
             .await
             .map_err(|e| could_not(format!("agent {role}: CometD handshake/subscribe failed: {e}")))?;
         agent.pump = Some(agent.inbox.spawn_pump(Arc::clone(&cfg.schemas), rx, observer));

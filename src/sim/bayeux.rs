@@ -40,6 +40,8 @@ pub(crate) struct Client {
     subscriptions: Vec<String>,
     queue: Vec<Value>,
     held: Option<Held>,
+    /// Whether the client has sent a connect yet: its first is answered at once.
+    connected: bool,
     /// When the client last had a connect answered (or handshook): the start of its
     /// `maxInterval` countdown while it holds no connect.
     last_answer: Instant,
@@ -126,8 +128,14 @@ impl Bayeux {
 
     pub fn add(&mut self, id: String, agent: usize) {
         self.sweep();
-        let client =
-            Client { agent, subscriptions: Vec::new(), queue: Vec::new(), held: None, last_answer: Instant::now() };
+        let client = Client {
+            agent,
+            subscriptions: Vec::new(),
+            queue: Vec::new(),
+            held: None,
+            connected: false,
+            last_answer: Instant::now(),
+        };
         self.clients.insert(id, client);
     }
 
@@ -135,6 +143,12 @@ impl Bayeux {
     pub fn client_mut(&mut self, id: &str) -> Option<&mut Client> {
         self.sweep();
         self.clients.get_mut(id)
+    }
+
+    /// Whether this is the client's first connect, noting that it had one. CometD and Faye
+    /// servers answer a session's first connect at once, whatever advice the client sent.
+    pub fn first_connect(&mut self, id: &str) -> bool {
+        self.clients.get_mut(id).is_some_and(|c| !std::mem::replace(&mut c.connected, true))
     }
 
     /// Queue each notification for the subscribed clients of its agent, waking held connects.
@@ -286,6 +300,15 @@ mod tests {
         assert_eq!(sizes, [2, 2, 1]);
         let ids: Vec<&str> = answers.iter().flatten().map(|e| e["id"].as_str().unwrap()).collect();
         assert_eq!(ids, ["1", "2", "3", "4", "5"]);
+    }
+
+    #[test]
+    fn only_the_first_connect_is_the_first() {
+        let mut b = Bayeux::new(Duration::from_secs(10), false);
+        b.add("c".into(), 1);
+        assert!(b.first_connect("c"));
+        assert!(!b.first_connect("c"));
+        assert!(!b.first_connect("unknown"));
     }
 
     #[tokio::test]

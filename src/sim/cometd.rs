@@ -1,6 +1,7 @@
 //! The CometD (Bayeux 1.0, long-polling) endpoint at `/api/v2/notifications`: handshake,
 //! connect (held until events or timeout), subscribe, unsubscribe and disconnect, for clients
-//! owned by an authenticated HTTP session. The client table lives in `bayeux`. Under the
+//! owned by an authenticated HTTP session. A client's first connect is answered at once, with
+//! advice. The client table lives in `bayeux`. Under the
 //! `connect-without-advice` fault connect replies carry no advice.
 
 use std::sync::Arc;
@@ -164,7 +165,10 @@ impl Exchange<'_> {
         let client_timeout =
             message.get("advice").and_then(|a| a.get("timeout")).and_then(Value::as_u64).map(Duration::from_millis);
         let timeout = client_timeout.map_or(server_timeout, |t| t.min(server_timeout));
-        let immediate = !self.alone || timeout.is_zero() || self.st.shutting_down;
+        // A session's first connect is answered at once, as CometD and Faye servers do, even from
+        // a client that sends no advice `timeout: 0`.
+        let first = self.st.bayeux.first_connect(&client_id);
+        let immediate = first || !self.alone || timeout.is_zero() || self.st.shutting_down;
         let hold = if immediate {
             self.st.bayeux.take_events(&client_id).map_or(Hold::Unknown, Hold::Now)
         } else {

@@ -119,7 +119,7 @@ async fn ready_agent(base: &str, user: &str) -> (AgentSession, BayeuxClient, Unb
     assert_eq!(me.status, 200, "{}", me.body_text);
     let opts =
         BayeuxOptions { subscriptions: vec![api::CHANNEL_CHATS.into()], client: cfg(), ..BayeuxOptions::default() };
-    let (bayeux, rx) = BayeuxClient::start(session.http(), base, opts).await.unwrap();
+    let (bayeux, rx) = BayeuxClient::start(&session, opts).await.unwrap();
     let body = json!({"operationName": "StartContactCenterSession", "channels": ["chat"]});
     let start = session.post("/api/v2/me", &body).await.unwrap();
     assert_eq!(start.json.as_ref().map(|b| b["statusCode"].clone()), Some(json!(0)), "{}", start.body_text);
@@ -371,8 +371,8 @@ async fn stub_bayeux(State(stub): State<Arc<Stub>>, Path(kind): Path<String>, bo
 
 async fn start_client(base: &str, max_reconnects: u32) -> (BayeuxClient, UnboundedReceiver<BayeuxEvent>) {
     let opts = BayeuxOptions { subscriptions: vec![api::CHANNEL_CHATS.into()], max_reconnects, client: cfg() };
-    let http = AgentSession::new(base, "agent1", "password", &cfg()).unwrap().http();
-    BayeuxClient::start(http, base, opts).await.unwrap()
+    let session = AgentSession::new(base, "agent1", "password", &cfg()).unwrap();
+    BayeuxClient::start(&session, opts).await.unwrap()
 }
 
 #[tokio::test]
@@ -454,9 +454,9 @@ async fn a_refused_handshake_is_an_error_naming_the_server_error() {
                 "error": "403::Unauthorized", "advice": {"reconnect": "none"}}])
     };
     let (base, _stub) = stub.serve().await;
-    let http = AgentSession::new(&base, "agent1", "password", &cfg()).unwrap().http();
+    let session = AgentSession::new(&base, "agent1", "password", &cfg()).unwrap();
     let opts = BayeuxOptions { client: cfg(), ..BayeuxOptions::default() };
-    let err = BayeuxClient::start(http, &base, opts).await.err().expect("the handshake is refused");
+    let err = BayeuxClient::start(&session, opts).await.err().expect("the handshake is refused");
     assert!(matches!(&err, BayeuxError::Refused { reconnect, .. } if reconnect == "none"), "{err:?}");
     assert_eq!(err.to_string(), "CometD handshake refused: 403::Unauthorized");
 }
@@ -507,9 +507,9 @@ async fn disconnect_returns_when_the_server_never_answers() {
     stub.answer_disconnect = false;
     let (base, _stub) = stub.serve().await;
     let client = ClientConfig { request_timeout: Duration::from_millis(300), ..cfg() };
-    let http = AgentSession::new(&base, "agent1", "password", &client).unwrap().http();
+    let session = AgentSession::new(&base, "agent1", "password", &client).unwrap();
     let opts = BayeuxOptions { client, ..BayeuxOptions::default() };
-    let (bayeux, mut rx) = BayeuxClient::start(http, &base, opts).await.unwrap();
+    let (bayeux, mut rx) = BayeuxClient::start(&session, opts).await.unwrap();
     let result = tokio::time::timeout(EVENT_DEADLINE, bayeux.disconnect()).await.expect("disconnect returned");
     assert!(
         matches!(&result, Err(BayeuxError::Transport { source: TransportError::Timeout { .. }, .. })),

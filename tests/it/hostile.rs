@@ -461,7 +461,7 @@ async fn a_connect_that_never_returns_ends_the_cometd_session_with_a_fatal_probl
     let me = session.get("/api/v2/me").await.unwrap();
     assert_eq!(me.status, 200);
     let opts = BayeuxOptions { client: client_config(), ..BayeuxOptions::default() };
-    let (bayeux, mut rx) = BayeuxClient::start(session.http(), &server.base_url, opts).await.unwrap();
+    let (bayeux, mut rx) = BayeuxClient::start(&session, opts).await.unwrap();
 
     // Without a disconnect, the loop gives up on its own and closes the stream.
     let mut problems = Vec::new();

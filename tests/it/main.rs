@@ -2,6 +2,7 @@
 
 mod client;
 mod contract;
+mod csrf_login;
 mod files;
 mod hostile;
 mod interop;

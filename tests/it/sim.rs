@@ -626,7 +626,9 @@ async fn unknown_or_forgotten_clients_get_402_with_handshake_advice() {
     check_402(&replies, "/meta/connect");
     assert_eq!(meta(&replies, "/meta/connect")["id"], "c");
 
-    // A held connect is answered with 402 when the server forgets its client.
+    // A held connect is answered with 402 when the server forgets its client (the first connect
+    // of a session is answered at once; the second is held).
+    agent.connect(None).await;
     let held = tokio::spawn(agent.connect(None));
     wait_for(&sim.handle, "a held connect", |s| s.held_connects == 1).await;
     sim.handle.forget_bayeux_clients();
@@ -748,6 +750,7 @@ async fn shutdown_answers_held_connects() {
     let sim = start(SimConfig { cometd_timeout: Duration::from_secs(60), ..small() }).await;
     let mut agent = Agent::login(&sim, 1).await;
     agent.handshake().await;
+    agent.connect(None).await;
     let held = tokio::spawn(agent.connect(None));
     wait_for(&sim.handle, "a held connect", |s| s.held_connects == 1).await;
     let handle = sim.handle.clone();
@@ -778,6 +781,7 @@ async fn an_abandoned_connect_is_no_longer_counted_as_held() {
     let sim = start(SimConfig { cometd_timeout: Duration::from_secs(60), ..small() }).await;
     let mut agent = Agent::login(&sim, 1).await;
     agent.handshake().await;
+    agent.connect(None).await;
     let message = json!([{"channel": "/meta/connect", "clientId": agent.client_id, "connectionType": "long-polling"}]);
     let request = agent.http.post(format!("{}/api/v2/notifications", agent.base)).json(&message);
     let abandoned = tokio::spawn(request.send());
@@ -786,4 +790,22 @@ async fn an_abandoned_connect_is_no_longer_counted_as_held() {
     wait_for(&sim.handle, "the abandoned connect to be let go", |s| s.held_connects == 0).await;
     assert_eq!(sim.handle.stats().bayeux_clients, 1, "the client itself lives on until maxInterval");
     sim.shutdown().await;
+}
+
+/// A client that sends no advice `timeout: 0` (aiocometd, for one) still gets its first connect
+/// answered at once, with advice, as CometD and Faye servers answer it; its second is held.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_connect_without_advice_is_answered_at_once() {
+    let sim = start(SimConfig { cometd_timeout: Duration::from_secs(60), ..small() }).await;
+    let mut agent = Agent::login(&sim, 1).await;
+    agent.handshake().await;
+    // The guard is far below the 60 s hold: a held first connect fails the test.
+    let replies = tokio::time::timeout(DEADLINE, agent.connect(None)).await.expect("the first connect is not held");
+    let reply = meta(&replies, "/meta/connect");
+    assert_eq!(reply["successful"], true, "{reply}");
+    assert_eq!(reply["advice"], json!({"reconnect": "retry", "timeout": 60_000, "interval": 0}));
+    let second = tokio::spawn(agent.connect(None));
+    wait_for(&sim.handle, "the second connect held", |s| s.held_connects == 1).await;
+    sim.shutdown().await;
+    assert_eq!(meta(&second.await.unwrap(), "/meta/connect")["successful"], true);
 }

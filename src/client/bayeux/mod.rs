@@ -6,6 +6,15 @@
 //! sticky advice, re-handshake on `reconnect:"handshake"`, bounded back-off on transport errors.
 //! Nothing here waits without a deadline, and `disconnect` ends the loop even when the server
 //! never answers.
+//!
+//! The client rides on an agent's HTTP session: its cookie jar (JSESSIONID) and its CSRF token,
+//! read again before every POST, since GWS wants the token on every POST (CSRFProtection page)
+//! and a server may rotate it. An HTTP 403 is reported as the CSRF refusal it most likely is.
+//!
+//! The client does not advertise the `ack` extension: the GWS documentation never mentions it,
+//! and a CometD server that has it switches to another delivery path once a client asks (events
+//! only on connect replies, resent until acknowledged), so the harness would no longer see what
+//! the GWS clients see. A lost connect answer is reported instead.
 
 mod session;
 mod wire;
@@ -16,8 +25,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 
+use super::agent::SharedCsrf;
 use super::exchange::{Exchange, TransportError};
-use super::{ClientConfig, normalise_base};
+use super::{AgentSession, ClientConfig};
 use crate::api;
 use wire::Advice;
 
@@ -76,6 +86,10 @@ pub enum BayeuxError {
     /// The answer is not a usable Bayeux reply.
     #[error("CometD {step}: {problem}")]
     Protocol { step: String, problem: String },
+    /// HTTP 403: the server refused the POST itself, as GWS refuses a write without a valid CSRF
+    /// token. The description says which token the POST carried.
+    #[error("CometD {step}: {description}")]
+    Forbidden { step: String, description: String },
 }
 
 /// Bayeux 1.0 long-polling client (CometD) on `{base}/api/v2/notifications`.
@@ -85,20 +99,19 @@ pub struct BayeuxClient {
 }
 
 impl BayeuxClient {
-    /// Handshake and subscribe (returns once both are answered, or an error), then run the
-    /// connect loop in a tokio task. Events go to the returned receiver.
+    /// Handshake and subscribe on the agent's session (returns once both are answered, or an
+    /// error), then run the connect loop in a tokio task. Events go to the returned receiver.
+    /// Every POST carries the session's cookies and its CSRF token as it stands at that moment.
     pub async fn start(
-        http: reqwest::Client,
-        base_url: &str,
+        session: &AgentSession,
         opts: BayeuxOptions,
     ) -> Result<(BayeuxClient, mpsc::UnboundedReceiver<BayeuxEvent>), BayeuxError> {
-        let base =
-            normalise_base(base_url).map_err(|source| BayeuxError::Transport { step: "start".into(), source })?;
         let (tx, rx) = mpsc::unbounded_channel();
         let (stop, stop_rx) = watch::channel(Stop::Run);
         let shared = Arc::new(Shared {
-            http,
-            url: format!("{base}{}", api::NOTIFICATIONS_PATH),
+            http: session.http(),
+            csrf: session.shared_csrf(),
+            url: format!("{}{}", session.base_url(), api::NOTIFICATIONS_PATH),
             subscriptions: opts.subscriptions,
             max_reconnects: opts.max_reconnects,
             cfg: opts.client,
@@ -175,6 +188,8 @@ enum Stop {
 /// What the caller's handle and the loop task share.
 struct Shared {
     http: reqwest::Client,
+    /// The agent session's CSRF token, sent on every POST.
+    csrf: SharedCsrf,
     /// `{base}/api/v2/notifications`; each message type is posted to a sub-path of it.
     url: String,
     subscriptions: Vec<String>,

@@ -73,6 +73,8 @@ async fn connect_loop(shared: &Shared, stop: &mut watch::Receiver<Stop>) -> Opti
                     BayeuxError::Refused { step, .. } if step != "handshake" || shared.state().advice.says_stop() => {
                         Turn::Stop(e.to_string())
                     }
+                    // The same POST with the same token would be refused the same way.
+                    BayeuxError::Forbidden { .. } => Turn::Stop(e.to_string()),
                     _ => {
                         shared.state().client_id = None;
                         Turn::Retry(e.to_string())
@@ -150,6 +152,10 @@ async fn connect(shared: &Shared, stop: &mut watch::Receiver<Stop>, client_id: &
         }
         Err(e) => return Some(Turn::Retry(format!("connect failed: {e}"))),
     };
+    if let Some(description) = reply.forbidden {
+        // Retrying with the same token would be refused the same way.
+        return Some(Turn::Stop(format!("connect refused: {description}")));
+    }
     let Some(meta) = reply.meta(META_CONNECT, &id) else {
         return Some(Turn::Retry(reply.missing(META_CONNECT)));
     };

@@ -1,14 +1,18 @@
-//! Bayeux on the wire: the messages the client sends, one POST and how its answer is reported
-//! and read (replies routed by `channel` and `id`, never by position), sticky advice, and the
-//! handshake, subscribe and disconnect exchanges.
+//! Bayeux on the wire: the messages the client sends, one POST (with the session's CSRF token)
+//! and how its answer is reported and read (replies routed by `channel` and `id`, never by
+//! position; an HTTP 403 read as a CSRF refusal), sticky advice, and the handshake, subscribe
+//! and disconnect exchanges.
 
+use std::sync::PoisonError;
 use std::time::{Duration, Instant};
 
 use reqwest::header::CONTENT_TYPE;
 use serde_json::{Map, Value, json};
 
 use super::{BayeuxError, BayeuxEvent, Shared};
-use crate::client::exchange::{TransportError, error_chain, execute};
+use crate::api;
+use crate::client::CsrfToken;
+use crate::client::exchange::{Exchange, TransportError, error_chain, execute};
 
 pub(super) const META_HANDSHAKE: &str = "/meta/handshake";
 pub(super) const META_CONNECT: &str = "/meta/connect";
@@ -72,6 +76,8 @@ fn as_millis(v: &Value) -> Option<i64> {
 pub(super) struct Reply {
     pub messages: Vec<Value>,
     pub unusable: Option<String>,
+    /// Set when the server refused the POST with HTTP 403: what it carried and what came back.
+    pub forbidden: Option<String>,
 }
 
 impl Reply {
@@ -102,6 +108,30 @@ pub(super) fn error_of(reply: &Value) -> String {
         Some(other) => brief(other),
         None => format!("successful is {}, no error given", brief(reply.get("successful").unwrap_or(&Value::Null))),
     }
+}
+
+/// Why an HTTP 403 answered a Bayeux POST, as far as the client can tell: GWS answers a write
+/// without a valid CSRF token so (CSRFProtection page), and the token is the one thing the client
+/// adds that the server can refuse.
+fn csrf_refusal(kind: &str, sent: Option<&CsrfToken>, ex: &Exchange) -> String {
+    let carried = match sent {
+        Some(token) => format!(
+            "it carried the CSRF token in {} as handed out by the session's latest GET (a token from before \
+             the login, or one the server rotated since, is refused)",
+            token.header
+        ),
+        None => format!(
+            "it carried no CSRF token: no GET of the agent's session handed one out ({} / {} headers)",
+            api::CSRF_HEADER_NAME,
+            api::CSRF_TOKEN_HEADER
+        ),
+    };
+    let said =
+        if ex.body_text.trim().is_empty() { "an empty body".to_owned() } else { brief_text(ex.body_text.trim()) };
+    format!(
+        "HTTP 403 to the {kind} POST, the answer GWS gives a POST without a valid CSRF token; {carried}; the server \
+         said: {said}"
+    )
 }
 
 /// Longest server-sent text a description quotes; a hostile server's megabyte-long `error`
@@ -139,13 +169,17 @@ impl Shared {
     ) -> Result<Reply, TransportError> {
         let body = Value::Array(messages);
         let url = format!("{}/{kind}", self.url);
-        let request = self
-            .http
-            .post(&url)
-            .header(CONTENT_TYPE, BAYEUX_CONTENT_TYPE)
-            .body(body.to_string())
-            .build()
-            .map_err(|e| TransportError::InvalidRequest { method: "POST".into(), url, reason: error_chain(&e) })?;
+        // Read at each POST: a GET since the last one may have handed out a new token.
+        let csrf = self.csrf.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let mut builder = self.http.post(&url).header(CONTENT_TYPE, BAYEUX_CONTENT_TYPE);
+        if let Some(token) = &csrf {
+            builder = builder.header(token.header.as_str(), token.token.as_str());
+        }
+        let request = builder.body(body.to_string()).build().map_err(|e| TransportError::InvalidRequest {
+            method: "POST".into(),
+            url,
+            reason: error_chain(&e),
+        })?;
         let ex = execute(&self.http, request, Some(body), timeout, self.cfg.max_body).await?;
         let received_at = Instant::now();
         let (messages, unusable) = match &ex.json {
@@ -169,6 +203,7 @@ impl Shared {
             Some(why) if !(200..300).contains(&ex.status) => Some(format!("HTTP {}; {why}", ex.status)),
             other => other,
         };
+        let forbidden = (ex.status == 403).then(|| csrf_refusal(kind, csrf.as_ref(), &ex));
         self.events.send(BayeuxEvent::Exchange(ex));
         {
             let mut state = self.state();
@@ -182,7 +217,7 @@ impl Shared {
         for m in &messages {
             self.events.send(BayeuxEvent::Message { received_at, message: m.clone() });
         }
-        Ok(Reply { messages, unusable })
+        Ok(Reply { messages, unusable, forbidden })
     }
 
     /// Handshake, then subscribe to every channel asked for. Leaves the clientId in the state.
@@ -214,6 +249,9 @@ impl Shared {
             .post("handshake", vec![message], self.cfg.request_timeout)
             .await
             .map_err(|source| BayeuxError::Transport { step: STEP.into(), source })?;
+        if let Some(description) = reply.forbidden {
+            return Err(BayeuxError::Forbidden { step: STEP.into(), description });
+        }
         let protocol = |problem: String| BayeuxError::Protocol { step: STEP.into(), problem };
         let hs = reply.meta(META_HANDSHAKE, &id).ok_or_else(|| protocol(reply.missing(META_HANDSHAKE)))?;
         if !successful(hs) {
@@ -243,6 +281,9 @@ impl Shared {
             .post("subscribe", vec![message], self.cfg.request_timeout)
             .await
             .map_err(|source| BayeuxError::Transport { step: step.clone(), source })?;
+        if let Some(description) = reply.forbidden {
+            return Err(BayeuxError::Forbidden { step, description });
+        }
         let Some(sub) = reply.meta(META_SUBSCRIBE, &id) else {
             return Err(BayeuxError::Protocol { problem: reply.missing(META_SUBSCRIBE), step });
         };
@@ -284,6 +325,9 @@ impl Shared {
             .post("disconnect", vec![message], self.cfg.request_timeout)
             .await
             .map_err(|source| BayeuxError::Transport { step: STEP.into(), source })?;
+        if let Some(description) = reply.forbidden {
+            return Err(BayeuxError::Forbidden { step: STEP.into(), description });
+        }
         let Some(r) = reply.meta(META_DISCONNECT, &id) else {
             return Err(BayeuxError::Protocol { step: STEP.into(), problem: reply.missing(META_DISCONNECT) });
         };
@@ -329,6 +373,7 @@ mod tests {
                 json!({"channel": META_CONNECT, "id": "9", "successful": true}),
             ],
             unusable: None,
+            forbidden: None,
         };
         assert_eq!(reply.meta(META_CONNECT, "9").unwrap()["id"], "9");
         assert_eq!(reply.meta(META_CONNECT, "1").unwrap()["id"], "7");

@@ -27,7 +27,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(
         out,
         "Kill matrix: {} fault(s) × {} rule(s), the suite ({} scenarios) against each fault alone; \
-         cells count violations, [n] is the expected rule.",
+         cells count failed checks (violations and observations), [n] is the expected rule.",
         report.faults.len(),
         columns.len(),
         scenarios.unwrap_or(0),
@@ -117,7 +117,7 @@ mod tests {
     fn cells_mark_the_expected_rule_and_rows_say_the_verdict() {
         let report = Report {
             faults: vec![
-                run(Fault::IndexGap, &[("transcript.index", 4), ("assert.body", 1)]),
+                run(Fault::IndexRepeat, &[("transcript.index", 4), ("assert.body", 1)]),
                 run(Fault::TruncatedJson, &[("assert.body", 2)]),
             ],
             variant: None,
@@ -128,7 +128,7 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         let row = |name: &str| text.lines().find(|l| l.starts_with(name)).unwrap().to_owned();
         // Columns in catalogue order: protocol.json, assert.body, transcript.index.
-        assert!(row("index-gap").split_whitespace().eq(["index-gap", ".", "1", "[4]", "caught"]), "{text}");
+        assert!(row("index-repeat").split_whitespace().eq(["index-repeat", ".", "1", "[4]", "caught"]), "{text}");
         assert!(row("truncated-json").contains("[ ]") && row("truncated-json").ends_with("NOT CAUGHT"), "{text}");
         assert!(text.contains("R1  protocol.json") && text.contains("R3  transcript.index"), "{text}");
         assert!(text.contains("uncaught: truncated-json (expected protocol.json)"), "{text}");

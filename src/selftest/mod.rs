@@ -320,14 +320,14 @@ mod tests {
 
     #[test]
     fn a_fault_is_caught_by_its_expected_rule_only() {
-        assert!(fault_run(Fault::IndexGap, &[("transcript.index", 2), ("assert.body", 1)]).caught());
-        assert!(!fault_run(Fault::IndexGap, &[("assert.body", 1)]).caught());
+        assert!(fault_run(Fault::IndexRepeat, &[("transcript.index", 2), ("assert.body", 1)]).caught());
+        assert!(!fault_run(Fault::IndexRepeat, &[("assert.body", 1)]).caught());
         let report = Report {
-            faults: vec![fault_run(Fault::IndexGap, &[]), fault_run(Fault::TruncatedJson, &[("protocol.json", 1)])],
+            faults: vec![fault_run(Fault::IndexRepeat, &[]), fault_run(Fault::TruncatedJson, &[("protocol.json", 1)])],
             variant: None,
             duration: Duration::ZERO,
         };
-        assert_eq!(report.uncaught().map(|f| f.fault).collect::<Vec<_>>(), vec![Fault::IndexGap]);
+        assert_eq!(report.uncaught().map(|f| f.fault).collect::<Vec<_>>(), vec![Fault::IndexRepeat]);
         assert_eq!(report.outcome(), Outcome::Violations);
     }
 }

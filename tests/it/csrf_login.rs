@@ -460,6 +460,8 @@ steps:
         },
         client: cfg(),
         schemas: Arc::new(SchemaRegistry::embedded().unwrap()),
+        vars: Vec::new(),
+        strict: false,
     };
     let result = tokio::time::timeout(DEADLINE, runner::run_scenario(&sc, &cfg)).await.expect("the run ended");
     let failed: Vec<_> = result.steps.iter().flat_map(|s| s.failures()).map(|c| (c.rule, c.message.clone())).collect();

@@ -5,6 +5,7 @@ mod load;
 pub mod output;
 mod rules;
 mod run;
+mod run_progress;
 mod selftest;
 mod serve;
 pub mod vars;
@@ -96,6 +97,24 @@ pub struct RunArgs {
     /// Observations (profile checks, where the documentation is silent) fail the run too.
     #[arg(long)]
     pub strict: bool,
+    /// Scenarios run at once. Against the embedded simulator each job gets a simulator of its
+    /// own; against a target each job gets its own share of the --agent credentials (N jobs
+    /// need N times the agents of the most demanding scenario).
+    #[arg(long, short = 'j', default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// Run only scenarios with this tag (repeatable: any of them).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Skip scenarios with this tag (repeatable).
+    #[arg(long = "skip-tag", value_name = "TAG")]
+    pub skip_tags: Vec<String>,
+    /// Run only scenarios whose name matches this glob (`*`, `?`; repeatable: any of them).
+    #[arg(long = "name", value_name = "GLOB")]
+    pub names: Vec<String>,
+    /// Progress while scenarios run: auto (a live line on a terminal, plain lines otherwise),
+    /// plain, off.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "plain", "off"])]
+    pub progress: String,
     /// Print only the summary.
     #[arg(long, short)]
     pub quiet: bool,

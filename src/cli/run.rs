@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use std::io::Write as _;
 
-use super::{CoverageArgs, RunArgs, ValidateArgs, credentials, invalid, output};
+use super::{CoverageArgs, RunArgs, ValidateArgs, credentials, invalid, output, run_progress};
 use crate::client::ClientConfig;
 use crate::contract::schema::SchemaRegistry;
 use crate::report;
@@ -144,6 +144,49 @@ pub fn display_url(url: &str) -> String {
     }
 }
 
+/// Keep the scenarios `--tag`, `--skip-tag` and `--name` select, in file order.
+fn select(scenarios: Vec<Scenario>, args: &RunArgs) -> Result<Vec<Scenario>, String> {
+    let mut globs = globset::GlobSetBuilder::new();
+    for n in &args.names {
+        globs.add(globset::Glob::new(n).map_err(|e| format!("--name `{n}`: {e}"))?);
+    }
+    let globs = globs.build().map_err(|e| format!("--name: {e}"))?;
+    let total = scenarios.len();
+    let kept: Vec<Scenario> = scenarios
+        .into_iter()
+        .filter(|sc| args.tags.is_empty() || sc.tags.iter().any(|t| args.tags.contains(t)))
+        .filter(|sc| !sc.tags.iter().any(|t| args.skip_tags.contains(t)))
+        .filter(|sc| args.names.is_empty() || globs.is_match(&sc.name))
+        .collect();
+    if kept.is_empty() {
+        return Err(format!("no scenario (of {total}) matches the --tag, --skip-tag and --name given"));
+    }
+    Ok(kept)
+}
+
+/// Every agent the jobs will use logs in once (GET /api/v2/me with its credentials) before the
+/// first scenario: a refused one ends the run with one clear error instead of a run full of
+/// 401s.
+async fn check_credentials(jobs: &[RunConfig]) -> Result<(), String> {
+    for cfg in jobs {
+        for c in &cfg.target.agents {
+            let session = crate::client::AgentSession::new(&cfg.target.base_url, &c.username, &c.password, &cfg.client)
+                .map_err(|e| e.to_string())?;
+            let me = session.get("/api/v2/me").await.map_err(|e| format!("agent {}: {e}", c.username))?;
+            let code = me.json.as_ref().and_then(|b| b.get("statusCode")).and_then(serde_json::Value::as_i64);
+            if me.status != 200 || code != Some(0) {
+                return Err(format!(
+                    "agent {} was refused at login (GET /api/v2/me answered HTTP {}{}): check the --agent credentials",
+                    c.username,
+                    me.status,
+                    code.map_or_else(String::new, |c| format!(", statusCode {c}"))
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 pub async fn run(args: RunArgs) -> Outcome {
     let paths = ReportPaths::of(&args);
     let shown_target = args.target.as_deref().map_or_else(|| "embedded simulator".to_owned(), display_url);
@@ -160,6 +203,10 @@ pub async fn run(args: RunArgs) -> Outcome {
             return paths.write(&result).max_by_code(o);
         }
     };
+    let scenarios = match select(scenarios, &args) {
+        Ok(s) => s,
+        Err(e) => return not_started(&paths, Outcome::InvalidInput, e, &shown_target),
+    };
     let registry = match schemas(args.schemas.as_deref()) {
         Ok(r) => r,
         Err(o) => return o,
@@ -171,9 +218,18 @@ pub async fn run(args: RunArgs) -> Outcome {
     };
     let client = ClientConfig { request_timeout, ..ClientConfig::default() };
     let contact_center_id = args.contact_center_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let jobs = usize::from(args.jobs).min(scenarios.len()).max(1);
+    let needed = scenarios.iter().map(|s| s.agents.len()).max().unwrap_or(0);
+    let stop = runner::CancellationToken::new();
+    let job_cfg = |target: Target| RunConfig {
+        vars: vars.clone(),
+        strict: args.strict,
+        stop: stop.clone(),
+        ..RunConfig::new(target, client.clone(), Arc::clone(&registry))
+    };
 
-    let mut embedded = None;
-    let target = match &args.target {
+    let mut embedded = Vec::new();
+    let configs: Vec<RunConfig> = match &args.target {
         Some(url) => {
             match reqwest::Url::parse(url) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") => {}
@@ -198,61 +254,100 @@ pub async fn run(args: RunArgs) -> Outcome {
                 }
                 Err(e) => return not_started(&paths, Outcome::InvalidInput, e, &shown_target),
             };
-            Target { base_url: url.trim_end_matches('/').to_owned(), agents, contact_center_id, embedded: false }
-        }
-        None => {
-            let cfg = sim::SimConfig::default();
-            let agents = (1..=cfg.agents)
-                .map(|i| Credentials { username: format!("agent{i}"), password: cfg.password.clone() })
-                .collect();
-            let running = match sim::start(cfg, ([127, 0, 0, 1], 0).into()).await {
-                Ok(r) => r,
+            let shares = match runner::partition_agents(&agents, jobs, needed) {
+                Ok(s) => s,
                 Err(e) => {
-                    let e = format!("cannot start the embedded simulator: {e}");
-                    return not_started(&paths, Outcome::CouldNotRun, e, &shown_target);
+                    let e = format!("{e} (--agent 'user{{1..N}}:password' gives N)");
+                    return not_started(&paths, Outcome::InvalidInput, e, &shown_target);
                 }
             };
-            let base_url = running.base_url();
-            embedded = Some(running);
-            Target { base_url, agents, contact_center_id, embedded: true }
+            let base_url = url.trim_end_matches('/').to_owned();
+            shares
+                .into_iter()
+                .map(|agents| {
+                    job_cfg(Target {
+                        base_url: base_url.clone(),
+                        agents,
+                        contact_center_id: contact_center_id.clone(),
+                        embedded: false,
+                    })
+                })
+                .collect()
+        }
+        None => {
+            let mut configs = Vec::with_capacity(jobs);
+            for _ in 0..jobs {
+                let cfg = sim::SimConfig::default();
+                let agents = (1..=cfg.agents)
+                    .map(|i| Credentials { username: format!("agent{i}"), password: cfg.password.clone() })
+                    .collect();
+                let running = match sim::start(cfg, ([127, 0, 0, 1], 0).into()).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let e = format!("cannot start the embedded simulator: {e}");
+                        return not_started(&paths, Outcome::CouldNotRun, e, &shown_target);
+                    }
+                };
+                configs.push(job_cfg(Target {
+                    base_url: running.base_url(),
+                    agents,
+                    contact_center_id: contact_center_id.clone(),
+                    embedded: true,
+                }));
+                embedded.push(running);
+            }
+            configs
         }
     };
-    let shown_target = if target.embedded { target.base_url.clone() } else { display_url(&target.base_url) };
-    let needed = scenarios.iter().map(|s| s.agents.len()).max().unwrap_or(0);
-    if needed > target.agents.len() {
-        let e = format!("the scenarios need {needed} agents; {} credentials were given", target.agents.len());
+    let first = &configs[0];
+    let shown_target =
+        if first.target.embedded { first.target.base_url.clone() } else { display_url(&first.target.base_url) };
+    if needed > first.target.agents.len() {
+        let e = format!("the scenarios need {needed} agents; {} credentials were given", first.target.agents.len());
         return not_started(&paths, Outcome::InvalidInput, e, &shown_target);
     }
     if !args.quiet {
-        let what = if target.embedded { "embedded simulator at " } else { "" };
-        eprintln!("chatprobe: {} scenario(s) against {what}{shown_target}", scenarios.len());
+        let what = if first.target.embedded { "embedded simulator at " } else { "" };
+        let on = if jobs > 1 { format!(", {jobs} at a time") } else { String::new() };
+        eprintln!("chatprobe: {} scenario(s) against {what}{shown_target}{on}", scenarios.len());
     }
 
-    let stop = runner::CancellationToken::new();
     output::on_signals(stop.clone(), "finishing the current step, tearing down, writing the reports");
-    let cfg = RunConfig { vars, strict: args.strict, stop, ..RunConfig::new(target, client, registry) };
-    if let Err(e) = runner::reachable(&cfg).await {
+    if let Err(e) = runner::reachable(first).await {
         let e = format!("the target {shown_target} cannot be reached: {e}");
         return not_started(&paths, Outcome::CouldNotRun, e, &shown_target);
     }
-    let mut result = runner::run_scenarios(&scenarios, &cfg).await;
+    if !first.target.embedded
+        && let Err(e) = check_credentials(&configs).await
+    {
+        let mut r = runner::redactor(first);
+        for cfg in &configs[1..] {
+            for c in &cfg.target.agents {
+                r = r.also(&c.password);
+            }
+        }
+        return not_started(&paths, Outcome::CouldNotRun, r.redact(&e), &shown_target);
+    }
+    let stream = run_progress::Stream::new(
+        run_progress::Mode::parse(&args.progress),
+        scenarios.len(),
+        args.strict,
+        args.quiet,
+        &sources,
+        || runner::redactor(first),
+    );
+    let mut result = runner::run_jobs(&scenarios, &configs, &|_, r| stream.finished(r)).await;
+    stream.finish();
     result.target = shown_target;
-    result.redact(&runner::redactor(&cfg));
-    if let Some(sim) = embedded {
+    result.redact(&runner::redactor(first));
+    for sim in embedded {
         sim.shutdown().await;
     }
 
     let mut console = Vec::new();
     // Writing into a Vec cannot fail.
-    let _ = report::console::write_body(&result, &sources, &mut console);
-    let console = String::from_utf8_lossy(&console);
-    if args.quiet {
-        if let Some(tail) = console.rsplit_once("\n\n") {
-            output::print(tail.1);
-        }
-    } else {
-        output::print(&console);
-    }
+    let _ = report::console::summary(&result, &mut console);
+    output::print(String::from_utf8_lossy(&console).trim_start_matches('\n'));
     let outcome = paths.write(&result);
     let mut tail = Vec::new();
     if !args.quiet && outcome != Outcome::CouldNotRun {

@@ -71,27 +71,39 @@ pub const INTERRUPTED: &str = "the run was interrupted";
 
 /// Run scenarios one after the other.
 pub async fn run_scenarios(scenarios: &[Scenario], cfg: &RunConfig) -> RunResult {
+    run_jobs(scenarios, std::slice::from_ref(cfg), &|_, _| {}).await
+}
+
+/// Run scenarios on `jobs.len()` workers at once, each with its own configuration (its own
+/// simulator, or its own share of the agent credentials, so no two running scenarios share an
+/// agent), taking the next scenario in file order as it frees up. `done` hears of each scenario
+/// as it finishes (index in `scenarios`, result); the run's results stay in file order.
+pub async fn run_jobs(
+    scenarios: &[Scenario],
+    jobs: &[RunConfig],
+    done: &(dyn Fn(usize, &ScenarioResult) + Sync),
+) -> RunResult {
+    let Some(first) = jobs.first() else { return RunResult::not_started(Outcome::InvalidInput, "no job to run", "") };
     let started = Instant::now();
     let started_at =
         time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-    let mut results = Vec::with_capacity(scenarios.len());
-    for sc in scenarios {
-        if cfg.stop.is_cancelled() {
-            break;
-        }
-        results.push(run_scenario(sc, cfg).await);
-    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<ScenarioResult>>> =
+        scenarios.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    futures_util::future::join_all(jobs.iter().map(|cfg| worker(scenarios, cfg, &next, &slots, done))).await;
+    let results: Vec<ScenarioResult> =
+        slots.into_iter().filter_map(|s| s.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner)).collect();
     let mut run = RunResult {
         tool: "chatprobe",
         version: env!("CARGO_PKG_VERSION"),
-        target: cfg.target.base_url.clone(),
-        embedded_simulator: cfg.target.embedded,
+        target: first.target.base_url.clone(),
+        embedded_simulator: first.target.embedded,
         started_at,
         duration: started.elapsed(),
         scenarios: results,
         counts: Counts::default(),
-        strict: cfg.strict,
-        interrupted: cfg.stop.is_cancelled(),
+        strict: first.strict,
+        interrupted: first.stop.is_cancelled(),
         error: None,
         failed_start: None,
         violations_by_rule: BTreeMap::new(),
@@ -101,6 +113,39 @@ pub async fn run_scenarios(scenarios: &[Scenario], cfg: &RunConfig) -> RunResult
     };
     run.finish();
     run
+}
+
+/// One job's loop: take the next scenario not yet taken, run it, record it.
+async fn worker(
+    scenarios: &[Scenario],
+    cfg: &RunConfig,
+    next: &std::sync::atomic::AtomicUsize,
+    slots: &[std::sync::Mutex<Option<ScenarioResult>>],
+    done: &(dyn Fn(usize, &ScenarioResult) + Sync),
+) {
+    loop {
+        if cfg.stop.is_cancelled() {
+            return;
+        }
+        let ix = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let Some(sc) = scenarios.get(ix) else { return };
+        let result = run_scenario(sc, cfg).await;
+        done(ix, &result);
+        *slots[ix].lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(result);
+    }
+}
+
+/// Split `agents` into `jobs` disjoint shares of `per_job` credentials each, in order. Err says
+/// how many are needed when there are too few.
+pub fn partition_agents(agents: &[Credentials], jobs: usize, per_job: usize) -> Result<Vec<Vec<Credentials>>, String> {
+    let needed = jobs * per_job;
+    if agents.len() < needed {
+        return Err(format!(
+            "{jobs} job(s) of scenarios needing up to {per_job} agent(s) each need {needed} agent credentials; {} were given",
+            agents.len()
+        ));
+    }
+    Ok(agents.chunks(per_job.max(1)).take(jobs).map(<[Credentials]>::to_vec).collect())
 }
 
 /// Run one scenario, then tear down what it left (chats completed, agents logged out).

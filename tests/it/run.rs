@@ -212,3 +212,64 @@ fn the_conformance_suite_covers_every_operation_and_documented_error() {
         chatprobe(&["coverage", "--require-full", "scenarios/conformance/gws/02-invite-and-accept.yaml"], &root());
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// Each scenario's verdict, in the order of the JSON report.
+fn verdicts(report: &std::path::Path) -> Vec<(String, String)> {
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
+    json["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["file"].as_str().unwrap().to_owned(), s["verdict"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+#[test]
+fn jobs_give_the_same_verdicts_in_file_order() {
+    let dirs = [tempdir("jobs1"), tempdir("jobs3")];
+    for (dir, jobs) in dirs.iter().zip(["1", "3"]) {
+        let out = chatprobe(
+            &[
+                "run",
+                "scenarios/conformance/gws/ops",
+                "--jobs",
+                jobs,
+                "--progress",
+                "plain",
+                "--report-dir",
+                dir.to_str().unwrap(),
+            ],
+            &root(),
+        );
+        assert_eq!(out.status.code(), Some(0), "--jobs {jobs}: {}", String::from_utf8_lossy(&out.stdout));
+        // Plain progress: one verdict line per scenario as it finishes.
+        let lines = String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.starts_with("PASS ")).count();
+        assert_eq!(lines, verdicts(&dir.join("chatprobe-report.json")).len());
+    }
+    let (one, three) =
+        (verdicts(&dirs[0].join("chatprobe-report.json")), verdicts(&dirs[1].join("chatprobe-report.json")));
+    assert!(one.len() >= 10, "{one:?}");
+    assert_eq!(one, three);
+    let mut sorted = one.clone();
+    sorted.sort();
+    assert_eq!(one, sorted, "file order");
+}
+
+#[test]
+fn tags_and_names_select_scenarios() {
+    let dir = tempdir("select");
+    let out = chatprobe(
+        &["run", "--tag", "tegsoft", "--name", "*UploadFile*", "--report-dir", dir.to_str().unwrap(), "-q"],
+        &root(),
+    );
+    let picked = verdicts(&dir.join("chatprobe-report.json"));
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!picked.is_empty() && picked.iter().all(|(f, _)| f.contains("tegsoft")), "{picked:?}");
+    let out = chatprobe(&["run", "--name", "no such scenario*", "--report-dir", dir.to_str().unwrap()], &root());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no scenario (of"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

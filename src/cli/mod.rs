@@ -31,7 +31,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run conformance scenarios against a target (default: the embedded simulator).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Run the reference simulator of the documented API.
     Serve(ServeArgs),
     /// Check scenario files and schemas without running anything.
@@ -182,7 +182,7 @@ pub struct CoverageArgs {
 /// Run a parsed command line; returns the process exit code.
 pub async fn main(cli: Cli) -> i32 {
     let outcome = match cli.command {
-        Command::Run(args) => run::run(args).await,
+        Command::Run(args) => run::run(*args).await,
         Command::Serve(args) => serve::serve(args).await,
         Command::Validate(args) => run::validate(args),
         Command::Coverage(args) => run::coverage(args),

@@ -791,6 +791,96 @@ steps:
         assert!(parse_duration("5 parsecs").is_err());
     }
 
+    /// Directories under `scenarios/conformance` whose every expectation must name its source
+    /// (scenario, step or block `source:`, or a `profile` block). `tegsoft` joins the list once
+    /// its scenarios name theirs.
+    const SOURCED_DIRS: &[&str] = &["gws"];
+
+    /// Where a scenario leaves an expectation on the default source: `file:line what` for each.
+    fn unsourced(sc: &Scenario) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut check = |source: &str, span: &Span, what: &str| {
+            if source == DEFAULT_SOURCE {
+                out.push(format!("{}:{} {what}", span.file, span.line));
+            }
+        };
+        for st in &sc.steps {
+            for (block, what) in [(&st.expect, "expect"), (&st.profile, "profile")] {
+                if let Some(b) = block {
+                    check(&b.source, &st.span, what);
+                }
+            }
+            if let Some(n) = &st.notifications {
+                check(&n.source, &n.span, "notifications");
+            }
+            match &st.action {
+                Action::WaitFor { wait, .. } => check(&wait.source, &wait.span, "wait_for"),
+                Action::ReadTranscript { until: Some(u), .. } => check(&u.source, &u.span, "read_transcript until"),
+                _ => {}
+            }
+            for c in &st.captures {
+                check(&c.source, &c.span, &format!("capture {}", c.var));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn an_expectation_without_a_source_is_found() {
+        let text = r#"
+name: half sourced
+steps:
+  - { login: a1 }
+  - name: sourced by its block
+    agent: a1
+    http: { path: /api/v2/me }
+    expect: { source: "HL/ReturnValues", body: { statusCode: 0 } }
+  - name: sourced by nothing
+    agent: a1
+    wait_for: { match: { chat.state: Invited } }
+    capture: { chat: notification.chat.id }
+  - name: a profile block is sourced by itself
+    agent: a1
+    http: { path: /api/v2/me }
+    profile: { status: 200 }
+"#;
+        let sc = parse_str("h.yaml", text).unwrap();
+        let found = unsourced(&sc);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].starts_with("h.yaml:11 wait_for"), "{found:?}");
+        assert!(found[1].starts_with("h.yaml:12 capture chat"), "{found:?}");
+        let sourced = text.replacen("name: half sourced", "name: half sourced\nsource: \"profile: x\"", 1);
+        assert!(unsourced(&parse_str("h.yaml", &sourced).unwrap()).is_empty());
+    }
+
+    #[test]
+    fn every_shipped_expectation_names_its_source() {
+        fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|e| e == "yaml") {
+                    out.push(path);
+                }
+            }
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/conformance");
+        let mut files = Vec::new();
+        walk(&root, &mut files);
+        let (mut covered, mut missing) = (0, Vec::new());
+        for file in files {
+            let sc = parse_file(&file).unwrap_or_else(|d| panic!("{}", d.iter().map(ToString::to_string).collect::<String>()));
+            let dir = file.strip_prefix(&root).ok().and_then(|p| p.iter().next()).and_then(|d| d.to_str());
+            if dir.is_some_and(|d| SOURCED_DIRS.contains(&d)) {
+                covered += 1;
+                missing.extend(unsourced(&sc));
+            }
+        }
+        assert!(covered >= 25, "only {covered} scenarios under {SOURCED_DIRS:?}");
+        assert!(missing.is_empty(), "expectations naming no source:\n{}", missing.join("\n"));
+    }
+
     #[test]
     fn shipped_scenarios_parse() {
         fn walk(dir: &Path, n: &mut usize) {

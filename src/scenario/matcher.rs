@@ -55,7 +55,7 @@ pub fn lookup<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
 fn field_is(item: &Value, key: &str, value: &str) -> bool {
     match item.get(key) {
         Some(Value::String(s)) => s == value,
-        Some(v @ (Value::Number(_) | Value::Bool(_))) => v.to_string() == value,
+        Some(v @ (Value::Number(_) | Value::Bool(_))) => serde_json::from_str::<Value>(value).is_ok_and(|w| w == *v),
         _ => false,
     }
 }

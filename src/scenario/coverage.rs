@@ -1,5 +1,6 @@
 //! Which catalogue operations the scenarios exercise, on the success path (positive) and on an
-//! error path (negative: a step that expects a statusCode above 0), and with which codes.
+//! error path (negative: a step that expects a refusal — `refused: [codes]`, every code listed
+//! counting — or a statusCode above 0), and with which codes.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -46,15 +47,20 @@ pub fn documented_errors(op: &api::Operation) -> Vec<i64> {
     codes
 }
 
-/// The error code a step expects, if it expects one.
-fn expected_error(step: &Step) -> Option<i64> {
-    let e = step.expect.as_ref()?.body.iter().find(|e| e.path == "statusCode")?;
+/// The error codes a step expects, if it expects a refusal: each code of `refused`, or the
+/// statusCode its body expectation names (0 for "some error", written `$gt: 0`).
+fn expected_errors(step: &Step) -> Option<Vec<i64>> {
+    let expect = step.expect.as_ref()?;
+    if let Some((codes, _)) = &expect.refused {
+        return Some(codes.clone());
+    }
+    let e = expect.body.iter().find(|e| e.path == "statusCode")?;
     match &e.value {
-        Value::Number(n) => n.as_i64().filter(|c| *c > 0),
+        Value::Number(n) => n.as_i64().filter(|c| *c > 0).map(|c| vec![c]),
         Value::Object(ops) => {
             let bound = |k: &str| ops.get(k).and_then(Value::as_f64);
             let above_zero = bound("$gt").is_some_and(|v| v >= 0.0) || bound("$gte").is_some_and(|v| v > 0.0);
-            above_zero.then_some(0)
+            above_zero.then(|| vec![0])
         }
         _ => None,
     }
@@ -71,9 +77,11 @@ pub fn coverage(scenarios: &[Scenario], documented_errors: impl Fn(&api::Operati
                 unknown.insert(name.clone());
                 continue;
             };
-            match expected_error(step) {
-                Some(code) => {
-                    negative.entry(op.name).or_default().entry(code).or_default().insert(sc.name.clone());
+            match expected_errors(step) {
+                Some(codes) => {
+                    for code in codes {
+                        negative.entry(op.name).or_default().entry(code).or_default().insert(sc.name.clone());
+                    }
                 }
                 None => {
                     positive.entry(op.name).or_default().insert(sc.name.clone());
@@ -129,5 +137,26 @@ steps:
         assert!(reject.positive.is_empty());
         assert_eq!(reject.negative.keys().copied().collect::<Vec<_>>(), vec![0]);
         assert!(cov.positive_percent > 0.0 && cov.positive_percent < 100.0);
+    }
+
+    #[test]
+    fn every_code_a_refusal_lists_counts_as_negative_coverage() {
+        let text = r#"
+name: refusals
+steps:
+  - { login: a1 }
+  - { name: gone, agent: a1, operation: Complete, chat: x, expect: { refused: [3, 5, 6] } }
+  - { name: late, agent: a1, operation: Complete, chat: x, expect: { source: "profile: why", refused: [2] } }
+  - { name: fine, agent: a1, operation: SendMessage, chat: x, params: { text: hi }, expect: { body: { statusCode: 0 } } }
+"#;
+        let sc = parse_str("r.yaml", text).unwrap();
+        let cov = coverage(&[sc], |_| vec![2, 6, 10]);
+        let complete = cov.operations.iter().find(|o| o.operation == "Complete").unwrap();
+        assert!(complete.positive.is_empty(), "a refusal is not a success");
+        assert_eq!(complete.negative.keys().copied().collect::<Vec<_>>(), vec![2, 3, 5, 6]);
+        assert_eq!(complete.negative[&5], vec!["refusals"]);
+        assert_eq!(complete.missing_errors(), vec![10]);
+        let send = cov.operations.iter().find(|o| o.operation == "SendMessage").unwrap();
+        assert_eq!((send.positive.len(), send.negative.len()), (1, 0));
     }
 }

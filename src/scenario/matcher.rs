@@ -1,6 +1,8 @@
 //! Matching JSON values against expectations written in scenario files.
 //!
-//! A path such as `chat.participants[0].type` (or `chat.participants.0.type`) selects a value.
+//! A path such as `chat.participants[0].type` (or `chat.participants.0.type`) selects a value;
+//! `messages[type=Text].index` selects in an array the first object whose `type` is `Text`, so a
+//! scenario never has to know where a message sits among others.
 //! An expected value matches by equality, objects match as a subset (keys may be paths), arrays
 //! element by element, and an object whose keys all start with `$` is a set of operators:
 //! `$exists`, `$absent`, `$type`, `$contains`, `$len`, `$gt`, `$gte`, `$lt`, `$lte`, `$one_of`,
@@ -39,12 +41,23 @@ pub fn lookup<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
         cur = match (cur, seg) {
             (Value::Object(map), Segment::Key(k)) => map.get(k)?,
             (Value::Array(items), Segment::Index(i)) => items.get(i)?,
+            (Value::Array(items), Segment::Filter(k, v)) => items.iter().find(|item| field_is(item, k, v))?,
             (Value::Array(items), Segment::Key(k)) => items.get(k.parse::<usize>().ok()?)?,
             (Value::Object(map), Segment::Index(i)) => map.get(&i.to_string())?,
             _ => return None,
         };
     }
     Some(cur)
+}
+
+/// Whether `item` is an object whose `key` is `value` (a string, or a number or boolean written
+/// as in JSON).
+fn field_is(item: &Value, key: &str, value: &str) -> bool {
+    match item.get(key) {
+        Some(Value::String(s)) => s == value,
+        Some(v @ (Value::Number(_) | Value::Bool(_))) => serde_json::from_str::<Value>(value).is_ok_and(|w| w == *v),
+        _ => false,
+    }
 }
 
 /// Select the value at a JSON Pointer (`/chat/participants/0`), as schema errors report them.
@@ -55,11 +68,33 @@ pub fn lookup_pointer<'a>(root: &'a Value, pointer: &str) -> Option<&'a Value> {
 enum Segment<'a> {
     Key(&'a str),
     Index(usize),
+    /// `[key=value]`: the first array element whose `key` is `value`.
+    Filter(&'a str, &'a str),
+}
+
+/// The parts of a path between dots, a dot inside brackets (`[name=a.txt]`) belonging to its
+/// part.
+fn parts(path: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    for (i, c) in path.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            '.' if depth == 0 => {
+                out.push(&path[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&path[start..]);
+    out
 }
 
 fn segments(path: &str) -> Vec<Segment<'_>> {
     let mut out = Vec::new();
-    for part in path.split('.').filter(|p| !p.is_empty()) {
+    for part in parts(path).into_iter().filter(|p| !p.is_empty()) {
         let mut rest = part;
         if let Some(open) = rest.find('[') {
             if open > 0 {
@@ -71,9 +106,11 @@ fn segments(path: &str) -> Vec<Segment<'_>> {
                     out.push(Segment::Key(rest));
                     break;
                 };
-                match stripped[..close].parse::<usize>() {
-                    Ok(i) => out.push(Segment::Index(i)),
-                    Err(_) => out.push(Segment::Key(&stripped[..close])),
+                let inner = &stripped[..close];
+                match (inner.parse::<usize>(), inner.split_once('=')) {
+                    (Ok(i), _) => out.push(Segment::Index(i)),
+                    (Err(_), Some((k, v))) => out.push(Segment::Filter(k, v)),
+                    (Err(_), None) => out.push(Segment::Key(inner)),
                 }
                 rest = &stripped[close + 1..];
             }
@@ -100,7 +137,7 @@ pub fn check_path(path: &str) -> Result<(), String> {
     if depth != 0 {
         return Err(format!("unbalanced brackets in path `{path}`"));
     }
-    if path.split('.').any(str::is_empty) && !path.is_empty() {
+    if parts(path).into_iter().any(str::is_empty) && !path.is_empty() {
         return Err(format!("empty segment in path `{path}`"));
     }
     Ok(())
@@ -299,6 +336,27 @@ mod tests {
         assert_eq!(lookup(&v, "chat.participants.0.type"), Some(&json!("Agent")));
         assert_eq!(lookup(&v, "chat.nope"), None);
         assert_eq!(lookup(&v, ""), Some(&v));
+    }
+
+    #[test]
+    fn lookup_by_filter_picks_the_first_element_with_that_field() {
+        let v = json!({"messages": [
+            {"type": "Notice", "index": 4, "from": {"type": "External"}},
+            {"type": "Text", "index": 5, "text": "hi", "attachment": {"name": "a.b.txt"}},
+            {"type": "Text", "index": 6, "text": "again"}
+        ]});
+        assert_eq!(lookup(&v, "messages[type=Text].index"), Some(&json!(5)));
+        assert_eq!(lookup(&v, "messages[index=6].text"), Some(&json!("again")));
+        assert_eq!(lookup(&v, "messages[type=PushUrl]"), None);
+        assert_eq!(lookup(&v, "messages[text=hi].attachment.name"), Some(&json!("a.b.txt")));
+        // A dot inside the brackets belongs to the value.
+        let files = json!({"attachments": [{"name": "a.b.txt", "id": "d1"}]});
+        assert_eq!(lookup(&files, "attachments[name=a.b.txt].id"), Some(&json!("d1")));
+        assert!(check_path("attachments[name=a.b.txt].id").is_ok());
+        assert!(check_path("attachments[name=a].").is_err());
+        // A filter on an object, or on elements that are not objects, finds nothing.
+        assert_eq!(lookup(&json!({"a": {"type": "Text"}}), "a[type=Text]"), None);
+        assert_eq!(lookup(&json!({"a": ["Text"]}), "a[type=Text]"), None);
     }
 
     #[test]

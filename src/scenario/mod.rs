@@ -8,6 +8,8 @@ pub mod matcher;
 pub mod parse;
 mod raw;
 pub mod source;
+#[cfg(test)]
+mod suite_tests;
 pub mod vars;
 
 use std::time::Duration;

@@ -42,11 +42,12 @@ pub fn expected_rule(fault: Fault) -> &'static Rule {
         Fault::IndexRepeat => &rules::TRANSCRIPT_INDEX,
         Fault::LeakAgentsVisibility => &rules::VISIBILITY_AGENTS_ONLY,
         Fault::AlterCustomerText => &rules::TRANSCRIPT_EQUALITY,
-        // A write without the token must be refused with 403: the login scenario asserts it.
-        Fault::CsrfNotEnforced => &rules::ASSERT_STATUS,
-        // Another agent's chat must be unknown to an agent (statusCode 6): the scenarios on
-        // targets assert it.
-        Fault::ForeignChatReadable => &rules::ASSERT_BODY,
+        // A write without the token the server handed out must get 403: the rule checks the
+        // login scenario's write sent without it.
+        Fault::CsrfNotEnforced => &rules::SECURITY_CSRF,
+        // An operation on another agent's chat must be refused (3, 5 or 6): the scenario on
+        // targets expects the refusal.
+        Fault::ForeignChatReadable => &rules::ASSERT_REFUSED,
         Fault::TruncatedJson => &rules::PROTOCOL_JSON,
         Fault::WrongContentType => &rules::PROTOCOL_CONTENT_TYPE,
         Fault::GarbageTimestamp | Fault::ParticipantTypeCase | Fault::AttachmentWithoutDocument => {

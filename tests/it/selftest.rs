@@ -103,7 +103,7 @@ async fn a_fault_alone_fails_the_suite_and_the_report_says_so() {
     let subset = vec![parse(&conformance().join("gws/01-login-and-session.yaml"))];
     let run = selftest::run_fault(Fault::CsrfNotEnforced, &options(subset, Vec::new(), false)).await.unwrap();
     assert!(run.caught(), "{:?}", run.raised);
-    assert_eq!(run.raised.get("assert.status"), Some(&1));
+    assert_eq!(run.raised.get("security.csrf"), Some(&1));
     assert_eq!((run.scenarios, run.scenarios_failed), (1, 1));
 }
 

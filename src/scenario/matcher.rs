@@ -1,6 +1,10 @@
 //! Matching JSON values against expectations written in scenario files.
 //!
 //! A path such as `chat.participants[0].type` (or `chat.participants.0.type`) selects a value.
+//! A filter selects the first element of an array that has something, wherever it stands:
+//! `messages[?attachment]` (the first message with an attachment) or `messages[?type=Text]` (the
+//! first whose `type` is `Text`; a number or boolean compares by its JSON text), so a scenario
+//! need not assume a transcript position.
 //! An expected value matches by equality, objects match as a subset (keys may be paths), arrays
 //! element by element, and an object whose keys all start with `$` is a set of operators:
 //! `$exists`, `$absent`, `$type`, `$contains`, `$len`, `$gt`, `$gte`, `$lt`, `$lte`, `$one_of`,
@@ -41,10 +45,26 @@ pub fn lookup<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
             (Value::Array(items), Segment::Index(i)) => items.get(i)?,
             (Value::Array(items), Segment::Key(k)) => items.get(k.parse::<usize>().ok()?)?,
             (Value::Object(map), Segment::Index(i)) => map.get(&i.to_string())?,
+            (Value::Array(items), Segment::Find { path, value }) => {
+                items.iter().find(|item| found(item, path, value))?
+            }
             _ => return None,
         };
     }
     Some(cur)
+}
+
+/// Whether `item` has a non-null value at `path`, equal to `value` when one is given.
+fn found(item: &Value, path: &str, value: Option<&str>) -> bool {
+    match (lookup(item, path), value) {
+        (None | Some(Value::Null), _) => false,
+        (Some(_), None) => true,
+        (Some(Value::String(s)), Some(v)) => s == v,
+        (Some(other @ (Value::Number(_) | Value::Bool(_))), Some(v)) => {
+            serde_json::from_str::<Value>(v).ok().as_ref() == Some(other)
+        }
+        (Some(_), Some(_)) => false,
+    }
 }
 
 /// Select the value at a JSON Pointer (`/chat/participants/0`), as schema errors report them.
@@ -55,11 +75,35 @@ pub fn lookup_pointer<'a>(root: &'a Value, pointer: &str) -> Option<&'a Value> {
 enum Segment<'a> {
     Key(&'a str),
     Index(usize),
+    /// `[?path]` or `[?path=value]`: the first element that has it.
+    Find {
+        path: &'a str,
+        value: Option<&'a str>,
+    },
+}
+
+/// The dot-separated parts of a path; a dot inside brackets belongs to the bracket.
+fn parts(path: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0usize, 0usize);
+    for (i, c) in path.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            '.' if depth == 0 => {
+                out.push(&path[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&path[start..]);
+    out
 }
 
 fn segments(path: &str) -> Vec<Segment<'_>> {
     let mut out = Vec::new();
-    for part in path.split('.').filter(|p| !p.is_empty()) {
+    for part in parts(path).into_iter().filter(|p| !p.is_empty()) {
         let mut rest = part;
         if let Some(open) = rest.find('[') {
             if open > 0 {
@@ -71,9 +115,15 @@ fn segments(path: &str) -> Vec<Segment<'_>> {
                     out.push(Segment::Key(rest));
                     break;
                 };
-                match stripped[..close].parse::<usize>() {
-                    Ok(i) => out.push(Segment::Index(i)),
-                    Err(_) => out.push(Segment::Key(&stripped[..close])),
+                let inner = &stripped[..close];
+                if let Some(filter) = inner.strip_prefix('?') {
+                    let (path, value) = filter.split_once('=').map_or((filter, None), |(p, v)| (p, Some(v)));
+                    out.push(Segment::Find { path, value });
+                } else {
+                    match inner.parse::<usize>() {
+                        Ok(i) => out.push(Segment::Index(i)),
+                        Err(_) => out.push(Segment::Key(inner)),
+                    }
                 }
                 rest = &stripped[close + 1..];
             }
@@ -100,8 +150,16 @@ pub fn check_path(path: &str) -> Result<(), String> {
     if depth != 0 {
         return Err(format!("unbalanced brackets in path `{path}`"));
     }
-    if path.split('.').any(str::is_empty) && !path.is_empty() {
+    if !path.is_empty() && parts(path).iter().any(|p| p.is_empty()) {
         return Err(format!("empty segment in path `{path}`"));
+    }
+    for segment in segments(path) {
+        if let Segment::Find { path: inner, .. } = segment {
+            if inner.is_empty() {
+                return Err(format!("a filter names no field in path `{path}` (write `[?field]` or `[?field=value]`)"));
+            }
+            check_path(inner)?;
+        }
     }
     Ok(())
 }
@@ -299,6 +357,32 @@ mod tests {
         assert_eq!(lookup(&v, "chat.participants.0.type"), Some(&json!("Agent")));
         assert_eq!(lookup(&v, "chat.nope"), None);
         assert_eq!(lookup(&v, ""), Some(&v));
+    }
+
+    #[test]
+    fn filters_find_the_first_element_that_has_it() {
+        let v = json!({"messages": [
+            {"index": 1, "type": "ParticipantJoined"},
+            {"index": 2, "type": "Notice", "text": "bot.v2 says hi"},
+            {"index": 3, "type": "SystemCommand", "attachment": {"id": "d1", "name": "a.png"}},
+            {"index": 4, "type": "SystemCommand", "attachment": {"id": "d2", "name": "b.pdf"}},
+            {"index": 5, "type": "Text", "text": null},
+        ]});
+        assert_eq!(lookup(&v, "messages[?attachment].attachment.id"), Some(&json!("d1")));
+        assert_eq!(lookup(&v, "messages[?attachment.name=b.pdf].index"), Some(&json!(4)));
+        assert_eq!(lookup(&v, "messages[?index=2].text"), Some(&json!("bot.v2 says hi")));
+        assert_eq!(lookup(&v, "messages[?text=bot.v2 says hi].index"), Some(&json!(2)));
+        assert_eq!(lookup(&v, "messages[?type=Text].index"), Some(&json!(5)));
+        // A null is nothing to find.
+        assert_eq!(lookup(&v, "messages[?text].index"), Some(&json!(2)));
+        assert_eq!(lookup(&v, "messages[?attachment.name=c.txt]"), None);
+        assert_eq!(lookup(&v, "messages[?url]"), None);
+        // Not an array: nothing.
+        assert_eq!(lookup(&v, "messages[0][?id]"), None);
+        assert!(check_path("messages[?attachment.name=b.pdf].index").is_ok());
+        assert!(check_path("messages[?].index").unwrap_err().contains("names no field"));
+        assert!(check_path("messages[?a..b]").unwrap_err().contains("empty segment"));
+        assert!(check_path("a..b").is_err());
     }
 
     #[test]

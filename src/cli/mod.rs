@@ -6,6 +6,7 @@ mod rules;
 mod run;
 mod selftest;
 mod serve;
+pub mod tegsoft;
 pub mod vars;
 
 use std::path::PathBuf;
@@ -95,6 +96,10 @@ pub struct RunArgs {
     /// Observations (profile checks, where the documentation is silent) fail the run too.
     #[arg(long)]
     pub strict: bool,
+    /// The Tegsoft profile to check against (and the embedded simulator serves): what the Tegsoft
+    /// page leaves open, as a YAML or JSON file, or `builtin:default` / `builtin:upper`.
+    #[arg(long, env = "CHATPROBE_TEGSOFT_PROFILE", value_name = "FILE|builtin:NAME", default_value = tegsoft::DEFAULT_SPEC)]
+    pub tegsoft_profile: String,
     /// Print only the summary.
     #[arg(long, short)]
     pub quiet: bool,
@@ -127,6 +132,9 @@ pub struct ServeArgs {
     /// allows (ids, timestamp forms, extra fields, batching, referenceId, a bot participant).
     #[arg(long)]
     pub variant: bool,
+    /// The Tegsoft profile to serve: a YAML or JSON file, or `builtin:default` / `builtin:upper`.
+    #[arg(long, env = "CHATPROBE_TEGSOFT_PROFILE", value_name = "FILE|builtin:NAME", default_value = tegsoft::DEFAULT_SPEC)]
+    pub tegsoft_profile: String,
 }
 
 #[derive(Debug, Args)]

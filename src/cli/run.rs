@@ -99,9 +99,14 @@ pub async fn run(args: RunArgs) -> Outcome {
         Ok(x) => x,
         Err(o) => return o,
     };
-    let registry = match schemas(args.schemas.as_deref()) {
-        Ok(r) => r,
-        Err(o) => return o,
+    let tegsoft = match super::tegsoft::load(&args.tegsoft_profile) {
+        Ok(p) => p,
+        Err(e) => return invalid(e),
+    };
+    let registry = args.schemas.as_deref().map_or_else(SchemaRegistry::embedded, SchemaRegistry::load_dir);
+    let registry = match registry.and_then(|r| r.with_tegsoft_profile(tegsoft.clone())) {
+        Ok(r) => Arc::new(r),
+        Err(e) => return invalid(e),
     };
     let request_timeout = match parse_duration(&args.request_timeout) {
         Ok(d) if !d.is_zero() => d,
@@ -127,7 +132,8 @@ pub async fn run(args: RunArgs) -> Outcome {
             Target { base_url: url.trim_end_matches('/').to_owned(), agents, contact_center_id, embedded: false }
         }
         None => {
-            let cfg = sim::SimConfig::default();
+            let mut cfg = sim::SimConfig::default();
+            cfg.tegsoft.profile = tegsoft.clone();
             let agents = (1..=cfg.agents)
                 .map(|i| Credentials { username: format!("agent{i}"), password: cfg.password.clone() })
                 .collect();
@@ -149,7 +155,12 @@ pub async fn run(args: RunArgs) -> Outcome {
     }
     if !args.quiet {
         let what = if target.embedded { "embedded simulator at " } else { "" };
-        eprintln!("chatprobe: {} scenario(s) against {what}{}", scenarios.len(), target.base_url);
+        eprintln!(
+            "chatprobe: {} scenario(s) against {what}{} (Tegsoft profile `{}`)",
+            scenarios.len(),
+            target.base_url,
+            tegsoft.name
+        );
     }
 
     let cfg = RunConfig { vars, strict: args.strict, ..RunConfig::new(target, client, registry) };

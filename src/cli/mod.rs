@@ -2,6 +2,7 @@
 //! validated configuration. Environment variables are read here and nowhere else.
 
 mod load;
+pub mod output;
 mod rules;
 mod run;
 mod selftest;
@@ -61,11 +62,11 @@ pub struct RunArgs {
     pub paths: Vec<PathBuf>,
     /// Base URL of the GWS server under test. Without it, an embedded simulator is started on a
     /// loopback port.
-    #[arg(long, env = "CHATPROBE_TARGET")]
+    #[arg(long, env = "CHATPROBE_TARGET", hide_env_values = true)]
     pub target: Option<String>,
     /// Agent credentials USER:PASSWORD, once per agent role (comma-separated in the environment);
     /// `agent{1..3}:secret` stands for three of them.
-    #[arg(long = "agent", env = "CHATPROBE_AGENTS", value_delimiter = ',')]
+    #[arg(long = "agent", env = "CHATPROBE_AGENTS", value_delimiter = ',', hide_env_values = true)]
     pub agents: Vec<String>,
     /// ContactCenterId header for customer requests (default: a random UUID; a real GWS needs
     /// its own).
@@ -117,7 +118,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 100)]
     pub agents: usize,
     /// Password of every agent.
-    #[arg(long, default_value = "password", env = "CHATPROBE_SIM_PASSWORD")]
+    #[arg(long, default_value = "password", env = "CHATPROBE_SIM_PASSWORD", hide_env_values = true)]
     pub password: String,
     /// Concurrent chats per agent (default 3; 4 with --variant).
     #[arg(long)]
@@ -181,19 +182,28 @@ pub async fn main(cli: Cli) -> i32 {
     outcome.code()
 }
 
-/// `agent{1..3}:pw` → agent1:pw, agent2:pw, agent3:pw; anything else as it is.
+/// `agent{1..3}:pw` → agent1:pw, agent2:pw, agent3:pw; anything else as it is. Only the user
+/// part is expanded: a password may hold braces.
 fn expand(spec: &str) -> Result<Vec<String>, String> {
-    let Some((head, rest)) = spec.split_once('{') else { return Ok(vec![spec.to_owned()]) };
-    let (range, tail) = rest.split_once('}').ok_or_else(|| format!("`{spec}`: unclosed `{{`"))?;
-    let (a, b) = range.split_once("..").ok_or_else(|| format!("`{spec}`: expected {{FIRST..LAST}}"))?;
+    let (user, password) = match spec.split_once(':') {
+        Some((u, p)) => (u, Some(p)),
+        None => (spec, None),
+    };
+    let with = |u: String| match password {
+        Some(p) => format!("{u}:{p}"),
+        None => u,
+    };
+    let Some((head, rest)) = user.split_once('{') else { return Ok(vec![with(user.to_owned())]) };
+    let (range, tail) = rest.split_once('}').ok_or_else(|| format!("`{user}`: unclosed `{{`"))?;
+    let (a, b) = range.split_once("..").ok_or_else(|| format!("`{user}`: expected {{FIRST..LAST}}"))?;
     let (a, b): (u32, u32) = (
-        a.parse().map_err(|_| format!("`{spec}`: bad range"))?,
-        b.parse().map_err(|_| format!("`{spec}`: bad range"))?,
+        a.parse().map_err(|_| format!("`{user}`: bad range"))?,
+        b.parse().map_err(|_| format!("`{user}`: bad range"))?,
     );
     if a > b || b - a >= 100_000 {
-        return Err(format!("`{spec}`: bad range"));
+        return Err(format!("`{user}`: bad range (FIRST..LAST, at most 100000 agents)"));
     }
-    Ok((a..=b).map(|i| format!("{head}{i}{tail}")).collect())
+    Ok((a..=b).map(|i| with(format!("{head}{i}{tail}"))).collect())
 }
 
 /// Agent credentials from `--agent` values (USER:PASSWORD, ranges expanded), for `run` and
@@ -202,9 +212,12 @@ pub(super) fn credentials(list: &[String]) -> Result<Vec<crate::runner::Credenti
     let mut out = Vec::new();
     for item in list {
         for s in expand(item)? {
-            let (u, p) = s.split_once(':').ok_or_else(|| format!("agent credentials `{s}` must be USER:PASSWORD"))?;
+            // Messages name the user only: what follows the colon is a password.
+            let (u, p) = s.split_once(':').ok_or_else(|| {
+                format!("agent credentials `{}…` must be USER:PASSWORD", s.chars().take(3).collect::<String>())
+            })?;
             if u.is_empty() {
-                return Err(format!("agent credentials `{s}` have an empty user name"));
+                return Err("agent credentials `:…` have an empty user name".to_owned());
             }
             out.push(crate::runner::Credentials { username: u.to_owned(), password: p.to_owned() });
         }
@@ -212,25 +225,30 @@ pub(super) fn credentials(list: &[String]) -> Result<Vec<crate::runner::Credenti
     Ok(out)
 }
 
-/// Write through a temporary file and rename, so a report is never left half-written.
-pub(super) fn write_file(
-    path: &std::path::Path,
-    f: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
-) -> std::io::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("partial");
-    {
-        let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-        f(&mut file)?;
-        std::io::Write::flush(&mut file)?;
-    }
-    std::fs::rename(&tmp, path)
-}
+pub(super) use output::write_file;
 
 /// A problem with the command line or input files: print and exit 2.
 fn invalid(message: impl std::fmt::Display) -> Outcome {
     eprintln!("error: {message}");
     Outcome::InvalidInput
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_expand_the_user_only_and_messages_never_show_a_password() {
+        let creds = credentials(&["agent{1..3}:pa{ss}".into(), "x:y".into()]).unwrap();
+        let pairs: Vec<(String, String)> = creds.into_iter().map(|c| (c.username, c.password)).collect();
+        assert_eq!(
+            pairs,
+            [("agent1", "pa{ss}"), ("agent2", "pa{ss}"), ("agent3", "pa{ss}"), ("x", "y")]
+                .map(|(u, p)| (u.to_owned(), p.to_owned()))
+        );
+        for bad in ["nosecretcolon", ":s3cr3t-pw", "agent{1..x}:s3cr3t-pw", "agent{5..1}:s3cr3t-pw"] {
+            let e = credentials(&[bad.into()]).unwrap_err();
+            assert!(!e.contains("s3cr3t") && !e.contains("nosecretcolon"), "{e}");
+        }
+    }
 }

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{CoverageArgs, RunArgs, ValidateArgs, credentials, invalid};
+use std::io::Write as _;
+
+use super::{CoverageArgs, RunArgs, ValidateArgs, credentials, invalid, output};
 use crate::client::ClientConfig;
 use crate::contract::schema::SchemaRegistry;
 use crate::report;
@@ -89,7 +91,62 @@ fn external_vars(flags: &[String], files: &[PathBuf]) -> Result<Vec<(String, ser
     super::vars::collect(std::env::vars(), files, flags).map_err(invalid)
 }
 
+/// Where the run's reports go.
+struct ReportPaths {
+    json: PathBuf,
+    junit: PathBuf,
+}
+
+impl ReportPaths {
+    fn of(args: &RunArgs) -> ReportPaths {
+        ReportPaths {
+            json: args.json.clone().unwrap_or_else(|| args.report_dir.join("chatprobe-report.json")),
+            junit: args.junit.clone().unwrap_or_else(|| args.report_dir.join("junit.xml")),
+        }
+    }
+
+    /// Write both reports; the outcome becomes "could not run" when one cannot be written.
+    fn write(&self, result: &runner::RunResult) -> Outcome {
+        type Writer = fn(&runner::RunResult, &mut dyn std::io::Write) -> std::io::Result<()>;
+        let writers: [(&PathBuf, Writer); 2] = [(&self.json, report::json::write), (&self.junit, report::junit::write)];
+        for (path, writer) in writers {
+            if let Err(e) = super::write_file(path, |out| writer(result, out)) {
+                eprintln!("error: cannot write report {}: {e}", path.display());
+                return Outcome::CouldNotRun;
+            }
+        }
+        result.outcome()
+    }
+}
+
+/// A run that cannot start still writes its reports, saying why: reports an earlier run left
+/// must never pass for this one's.
+fn not_started(paths: &ReportPaths, outcome: Outcome, error: String, target: &str) -> Outcome {
+    eprintln!("error: {error}");
+    let result = runner::RunResult::not_started(outcome, error, target);
+    let written = paths.write(&result);
+    let mut line = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = report::console::write_verdict(written, &mut line);
+    output::print(&String::from_utf8_lossy(&line));
+    written
+}
+
+/// `url` without its userinfo (`http://user:pass@host/` → `http://host/`), for anything shown.
+pub fn display_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string().trim_end_matches('/').to_owned()
+        }
+        _ => url.to_owned(),
+    }
+}
+
 pub async fn run(args: RunArgs) -> Outcome {
+    let paths = ReportPaths::of(&args);
+    let shown_target = args.target.as_deref().map_or_else(|| "embedded simulator".to_owned(), display_url);
     let vars = match external_vars(&args.vars, &args.vars_files) {
         Ok(v) => v,
         Err(o) => return o,
@@ -97,11 +154,15 @@ pub async fn run(args: RunArgs) -> Outcome {
     let names: Vec<String> = vars.iter().map(|(n, _)| n.clone()).collect();
     let (scenarios, sources) = match load(&args.paths, &names) {
         Ok(x) => x,
-        Err(o) => return o,
+        Err(o) => {
+            let result =
+                runner::RunResult::not_started(o, "invalid scenario files (see the diagnostics)", &shown_target);
+            return paths.write(&result).max_by_code(o);
+        }
     };
     let tegsoft = match super::tegsoft::load(&args.tegsoft_profile) {
         Ok(p) => p,
-        Err(e) => return invalid(e),
+        Err(e) => return not_started(&paths, Outcome::InvalidInput, e, &shown_target),
     };
     let registry = args.schemas.as_deref().map_or_else(SchemaRegistry::embedded, SchemaRegistry::load_dir);
     let registry = match registry.and_then(|r| r.with_tegsoft_profile(tegsoft.clone())) {
@@ -119,15 +180,28 @@ pub async fn run(args: RunArgs) -> Outcome {
     let mut embedded = None;
     let target = match &args.target {
         Some(url) => {
-            if let Err(e) = reqwest::Url::parse(url) {
-                return invalid(format!("--target `{url}`: {e}"));
+            match reqwest::Url::parse(url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+                Ok(u) => {
+                    let e = format!(
+                        "--target `{}`: the scheme must be http or https, not {}",
+                        display_url(url),
+                        u.scheme()
+                    );
+                    return not_started(&paths, Outcome::InvalidInput, e, &shown_target);
+                }
+                Err(e) => {
+                    let e = format!("--target `{}`: {e}", display_url(url));
+                    return not_started(&paths, Outcome::InvalidInput, e, &shown_target);
+                }
             }
             let agents = match credentials(&args.agents) {
                 Ok(a) if !a.is_empty() => a,
                 Ok(_) => {
-                    return invalid("--target needs agent credentials: --agent USER:PASSWORD (or CHATPROBE_AGENTS)");
+                    let e = "--target needs agent credentials: --agent USER:PASSWORD (or CHATPROBE_AGENTS)".to_owned();
+                    return not_started(&paths, Outcome::InvalidInput, e, &shown_target);
                 }
-                Err(e) => return invalid(e),
+                Err(e) => return not_started(&paths, Outcome::InvalidInput, e, &shown_target),
             };
             Target { base_url: url.trim_end_matches('/').to_owned(), agents, contact_center_id, embedded: false }
         }
@@ -140,8 +214,8 @@ pub async fn run(args: RunArgs) -> Outcome {
             let running = match sim::start(cfg, ([127, 0, 0, 1], 0).into()).await {
                 Ok(r) => r,
                 Err(e) => {
-                    eprintln!("error: cannot start the embedded simulator: {e}");
-                    return Outcome::CouldNotRun;
+                    let e = format!("cannot start the embedded simulator: {e}");
+                    return not_started(&paths, Outcome::CouldNotRun, e, &shown_target);
                 }
             };
             let base_url = running.base_url();
@@ -149,56 +223,54 @@ pub async fn run(args: RunArgs) -> Outcome {
             Target { base_url, agents, contact_center_id, embedded: true }
         }
     };
+    let shown_target = if target.embedded { target.base_url.clone() } else { display_url(&target.base_url) };
     let needed = scenarios.iter().map(|s| s.agents.len()).max().unwrap_or(0);
     if needed > target.agents.len() {
-        return invalid(format!("the scenarios need {needed} agents; {} credentials were given", target.agents.len()));
+        let e = format!("the scenarios need {needed} agents; {} credentials were given", target.agents.len());
+        return not_started(&paths, Outcome::InvalidInput, e, &shown_target);
     }
     if !args.quiet {
         let what = if target.embedded { "embedded simulator at " } else { "" };
         eprintln!(
-            "chatprobe: {} scenario(s) against {what}{} (Tegsoft profile `{}`)",
+            "chatprobe: {} scenario(s) against {what}{shown_target} (Tegsoft profile `{}`)",
             scenarios.len(),
-            target.base_url,
             tegsoft.name
         );
     }
 
-    let cfg = RunConfig { vars, strict: args.strict, ..RunConfig::new(target, client, registry) };
+    let stop = runner::CancellationToken::new();
+    output::on_signals(stop.clone(), "finishing the current step, tearing down, writing the reports");
+    let cfg = RunConfig { vars, strict: args.strict, stop, ..RunConfig::new(target, client, registry) };
     if let Err(e) = runner::reachable(&cfg).await {
-        eprintln!("error: the target {} cannot be reached: {e}", cfg.target.base_url);
-        return Outcome::CouldNotRun;
+        let e = format!("the target {shown_target} cannot be reached: {e}");
+        return not_started(&paths, Outcome::CouldNotRun, e, &shown_target);
     }
-    let result = runner::run_scenarios(&scenarios, &cfg).await;
+    let mut result = runner::run_scenarios(&scenarios, &cfg).await;
+    result.target = shown_target;
+    result.redact(&runner::redactor(&cfg));
     if let Some(sim) = embedded {
         sim.shutdown().await;
     }
 
-    let json_path = args.json.clone().unwrap_or_else(|| args.report_dir.join("chatprobe-report.json"));
-    let junit_path = args.junit.clone().unwrap_or_else(|| args.report_dir.join("junit.xml"));
     let mut console = Vec::new();
     // Writing into a Vec cannot fail.
-    let _ = report::console::write(&result, &sources, &mut console);
+    let _ = report::console::write_body(&result, &sources, &mut console);
     let console = String::from_utf8_lossy(&console);
     if args.quiet {
         if let Some(tail) = console.rsplit_once("\n\n") {
-            print!("{}", tail.1);
+            output::print(tail.1);
         }
     } else {
-        print!("{console}");
+        output::print(&console);
     }
-    for (path, writer) in [
-        (&json_path, report::json::write as fn(&runner::RunResult, &mut dyn std::io::Write) -> std::io::Result<()>),
-        (&junit_path, report::junit::write),
-    ] {
-        if let Err(e) = super::write_file(path, |out| writer(&result, out)) {
-            eprintln!("error: cannot write report {}: {e}", path.display());
-            return Outcome::CouldNotRun;
-        }
+    let outcome = paths.write(&result);
+    let mut tail = Vec::new();
+    if !args.quiet && outcome != Outcome::CouldNotRun {
+        let _ = writeln!(tail, "reports: {} {}", paths.json.display(), paths.junit.display());
     }
-    if !args.quiet {
-        println!("reports: {} {}", json_path.display(), junit_path.display());
-    }
-    result.outcome()
+    let _ = report::console::write_verdict(outcome, &mut tail);
+    output::print(&String::from_utf8_lossy(&tail));
+    outcome
 }
 
 pub fn validate(args: ValidateArgs) -> Outcome {

@@ -117,6 +117,7 @@ impl AgentSession {
         let csrf = if req.with_csrf { self.csrf_token() } else { None };
         let (method, (request, body)) = build(&self.http, &self.base_url, req, &[], auth, csrf.as_ref())?;
         let ex = execute(&self.http, request, body, self.cfg.request_timeout, self.cfg.max_body).await?;
+        self.cfg.secrets.record(&ex);
         if method == Method::GET
             && let Some(token) = csrf_from(&ex)
         {

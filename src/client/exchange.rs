@@ -30,6 +30,9 @@ pub struct Exchange {
     pub json: Option<Value>,
     /// Why the body is not JSON; `None` when `json` is set or the body is empty.
     pub json_error: Option<String>,
+    /// The body holds more JSON values than chatprobe parses (`json::MAX_VALUES`): it was not
+    /// parsed, which says nothing about whether it is JSON.
+    pub json_over_limit: bool,
     /// From sending the request to the last byte of the body.
     #[serde(rename = "elapsed_ms", serialize_with = "millis")]
     pub elapsed: Duration,
@@ -60,7 +63,7 @@ impl Exchange {
             .map(|(n, v)| (n.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
             .collect();
         let content_type = headers.iter().find(|(n, _)| n == "content-type").map(|(_, v)| v.clone());
-        let (json, json_error) = parse_json(body);
+        let (json, json_error, json_over_limit) = parse_json(body);
         Exchange {
             method: method.to_owned(),
             url: url.to_string(),
@@ -73,19 +76,22 @@ impl Exchange {
             body_bytes: body.len(),
             json,
             json_error,
+            json_over_limit,
             elapsed,
         }
     }
 }
 
-/// The body parsed as JSON, or why it is not; an empty (or blank) body is neither.
-fn parse_json(body: &[u8]) -> (Option<Value>, Option<String>) {
+/// The body parsed as JSON (within the value budget), or why it is not; an empty (or blank)
+/// body is neither.
+fn parse_json(body: &[u8]) -> (Option<Value>, Option<String>, bool) {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return (None, None);
+        return (None, None, false);
     }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(v) => (Some(v), None),
-        Err(e) => (None, Some(e.to_string())),
+    match super::json::parse(body, super::json::MAX_VALUES) {
+        Ok(v) => (Some(v), None, false),
+        Err(e @ super::json::JsonError::OverLimit { .. }) => (None, Some(e.to_string()), true),
+        Err(e) => (None, Some(e.to_string()), false),
     }
 }
 
@@ -204,15 +210,23 @@ mod tests {
 
     #[test]
     fn empty_and_blank_bodies_are_neither_json_nor_errors() {
-        assert_eq!(parse_json(b""), (None, None));
-        assert_eq!(parse_json(b" \r\n"), (None, None));
+        assert_eq!(parse_json(b""), (None, None, false));
+        assert_eq!(parse_json(b" \r\n"), (None, None, false));
     }
 
     #[test]
     fn broken_json_says_where() {
-        let (json, err) = parse_json(br#"{"statusCode":0 "x":1}"#);
-        assert!(json.is_none());
+        let (json, err, over) = parse_json(br#"{"statusCode":0 "x":1}"#);
+        assert!(json.is_none() && !over);
         assert!(err.unwrap().contains("line 1 column"));
+    }
+
+    #[test]
+    fn a_body_of_too_many_values_is_not_parsed_and_says_why() {
+        let body = format!("[{}0]", "0,".repeat(crate::client::json::MAX_VALUES));
+        let (json, err, over) = parse_json(body.as_bytes());
+        assert!(json.is_none() && over);
+        assert!(err.unwrap().contains("more than"));
     }
 
     #[test]

@@ -12,6 +12,8 @@ mod bayeux;
 mod customer;
 mod exchange;
 pub mod files;
+pub mod json;
+pub mod secrets;
 pub mod tegsoft;
 
 use std::time::Duration;
@@ -31,6 +33,9 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// Largest response body accepted, in bytes; a larger one is an error, not an allocation.
     pub max_body: usize,
+    /// Where agent sessions note the cookie values and CSRF tokens they receive, so reports can
+    /// redact them.
+    pub secrets: secrets::SecretLog,
 }
 
 impl Default for ClientConfig {
@@ -39,6 +44,7 @@ impl Default for ClientConfig {
             request_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(5),
             max_body: 16 * 1024 * 1024,
+            secrets: secrets::SecretLog::default(),
         }
     }
 }

@@ -10,6 +10,12 @@ use crate::scenario::Diagnostic;
 
 /// `sources` maps scenario file names to their text, to quote the failing lines.
 pub fn write(run: &RunResult, sources: &HashMap<String, String>, out: &mut dyn Write) -> std::io::Result<()> {
+    write_body(run, sources, out)?;
+    write_verdict(run.outcome(), out)
+}
+
+/// Everything but the verdict line, which is printed once the reports are written.
+pub fn write_body(run: &RunResult, sources: &HashMap<String, String>, out: &mut dyn Write) -> std::io::Result<()> {
     for sc in &run.scenarios {
         scenario(sc, run.strict, sources, out)?;
     }
@@ -87,17 +93,28 @@ pub fn summary(run: &RunResult, out: &mut dyn Write) -> std::io::Result<()> {
     for (rule, n) in &run.observations_by_rule {
         writeln!(out, "  observation {rule}: {n}")?;
     }
+    if run.checks_suppressed > 0 {
+        writeln!(
+            out,
+            "  ({} failed checks are counted above but not shown: past {} per rule per step, or {} per run)",
+            run.checks_suppressed,
+            crate::runner::result::KEEP_PER_RULE,
+            crate::runner::result::KEEP_PER_RUN
+        )?;
+    }
     if run.strict && !run.observations_by_rule.is_empty() {
         writeln!(out, "  (--strict: observations fail the run)")?;
     }
-    let verdict = match run.outcome() {
-        Outcome::Pass => "pass",
-        Outcome::Violations => "contract violations found",
-        Outcome::CouldNotRun => "could not run",
-        Outcome::InvalidInput => "invalid input",
-        Outcome::ThresholdBreached => "threshold breached",
-    };
-    writeln!(out, "result: {verdict} (exit {})", run.outcome().code())
+    if run.interrupted {
+        writeln!(out, "  (interrupted: the scenarios and steps that did not run are not judged)")?;
+    }
+    Ok(())
+}
+
+/// The last line: the verdict and the exit code it gives. Printed once the outcome is final
+/// (reports written), so it never disagrees with the process's exit code.
+pub fn write_verdict(outcome: Outcome, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "result: {} (exit {})", outcome.verdict(), outcome.code())
 }
 
 fn diagnostic(c: &Check, step: &str, sources: &HashMap<String, String>) -> Diagnostic {

@@ -23,13 +23,7 @@ pub fn write(run: &RunResult, out: &mut dyn Write) -> std::io::Result<()> {
     let outcome = run.outcome();
     let report = Report {
         report_version: REPORT_VERSION,
-        outcome: match outcome {
-            crate::runner::Outcome::Pass => "pass",
-            crate::runner::Outcome::Violations => "fail",
-            crate::runner::Outcome::CouldNotRun => "could-not-run",
-            crate::runner::Outcome::InvalidInput => "invalid-input",
-            crate::runner::Outcome::ThresholdBreached => "threshold-breached",
-        },
+        outcome: outcome.name(),
         exit_code: outcome.code(),
         run,
         rules: rules::ALL,

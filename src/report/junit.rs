@@ -14,7 +14,11 @@ pub fn write(run: &RunResult, out: &mut dyn Write) -> std::io::Result<()> {
     let mut w = Writer::new_with_indent(out, b' ', 2);
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
     let strict = run.strict;
-    let (tests, failures, errors, skipped) = totals(run.scenarios.iter().flat_map(|s| &s.steps), strict);
+    let (mut tests, failures, mut errors, skipped) = totals(run.scenarios.iter().flat_map(|s| &s.steps), strict);
+    if run.error.is_some() {
+        tests += 1;
+        errors += 1;
+    }
     let mut root = BytesStart::new("testsuites");
     root.push_attribute(("name", "chatprobe"));
     root.push_attribute(("tests", tests.to_string().as_str()));
@@ -23,6 +27,9 @@ pub fn write(run: &RunResult, out: &mut dyn Write) -> std::io::Result<()> {
     root.push_attribute(("skipped", skipped.to_string().as_str()));
     root.push_attribute(("time", secs(run.duration).as_str()));
     w.write_event(Event::Start(root))?;
+    if let Some(error) = &run.error {
+        not_started(&mut w, error, &run.started_at)?;
+    }
     for sc in &run.scenarios {
         suite(&mut w, sc, &run.started_at, strict)?;
     }
@@ -48,6 +55,24 @@ fn totals<'a>(steps: impl Iterator<Item = &'a StepResult>, strict: bool) -> (usi
         }
     }
     (t, f, e, s)
+}
+
+/// A run that could not start: one suite with one errored case, so a CI job that publishes
+/// JUnit shows it red rather than a report an earlier run left.
+fn not_started<W: Write>(w: &mut Writer<W>, error: &str, timestamp: &str) -> std::io::Result<()> {
+    let mut el = BytesStart::new("testsuite");
+    for (k, v) in [("name", "chatprobe"), ("tests", "1"), ("failures", "0"), ("errors", "1"), ("skipped", "0")] {
+        el.push_attribute((k, v));
+    }
+    el.push_attribute(("timestamp", timestamp));
+    w.write_event(Event::Start(el))?;
+    let mut tc = BytesStart::new("testcase");
+    tc.push_attribute(("name", "start"));
+    tc.push_attribute(("classname", "chatprobe"));
+    w.write_event(Event::Start(tc))?;
+    text_el(w, "error", error, error)?;
+    w.write_event(Event::End(BytesEnd::new("testcase")))?;
+    w.write_event(Event::End(BytesEnd::new("testsuite")))
 }
 
 fn suite<W: Write>(w: &mut Writer<W>, sc: &ScenarioResult, timestamp: &str, strict: bool) -> std::io::Result<()> {

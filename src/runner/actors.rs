@@ -56,6 +56,8 @@ pub struct Actors {
 pub struct Sink {
     pub checks: Vec<Check>,
     pub counts: Counts,
+    /// Failed checks an inbox counted but did not keep.
+    pub suppressed: std::collections::BTreeMap<&'static str, super::result::Suppressed>,
 }
 
 impl Sink {
@@ -180,9 +182,12 @@ impl Actors {
             // The client closed its channel on disconnect; the pump ends with it.
             let _ = tokio::time::timeout(cfg.client.request_timeout, pump).await;
         }
-        let (checks, counts) = agent.inbox.drain();
+        let (checks, suppressed, counts) = agent.inbox.drain();
         sink.checks.extend(checks);
         sink.counts.add(&counts);
+        for (rule, n) in suppressed {
+            sink.suppressed.entry(rule).or_default().add(&n);
+        }
     }
 
     /// Bring the target back to where the scenario found it: reject or complete every chat the
@@ -190,19 +195,61 @@ impl Actors {
     pub async fn teardown(&mut self, cfg: &RunConfig) -> StepResult {
         let started = Instant::now();
         let mut sink = Sink::default();
-        // What the scenario's operations still wait for gets its deadline, then the transcripts
-        // are checked whole; only then is anything closed.
-        self.settle().await;
-        let end = {
-            let mut o = self.observer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            o.finish(Instant::now());
-            o.take()
-        };
-        sink.checks.extend(end.into_iter().map(super::step::violation_check));
+        let interrupted = cfg.stop.is_cancelled();
+        if !interrupted {
+            // What the scenario's operations still wait for gets its deadline, then the
+            // transcripts are checked whole; only then is anything closed. An interrupted run
+            // judges nothing that did not finish.
+            self.settle().await;
+            let end = {
+                let mut o = self.observer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                o.finish(Instant::now());
+                o.take()
+            };
+            sink.checks.extend(end.into_iter().map(super::step::violation_check));
+        }
+        let mut error = None;
+        let close = self.close_all(cfg, &mut sink);
+        if interrupted {
+            // A person waits on it: close what can be closed in a few seconds, say what was not.
+            if tokio::time::timeout(TEARDOWN_WHEN_INTERRUPTED, close).await.is_err() {
+                error = Some(format!(
+                    "teardown cut short after {TEARDOWN_WHEN_INTERRUPTED:?}: the target may still hold this scenario's chats and sessions"
+                ));
+            }
+        } else {
+            close.await;
+        }
+        // Teardown does not assert; only the automatic rules' failures count.
+        sink.checks.retain(|c| !c.passed && !c.rule.starts_with("assert."));
+        let late = self.observer.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        sink.checks.extend(late.into_iter().map(super::step::violation_check));
+        let mut capped = super::result::CappedChecks::default();
+        capped.absorb(std::mem::take(&mut sink.checks), std::mem::take(&mut sink.suppressed));
+        let (checks, suppressed) = capped.take();
+        sink.counts.tally(&checks, &suppressed, false);
+        sink.checks = checks;
+        StepResult {
+            name: "teardown".into(),
+            kind: "teardown",
+            span: Span::new(&self.file, 0, 0),
+            duration: started.elapsed(),
+            counts: sink.counts,
+            checks: sink.checks,
+            error,
+            skipped: false,
+            skip_reason: None,
+            suppressed,
+        }
+    }
+
+    /// Reject or complete every chat the agents hold, complete the customers' chats, log every
+    /// agent out.
+    async fn close_all(&mut self, cfg: &RunConfig, sink: &mut Sink) {
         for role in self.order.clone() {
             if let Some(agent) = self.agents.get(&role) {
                 if agent.logged_in {
-                    close_agent_chats(agent, cfg, &mut sink).await;
+                    close_agent_chats(agent, cfg, sink).await;
                 }
             } else if let Some(customer) = self.customers.get(&role) {
                 for chat in &customer.chats {
@@ -214,29 +261,14 @@ impl Actors {
         }
         for role in self.order.clone() {
             if self.agents.contains_key(&role) {
-                self.logout(&role, cfg, &mut sink).await;
+                self.logout(&role, cfg, sink).await;
             }
-        }
-        // Teardown does not assert; only the automatic rules' failures count.
-        sink.checks.retain(|c| !c.passed && !c.rule.starts_with("assert."));
-        sink.counts.checks_failed = sink.checks.len() as u64;
-        sink.counts.violations = sink.checks.iter().filter(|c| c.is_violation()).count() as u64;
-        sink.counts.observations = sink.checks.iter().filter(|c| c.is_observation()).count() as u64;
-        let late = self.observer.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
-        sink.checks.extend(late.into_iter().map(super::step::violation_check));
-        StepResult {
-            name: "teardown".into(),
-            kind: "teardown",
-            span: Span::new(&self.file, 0, 0),
-            duration: started.elapsed(),
-            counts: sink.counts,
-            checks: sink.checks,
-            error: None,
-            skipped: false,
-            skip_reason: None,
         }
     }
 }
+
+/// How long the teardown of an interrupted scenario may take.
+pub const TEARDOWN_WHEN_INTERRUPTED: std::time::Duration = std::time::Duration::from_secs(3);
 
 impl Actors {
     /// Wait until nothing is pending in the observer, or its deadlines pass.

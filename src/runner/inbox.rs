@@ -8,7 +8,9 @@ use std::time::Instant;
 use serde_json::Value;
 use tokio::sync::{Notify, mpsc};
 
-use super::result::{Check, Counts};
+use std::collections::BTreeMap;
+
+use super::result::{CappedChecks, Check, Counts, Suppressed};
 use super::validate::{check_bayeux, check_exchange};
 use crate::client::BayeuxEvent;
 use crate::contract::observe::Observer;
@@ -16,6 +18,9 @@ use crate::contract::rules;
 use crate::contract::schema::SchemaRegistry;
 use crate::scenario::matcher::{self, Failure};
 use crate::scenario::{Expectation, NotificationExpect};
+
+/// Most notifications an inbox keeps for steps to match; older ones are let go.
+const MAX_DELIVERED: usize = 10_000;
 
 /// A data message delivered to the agent.
 #[derive(Debug, Clone)]
@@ -30,8 +35,8 @@ pub struct Delivered {
 #[derive(Default)]
 struct State {
     delivered: Vec<Delivered>,
-    /// Checks produced since the runner last drained them.
-    checks: Vec<Check>,
+    /// Checks produced since the runner last drained them, capped per rule.
+    checks: CappedChecks,
     counts: Counts,
     seq: usize,
     closed: bool,
@@ -80,41 +85,61 @@ impl Inbox {
         })
     }
 
+    /// Validate an event, then record it. The validation runs outside the inbox's lock, so a
+    /// step waiting on the inbox is never held up by a large answer being checked.
     fn accept(&self, reg: &SchemaRegistry, ev: BayeuxEvent, observer: Option<&(Arc<Mutex<Observer>>, String)>) {
-        let mut guard = self.lock();
-        let st = &mut *guard;
+        let mut checks = Vec::new();
+        let mut counts = Counts::default();
         match ev {
             BayeuxEvent::Message { received_at, message } => {
-                st.seq += 1;
-                let seq = st.seq;
-                check_bayeux(reg, &message, seq, &mut st.counts, &mut st.checks);
+                let seq = {
+                    let mut st = self.lock();
+                    st.seq += 1;
+                    st.seq
+                };
+                check_bayeux(reg, &message, seq, &mut counts, &mut checks);
                 let channel = message.get("channel").and_then(Value::as_str).unwrap_or_default().to_owned();
+                let mut st = self.lock();
+                st.counts.add(&counts);
+                for c in checks {
+                    st.checks.push(c);
+                }
                 if !channel.starts_with("/meta/") {
                     let data = message.get("data").cloned().unwrap_or(Value::Null);
                     if let Some((obs, agent)) = observer.filter(|_| channel == crate::api::CHANNEL_CHATS) {
                         obs.lock().unwrap_or_else(PoisonError::into_inner).notification(agent, &data, received_at);
                     }
                     st.delivered.push(Delivered { seq, at: received_at, channel, data, consumed: false });
+                    // Only unconsumed notifications can still match; a flood of them is bounded.
+                    if st.delivered.len() > MAX_DELIVERED {
+                        let excess = st.delivered.len() - MAX_DELIVERED;
+                        st.delivered.drain(..excess);
+                    }
                 }
             }
             BayeuxEvent::Exchange(ex) => {
-                check_exchange(reg, &ex, &mut st.counts, &mut st.checks);
+                check_exchange(reg, &ex, &mut counts, &mut checks);
+                let mut st = self.lock();
+                st.counts.add(&counts);
+                for c in checks {
+                    st.checks.push(c);
+                }
             }
             BayeuxEvent::Problem { fatal, description } => {
                 if fatal {
-                    st.checks.push(Check::fail(&rules::PROTOCOL_BAYEUX, "CometD session", description));
+                    self.lock().checks.push(Check::fail(&rules::PROTOCOL_BAYEUX, "CometD session", description));
                 }
             }
-            BayeuxEvent::Closed => st.closed = true,
+            BayeuxEvent::Closed => self.lock().closed = true,
         }
-        drop(guard);
         self.notify.notify_waiters();
     }
 
-    /// Checks and counts produced since the last call.
-    pub fn drain(&self) -> (Vec<Check>, Counts) {
+    /// Checks (capped per rule, the rest counted) and counts produced since the last call.
+    pub fn drain(&self) -> (Vec<Check>, BTreeMap<&'static str, Suppressed>, Counts) {
         let mut st = self.lock();
-        (std::mem::take(&mut st.checks), std::mem::take(&mut st.counts))
+        let (checks, suppressed) = st.checks.take();
+        (checks, suppressed, std::mem::take(&mut st.counts))
     }
 
     /// Sequence number of the latest message (a floor for "after this point").
@@ -297,7 +322,7 @@ mod tests {
             message: json!({"channel": "/v2/me/chats", "data": {"messageType": "ChatStateChangeMessage", "notificationType": "StatusChange", "chat": {"id": 5}}}),
         };
         let inbox = inbox_with(vec![event(json!({"n": 1})), bad]).await;
-        let (checks, counts) = inbox.drain();
+        let (checks, _, counts) = inbox.drain();
         assert_eq!(counts.notifications_validated, 2);
         assert!(checks.iter().any(|c| c.rule == "shape.notification" && !c.passed), "{checks:#?}");
         assert!(inbox.drain().0.is_empty());

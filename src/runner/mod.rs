@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::Value;
+pub use tokio_util::sync::CancellationToken;
 
 pub use action::transcript::Transcript;
 pub use result::{Abort, Check, Counts, Outcome, RunResult, ScenarioResult, StepResult, Verdict};
@@ -57,13 +58,19 @@ pub struct RunConfig {
     pub vars: Vec<(String, Value)>,
     /// Observations fail the run too.
     pub strict: bool,
+    /// Cancelled when the run must stop (a signal): the current step is abandoned, the
+    /// scenario torn down, the rest not run.
+    pub stop: CancellationToken,
 }
 
 impl RunConfig {
     pub fn new(target: Target, client: ClientConfig, schemas: Arc<SchemaRegistry>) -> RunConfig {
-        RunConfig { target, client, schemas, vars: Vec::new(), strict: false }
+        RunConfig { target, client, schemas, vars: Vec::new(), strict: false, stop: CancellationToken::new() }
     }
 }
+
+/// Why a step or scenario did not run: the run was interrupted.
+pub const INTERRUPTED: &str = "the run was interrupted";
 
 /// Run scenarios one after the other.
 pub async fn run_scenarios(scenarios: &[Scenario], cfg: &RunConfig) -> RunResult {
@@ -72,6 +79,9 @@ pub async fn run_scenarios(scenarios: &[Scenario], cfg: &RunConfig) -> RunResult
         time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
     let mut results = Vec::with_capacity(scenarios.len());
     for sc in scenarios {
+        if cfg.stop.is_cancelled() {
+            break;
+        }
         results.push(run_scenario(sc, cfg).await);
     }
     let mut run = RunResult {
@@ -84,8 +94,12 @@ pub async fn run_scenarios(scenarios: &[Scenario], cfg: &RunConfig) -> RunResult
         scenarios: results,
         counts: Counts::default(),
         strict: cfg.strict,
+        interrupted: cfg.stop.is_cancelled(),
+        error: None,
+        failed_start: None,
         violations_by_rule: BTreeMap::new(),
         observations_by_rule: BTreeMap::new(),
+        checks_suppressed: 0,
         coverage: crate::scenario::coverage::coverage(scenarios, crate::scenario::coverage::documented_errors),
     };
     run.finish();
@@ -155,7 +169,17 @@ pub async fn run_scenario(sc: &Scenario, cfg: &RunConfig) -> ScenarioResult {
             result.steps.push(step::skipped(st, why.clone()));
             continue;
         }
-        let step::Ran { result: step_result, abort, guard_unmet } = step::run(st, &mut actors, &mut vars, cfg).await;
+        if cfg.stop.is_cancelled() {
+            result.steps.push(step::skipped(st, INTERRUPTED.to_owned()));
+            continue;
+        }
+        let run = step::run(st, &mut actors, &mut vars, cfg);
+        let step::Ran { result: step_result, abort, guard_unmet } = tokio::select! {
+            done = run => done,
+            () = cfg.stop.cancelled() => {
+                step::Ran { result: step::skipped(st, INTERRUPTED.to_owned()), abort: None, guard_unmet: false }
+            }
+        };
         let blocking = step_result.error.is_some()
             || step_result.violations().any(|c| c.rule.starts_with("assert.") || c.rule == "transport");
         if blocking && !st.continue_on_failure {
@@ -172,6 +196,20 @@ pub async fn run_scenario(sc: &Scenario, cfg: &RunConfig) -> ScenarioResult {
     result.steps.push(actors.teardown(cfg).await);
     result.duration = started.elapsed();
     result
+}
+
+/// What the reports of a run under `cfg` must not show: the agents' credentials (and their Basic
+/// form), a password in the target URL, every cookie value and CSRF token the run received.
+pub fn redactor(cfg: &RunConfig) -> crate::client::secrets::Redactor {
+    let mut r = crate::client::secrets::Redactor::new(
+        &cfg.client.secrets,
+        cfg.target.agents.iter().map(|c| (c.username.as_str(), c.password.as_str())),
+    );
+    if let Some(password) = reqwest::Url::parse(&cfg.target.base_url).ok().and_then(|u| u.password().map(str::to_owned))
+    {
+        r = r.also(&password);
+    }
+    r
 }
 
 /// Whether the target answers HTTP at all (any status will do): the run cannot start otherwise.

@@ -1,6 +1,7 @@
 //! The result tree of a run: run → scenario → step → check. Results are data: a failed check is
 //! recorded here, never returned as an error, and every report is a pure function of this tree.
 
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -30,6 +31,24 @@ pub struct Check {
     pub actual: Option<String>,
 }
 
+/// Most characters a check keeps in its subject, message, expected and actual: a server's answer
+/// must not be able to make one check megabytes long.
+pub const TEXT_LIMIT: usize = 1_000;
+
+/// Most failed checks of one rule a step keeps in full; the rest are counted in `suppressed`.
+pub const KEEP_PER_RULE: usize = 25;
+
+/// Most failed checks a whole run keeps in full; the rest are counted in `suppressed`.
+pub const KEEP_PER_RUN: usize = 2_000;
+
+/// `s` cut to [`TEXT_LIMIT`] characters, marked with `…` when cut.
+fn bounded(s: String) -> String {
+    match s.char_indices().nth(TEXT_LIMIT) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s,
+    }
+}
+
 impl Check {
     pub fn pass(rule: &Rule, subject: impl Into<String>, message: impl Into<String>) -> Check {
         Check {
@@ -37,8 +56,8 @@ impl Check {
             passed: true,
             severity: rule.severity,
             source: rule.source.to_owned(),
-            subject: subject.into(),
-            message: message.into(),
+            subject: bounded(subject.into()),
+            message: bounded(message.into()),
             span: None,
             expected: None,
             actual: None,
@@ -72,9 +91,67 @@ impl Check {
     }
 
     pub fn expected_actual(mut self, expected: impl Into<String>, actual: impl Into<String>) -> Check {
-        self.expected = Some(expected.into());
-        self.actual = Some(actual.into());
+        self.expected = Some(bounded(expected.into()));
+        self.actual = Some(bounded(actual.into()));
         self
+    }
+}
+
+/// Failed checks counted but not kept in full, by severity.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct Suppressed {
+    pub violations: u64,
+    pub observations: u64,
+}
+
+impl Suppressed {
+    fn count(&mut self, c: &Check) {
+        match c.severity {
+            Severity::Violation => self.violations += 1,
+            Severity::Observation => self.observations += 1,
+        }
+    }
+
+    pub fn add(&mut self, o: &Suppressed) {
+        self.violations += o.violations;
+        self.observations += o.observations;
+    }
+}
+
+/// Failed checks kept in full up to [`KEEP_PER_RULE`] per rule, the rest counted: what a step
+/// (or an inbox between two steps) collects, whatever a server sends.
+#[derive(Debug, Default)]
+pub struct CappedChecks {
+    checks: Vec<Check>,
+    kept: HashMap<&'static str, usize>,
+    suppressed: BTreeMap<&'static str, Suppressed>,
+}
+
+impl CappedChecks {
+    pub fn push(&mut self, c: Check) {
+        if !c.passed {
+            let kept = self.kept.entry(c.rule).or_default();
+            if *kept >= KEEP_PER_RULE {
+                self.suppressed.entry(c.rule).or_default().count(&c);
+                return;
+            }
+            *kept += 1;
+        }
+        self.checks.push(c);
+    }
+
+    pub fn absorb(&mut self, checks: Vec<Check>, suppressed: BTreeMap<&'static str, Suppressed>) {
+        for c in checks {
+            self.push(c);
+        }
+        for (rule, n) in suppressed {
+            self.suppressed.entry(rule).or_default().add(&n);
+        }
+    }
+
+    pub fn take(&mut self) -> (Vec<Check>, BTreeMap<&'static str, Suppressed>) {
+        self.kept.clear();
+        (std::mem::take(&mut self.checks), std::mem::take(&mut self.suppressed))
     }
 }
 
@@ -94,6 +171,19 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// Set the check tallies from a step's checks, those counted but not kept, and whether it
+    /// ended in an error.
+    pub fn tally(&mut self, checks: &[Check], suppressed: &BTreeMap<&'static str, Suppressed>, error: bool) {
+        let dropped = suppressed.values().fold(Suppressed::default(), |mut a, s| {
+            a.add(s);
+            a
+        });
+        self.checks_passed = checks.iter().filter(|c| c.passed).count() as u64;
+        self.violations = checks.iter().filter(|c| c.is_violation()).count() as u64 + dropped.violations;
+        self.observations = checks.iter().filter(|c| c.is_observation()).count() as u64 + dropped.observations;
+        self.checks_failed = self.violations + self.observations + u64::from(error);
+    }
+
     pub fn add(&mut self, o: &Counts) {
         self.requests += o.requests;
         self.responses_validated += o.responses_validated;
@@ -124,12 +214,19 @@ pub struct StepResult {
     /// could not provide.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_reason: Option<String>,
+    /// Failed checks counted but not kept in full (past [`KEEP_PER_RULE`] or [`KEEP_PER_RUN`]),
+    /// per rule.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub suppressed: BTreeMap<&'static str, Suppressed>,
 }
 
 impl StepResult {
     /// Ran, completed, and broke nothing the documentation promises.
     pub fn passed(&self) -> bool {
-        !self.skipped && self.error.is_none() && !self.checks.iter().any(Check::is_violation)
+        !self.skipped
+            && self.error.is_none()
+            && !self.checks.iter().any(Check::is_violation)
+            && self.suppressed.values().all(|s| s.violations == 0)
     }
 
     /// Failed checks of either severity.
@@ -174,9 +271,12 @@ impl ScenarioResult {
         self.aborted.is_none() && self.steps.iter().all(|s| s.passed() || s.skipped)
     }
 
-    /// Observations (profile checks that failed) in this scenario.
+    /// Observations (profile checks that failed) in this scenario, those not kept included.
     pub fn observations(&self) -> usize {
-        self.steps.iter().map(|s| s.observations().count()).sum()
+        self.steps
+            .iter()
+            .map(|s| s.observations().count() + s.suppressed.values().map(|n| n.observations as usize).sum::<usize>())
+            .sum()
     }
 
     /// The verdict as reports print it; under `strict` an observation fails the scenario.
@@ -224,10 +324,20 @@ pub struct RunResult {
     pub counts: Counts,
     /// `--strict`: observations fail the run too.
     pub strict: bool,
+    /// A signal stopped the run: what ran is reported, the rest did not run.
+    pub interrupted: bool,
+    /// Why the run could not start, when it could not (no scenario ran).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The outcome of a run that could not start.
+    #[serde(skip)]
+    pub failed_start: Option<Outcome>,
     /// Failed checks of severity violation, per rule id.
     pub violations_by_rule: std::collections::BTreeMap<&'static str, u64>,
     /// Failed checks of severity observation, per rule id.
     pub observations_by_rule: std::collections::BTreeMap<&'static str, u64>,
+    /// Failed checks counted in the maps above but not kept in full, past the caps.
+    pub checks_suppressed: u64,
     /// Which catalogue operations the scenarios of this run exercise.
     pub coverage: crate::scenario::coverage::Coverage,
 }
@@ -240,17 +350,102 @@ pub enum Outcome {
     InvalidInput = 2,
     CouldNotRun = 3,
     ThresholdBreached = 4,
+    /// Stopped by SIGINT or SIGTERM: 128 + SIGINT, as shells report it.
+    Interrupted = 130,
 }
 
 impl Outcome {
     pub fn code(self) -> i32 {
         self as i32
     }
+
+    /// The outcome's name in reports (`pass`, `fail`, `could-not-run`...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Violations => "fail",
+            Outcome::InvalidInput => "invalid-input",
+            Outcome::CouldNotRun => "could-not-run",
+            Outcome::ThresholdBreached => "threshold-breached",
+            Outcome::Interrupted => "interrupted",
+        }
+    }
+
+    /// The graver of two outcomes: could-not-run and invalid input outrank violations.
+    pub fn max_by_code(self, other: Outcome) -> Outcome {
+        if other.code() > self.code() { other } else { self }
+    }
+
+    /// The verdict as a sentence, for the console.
+    pub fn verdict(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Violations => "contract violations found",
+            Outcome::InvalidInput => "invalid input",
+            Outcome::CouldNotRun => "could not run",
+            Outcome::ThresholdBreached => "threshold breached",
+            Outcome::Interrupted => "interrupted",
+        }
+    }
 }
 
 impl RunResult {
+    /// Replace every secret the redactor knows in every text the reports show.
+    pub fn redact(&mut self, r: &crate::client::secrets::Redactor) {
+        r.scrub(&mut self.target);
+        if let Some(e) = &mut self.error {
+            r.scrub(e);
+        }
+        for sc in &mut self.scenarios {
+            if let Some(a) = &mut sc.aborted {
+                r.scrub(&mut a.message);
+            }
+            for st in &mut sc.steps {
+                for text in [&mut st.error, &mut st.skip_reason].into_iter().flatten() {
+                    r.scrub(text);
+                }
+                for c in &mut st.checks {
+                    r.scrub(&mut c.subject);
+                    r.scrub(&mut c.message);
+                    for text in [&mut c.expected, &mut c.actual].into_iter().flatten() {
+                        r.scrub(text);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The report of a run that could not start: no scenario ran, `error` says why. Written in
+    /// place of the reports an earlier run left, so none of those can pass for this run's.
+    pub fn not_started(outcome: Outcome, error: impl Into<String>, target: impl Into<String>) -> RunResult {
+        RunResult {
+            tool: "chatprobe",
+            version: env!("CARGO_PKG_VERSION"),
+            target: target.into(),
+            embedded_simulator: false,
+            started_at: time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            duration: Duration::ZERO,
+            scenarios: Vec::new(),
+            counts: Counts::default(),
+            strict: false,
+            interrupted: false,
+            error: Some(error.into()),
+            failed_start: Some(outcome),
+            violations_by_rule: BTreeMap::new(),
+            observations_by_rule: BTreeMap::new(),
+            checks_suppressed: 0,
+            coverage: crate::scenario::coverage::Coverage::default(),
+        }
+    }
+
     pub fn outcome(&self) -> Outcome {
-        if self.scenarios.iter().any(|s| s.aborted.as_ref().is_some_and(|a| a.could_not_run)) {
+        if let Some(o) = self.failed_start {
+            o
+        } else if self.interrupted {
+            Outcome::Interrupted
+        } else if self.scenarios.iter().any(|s| s.aborted.as_ref().is_some_and(|a| a.could_not_run)) {
             Outcome::CouldNotRun
         } else if self.scenarios.iter().all(|s| s.judge(self.strict) != Verdict::Fail) {
             Outcome::Pass
@@ -263,15 +458,37 @@ impl RunResult {
         let mut counts = Counts::default();
         self.violations_by_rule.clear();
         self.observations_by_rule.clear();
+        self.checks_suppressed = 0;
+        let mut kept = 0usize;
         for s in &mut self.scenarios {
             let mut sc = Counts::default();
-            for st in &s.steps {
+            for st in &mut s.steps {
+                // Past the run's cap, failed checks are only counted.
+                if kept >= KEEP_PER_RUN {
+                    let (keep, drop): (Vec<Check>, Vec<Check>) =
+                        std::mem::take(&mut st.checks).into_iter().partition(|c| c.passed);
+                    st.checks = keep;
+                    for c in drop {
+                        st.suppressed.entry(c.rule).or_default().count(&c);
+                    }
+                } else {
+                    kept += st.failures().count();
+                }
                 sc.add(&st.counts);
                 for c in st.violations() {
                     *self.violations_by_rule.entry(c.rule).or_default() += 1;
                 }
                 for c in st.observations() {
                     *self.observations_by_rule.entry(c.rule).or_default() += 1;
+                }
+                for (rule, n) in &st.suppressed {
+                    if n.violations > 0 {
+                        *self.violations_by_rule.entry(rule).or_default() += n.violations;
+                    }
+                    if n.observations > 0 {
+                        *self.observations_by_rule.entry(rule).or_default() += n.observations;
+                    }
+                    self.checks_suppressed += n.violations + n.observations;
                 }
             }
             s.counts = sc;

@@ -10,7 +10,7 @@ use super::RunConfig;
 use super::action::{self, StepError};
 use super::actors::{Actors, Sink};
 use super::expect::{apply_captures, file_checks, guard_check, notification_checks, refused_checks, response_checks};
-use super::result::{Abort, Check, StepResult};
+use super::result::{Abort, CappedChecks, Check, StepResult};
 use crate::scenario::vars::Vars;
 use crate::scenario::{Action, Step, Via};
 
@@ -26,6 +26,7 @@ pub fn skipped(st: &Step, reason: String) -> StepResult {
         error: None,
         skipped: true,
         skip_reason: Some(reason),
+        suppressed: Default::default(),
     }
 }
 
@@ -120,32 +121,33 @@ pub async fn run(st: &Step, actors: &mut Actors, vars: &mut Vars, cfg: &RunConfi
     };
     sink.checks.extend(violations.into_iter().map(violation_check));
 
-    // Whatever the agents' CometD clients saw during the step is this step's.
+    // Whatever the agents' CometD clients saw during the step is this step's; past a few of
+    // each rule, failed checks are counted, not kept.
+    let mut capped = CappedChecks::default();
+    capped.absorb(std::mem::take(&mut sink.checks), std::mem::take(&mut sink.suppressed));
     for agent in actors.agents.values() {
-        let (checks, counts) = agent.inbox.drain();
-        sink.checks.extend(checks);
+        let (checks, suppressed, counts) = agent.inbox.drain();
+        capped.absorb(checks, suppressed);
         sink.counts.add(&counts);
     }
-    for c in sink.checks.iter_mut() {
+    let (mut checks, suppressed) = capped.take();
+    for c in checks.iter_mut() {
         if c.span.is_none() && !c.passed {
             c.span = Some(st.span.clone());
         }
     }
-    let failed = sink.checks.iter().filter(|c| !c.passed).count() as u64;
-    sink.counts.checks_passed = sink.checks.iter().filter(|c| c.passed).count() as u64;
-    sink.counts.checks_failed = failed + u64::from(error.is_some());
-    sink.counts.violations = sink.checks.iter().filter(|c| c.is_violation()).count() as u64;
-    sink.counts.observations = sink.checks.iter().filter(|c| c.is_observation()).count() as u64;
+    sink.counts.tally(&checks, &suppressed, error.is_some());
     let result = StepResult {
         name: st.name.clone(),
         kind: st.action.kind(),
         span: st.span.clone(),
         duration: started.elapsed(),
         counts: sink.counts,
-        checks: sink.checks,
+        checks,
         error,
         skipped: skip.is_some(),
         skip_reason: skip.map(|r| format!("skipped: {r}")),
+        suppressed,
     };
     Ran { result, abort, guard_unmet: st.guard.is_some() && !guard_held }
 }

@@ -24,6 +24,13 @@ pub fn check_exchange(reg: &SchemaRegistry, ex: &Exchange, counts: &mut Counts, 
         // The documented CSRF refusal is plain text.
         return;
     }
+    if ex.json_over_limit {
+        out.push(Check::fail(&rules::TRANSPORT, &subject, "the body is too large to check").expected_actual(
+            format!("at most {} JSON values", crate::client::json::MAX_VALUES),
+            format!("{} bytes holding more", ex.body_bytes),
+        ));
+        return;
+    }
     if reg.tegsoft_profile().service(&ex.method, &ex.path).is_some() {
         tegsoft_answer(reg, ex, &subject, counts, out);
         return;
@@ -126,19 +133,14 @@ fn bayeux_exchange_checks(request: Option<&Value>, reply: &Value, subject: &str,
             );
         }
     }
-    let events: Vec<(&Value, Option<&Value>)> = replies
-        .iter()
-        .filter(|m| channel(m).is_some_and(|c| !c.starts_with("/meta/")))
-        .map(|m| (&m["channel"], m.get("data")))
-        .collect();
-    for (i, event) in events.iter().enumerate() {
-        if events[..i].contains(event) {
+    // Each event's text once in a set: linear in the answer, whatever its size.
+    let mut seen = std::collections::HashSet::new();
+    for m in replies.iter().filter(|m| channel(m).is_some_and(|c| !c.starts_with("/meta/"))) {
+        let event = format!("{} {}", m["channel"], m.get("data").map_or_else(String::new, Value::to_string));
+        if !seen.insert(event.clone()) {
             out.push(
                 Check::fail(&rules::PROTOCOL_BAYEUX_DUPLICATE, subject, "the same event twice in one Bayeux response")
-                    .expected_actual(
-                        "each event once",
-                        snippet(&format!("{} {}", event.0, event.1.map_or_else(String::new, Value::to_string))),
-                    ),
+                    .expected_actual("each event once", snippet(&event)),
             );
         }
     }

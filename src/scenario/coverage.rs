@@ -29,7 +29,7 @@ impl OperationCoverage {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Coverage {
     pub operations: Vec<OperationCoverage>,
     pub positive_percent: f64,

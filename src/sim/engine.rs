@@ -122,6 +122,16 @@ impl Engine {
         self.waiting.len()
     }
 
+    /// Agents with a contact-centre session started and not ended.
+    pub fn agents_in_session(&self) -> usize {
+        self.agents.iter().filter(|a| a.session_started).count()
+    }
+
+    /// Agents holding a chat not yet Completed or Revoked.
+    pub fn agents_holding_chats(&self) -> usize {
+        self.agents.iter().filter(|a| !a.open_chats.is_empty()).count()
+    }
+
     pub fn documents(&self) -> usize {
         self.documents.len()
     }

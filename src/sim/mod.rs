@@ -144,6 +144,10 @@ pub struct SimStats {
     pub http_sessions: usize,
     /// Documents UCS holds: the standard responses and every complete upload.
     pub documents: usize,
+    /// Agents with a contact-centre session started and not ended.
+    pub agents_in_session: usize,
+    /// Agents holding a chat not yet Completed or Revoked.
+    pub agents_holding_chats: usize,
 }
 
 impl SimHandle {
@@ -162,6 +166,8 @@ impl SimHandle {
             held_connects: st.bayeux.held_count(),
             http_sessions: st.sessions.count(),
             documents: st.engine.documents(),
+            agents_in_session: st.engine.agents_in_session(),
+            agents_holding_chats: st.engine.agents_holding_chats(),
         })
     }
 

@@ -43,13 +43,11 @@ async fn run(faults: Faults) -> RunResult {
         .map(|i| Credentials { username: format!("agent{i}"), password: cfg.password.clone() })
         .collect();
     let running = sim::start(cfg, "127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let run_cfg = RunConfig {
-        target: Target { base_url: running.base_url(), agents, contact_center_id: "contract".into(), embedded: true },
-        client: ClientConfig::default(),
-        schemas: Arc::new(SchemaRegistry::embedded().unwrap()),
-        vars: Vec::new(),
-        strict: false,
-    };
+    let run_cfg = RunConfig::new(
+        Target { base_url: running.base_url(), agents, contact_center_id: "contract".into(), embedded: true },
+        ClientConfig::default(),
+        Arc::new(SchemaRegistry::embedded().unwrap()),
+    );
     let result = runner::run_scenarios(&scenarios(), &run_cfg).await;
     running.shutdown().await;
     result

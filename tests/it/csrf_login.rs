@@ -451,18 +451,16 @@ steps:
     logout: a1
 ";
     let sc = scenario::parse::parse_str("rotating-login.yaml", text).unwrap_or_else(|d| panic!("{d:?}"));
-    let cfg = RunConfig {
-        target: Target {
+    let cfg = RunConfig::new(
+        Target {
             base_url: server.base.clone(),
             agents: vec![Credentials { username: USER.into(), password: PASSWORD.into() }],
             contact_center_id: "csrf".into(),
             embedded: false,
         },
-        client: cfg(),
-        schemas: Arc::new(SchemaRegistry::embedded().unwrap()),
-        vars: Vec::new(),
-        strict: false,
-    };
+        cfg(),
+        Arc::new(SchemaRegistry::embedded().unwrap()),
+    );
     let result = tokio::time::timeout(DEADLINE, runner::run_scenario(&sc, &cfg)).await.expect("the run ended");
     let failed: Vec<_> = result.steps.iter().flat_map(|s| s.failures()).map(|c| (c.rule, c.message.clone())).collect();
     assert!(result.aborted.is_none(), "{:?} {failed:#?}", result.aborted);

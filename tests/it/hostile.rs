@@ -327,18 +327,11 @@ fn one_scenario_per_step(sc: &Scenario) -> Vec<Scenario> {
 
 fn run_config(server: &Hostile, sc: &Scenario) -> RunConfig {
     let agents = sc.agents.iter().map(|a| Credentials { username: a.clone(), password: "password".into() }).collect();
-    RunConfig {
-        target: Target {
-            base_url: server.base_url.clone(),
-            agents,
-            contact_center_id: "hostile".into(),
-            embedded: false,
-        },
-        client: client_config(),
-        schemas: Arc::new(SchemaRegistry::embedded().unwrap()),
-        vars: Vec::new(),
-        strict: false,
-    }
+    RunConfig::new(
+        Target { base_url: server.base_url.clone(), agents, contact_center_id: "hostile".into(), embedded: false },
+        client_config(),
+        Arc::new(SchemaRegistry::embedded().unwrap()),
+    )
 }
 
 /// How a case must end.

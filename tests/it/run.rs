@@ -39,13 +39,11 @@ async fn run_against_sim(scenarios: &[Scenario], sim_cfg: SimConfig) -> RunResul
         .map(|i| Credentials { username: format!("agent{i}"), password: sim_cfg.password.clone() })
         .collect();
     let running = sim::start(sim_cfg, "127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let cfg = RunConfig {
-        target: Target { base_url: running.base_url(), agents, contact_center_id: "it".into(), embedded: true },
-        client: ClientConfig::default(),
-        schemas: Arc::new(SchemaRegistry::embedded().unwrap()),
-        vars: Vec::new(),
-        strict: false,
-    };
+    let cfg = RunConfig::new(
+        Target { base_url: running.base_url(), agents, contact_center_id: "it".into(), embedded: true },
+        ClientConfig::default(),
+        Arc::new(SchemaRegistry::embedded().unwrap()),
+    );
     let result = runner::run_scenarios(scenarios, &cfg).await;
     running.shutdown().await;
     result

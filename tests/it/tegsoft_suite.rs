@@ -49,13 +49,8 @@ fn sim_config(served: &TegsoftProfile) -> SimConfig {
 async fn run_at(base_url: String, scenarios: &[Scenario], checked: &TegsoftProfile, strict: bool) -> RunResult {
     let agents = (1..=2).map(|i| Credentials { username: format!("agent{i}"), password: "password".into() }).collect();
     let schemas = SchemaRegistry::embedded().unwrap().with_tegsoft_profile(checked.clone()).unwrap();
-    let cfg = RunConfig {
-        target: Target { base_url, agents, contact_center_id: "it-tegsoft".into(), embedded: true },
-        client: ClientConfig::default(),
-        schemas: Arc::new(schemas),
-        vars: Vec::new(),
-        strict,
-    };
+    let target = Target { base_url, agents, contact_center_id: "it-tegsoft".into(), embedded: true };
+    let cfg = RunConfig { strict, ..RunConfig::new(target, ClientConfig::default(), Arc::new(schemas)) };
     runner::run_scenarios(scenarios, &cfg).await
 }
 

@@ -158,6 +158,10 @@ fn brief_text(s: &str) -> String {
     out
 }
 
+/// Most messages taken from one Bayeux response: a CometD server batches what it queued for one
+/// client, never thousands.
+pub const MAX_MESSAGES: usize = 10_000;
+
 impl Shared {
     /// POST `messages` to `{url}/{kind}`; report the exchange and every message received (in
     /// arrival order) and fold any advice in. Transport errors are returned, not reported.
@@ -181,8 +185,19 @@ impl Shared {
             reason: error_chain(&e),
         })?;
         let ex = execute(&self.http, request, Some(body), timeout, self.cfg.max_body).await?;
+        self.cfg.secrets.record(&ex);
         let received_at = Instant::now();
         let (messages, unusable) = match &ex.json {
+            Some(Value::Array(items)) if items.len() > MAX_MESSAGES => {
+                self.problem(
+                    false,
+                    format!(
+                        "{kind} response carries {} messages; the first {MAX_MESSAGES} are taken, the rest are not checked",
+                        items.len()
+                    ),
+                );
+                (items[..MAX_MESSAGES].to_vec(), None)
+            }
             Some(Value::Array(items)) => (items.clone(), None),
             Some(obj @ Value::Object(_)) => {
                 self.problem(false, format!("{kind} response is a bare object, not an array of messages"));

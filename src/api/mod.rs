@@ -1,10 +1,12 @@
 //! The documented API as data: status codes, chat states, message types, Bayeux channels, the
-//! catalogue of chat operations and the kinds of their parameters. No I/O: the simulator and the harness both read from here, so
-//! each fact exists once.
+//! catalogue of chat operations and the kinds of their parameters, and the Tegsoft webchat file
+//! API with the profile of what its page leaves open (`tegsoft`). No I/O: the simulator and the
+//! harness both read from here, so each fact exists once.
 
 pub mod catalogue;
 pub mod params;
 pub mod status;
+pub mod tegsoft;
 
 pub use catalogue::{
     CATALOGUE, ChatContext, Condition, MessageSpec, Operation, capabilities, capabilities_in, operation,

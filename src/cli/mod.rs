@@ -8,6 +8,7 @@ mod run;
 mod run_progress;
 mod selftest;
 mod serve;
+pub mod tegsoft;
 pub mod vars;
 
 use std::path::PathBuf;
@@ -115,6 +116,10 @@ pub struct RunArgs {
     /// plain, off.
     #[arg(long, default_value = "auto", value_parser = ["auto", "plain", "off"])]
     pub progress: String,
+    /// The Tegsoft profile to check against (and the embedded simulator serves): what the Tegsoft
+    /// page leaves open, as a YAML or JSON file, or `builtin:default` / `builtin:upper`.
+    #[arg(long, env = "CHATPROBE_TEGSOFT_PROFILE", value_name = "FILE|builtin:NAME", default_value = tegsoft::DEFAULT_SPEC)]
+    pub tegsoft_profile: String,
     /// Print only the summary.
     #[arg(long, short)]
     pub quiet: bool,
@@ -147,6 +152,9 @@ pub struct ServeArgs {
     /// allows (ids, timestamp forms, extra fields, batching, referenceId, a bot participant).
     #[arg(long)]
     pub variant: bool,
+    /// The Tegsoft profile to serve: a YAML or JSON file, or `builtin:default` / `builtin:upper`.
+    #[arg(long, env = "CHATPROBE_TEGSOFT_PROFILE", value_name = "FILE|builtin:NAME", default_value = tegsoft::DEFAULT_SPEC)]
+    pub tegsoft_profile: String,
 }
 
 #[derive(Debug, Args)]

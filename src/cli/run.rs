@@ -207,9 +207,14 @@ pub async fn run(args: RunArgs) -> Outcome {
         Ok(s) => s,
         Err(e) => return not_started(&paths, Outcome::InvalidInput, e, &shown_target),
     };
-    let registry = match schemas(args.schemas.as_deref()) {
-        Ok(r) => r,
-        Err(o) => return o,
+    let tegsoft = match super::tegsoft::load(&args.tegsoft_profile) {
+        Ok(p) => p,
+        Err(e) => return not_started(&paths, Outcome::InvalidInput, e, &shown_target),
+    };
+    let registry = args.schemas.as_deref().map_or_else(SchemaRegistry::embedded, SchemaRegistry::load_dir);
+    let registry = match registry.and_then(|r| r.with_tegsoft_profile(tegsoft.clone())) {
+        Ok(r) => Arc::new(r),
+        Err(e) => return invalid(e),
     };
     let request_timeout = match parse_duration(&args.request_timeout) {
         Ok(d) if !d.is_zero() => d,
@@ -277,7 +282,8 @@ pub async fn run(args: RunArgs) -> Outcome {
         None => {
             let mut configs = Vec::with_capacity(jobs);
             for _ in 0..jobs {
-                let cfg = sim::SimConfig::default();
+                let mut cfg = sim::SimConfig::default();
+                cfg.tegsoft.profile = tegsoft.clone();
                 let agents = (1..=cfg.agents)
                     .map(|i| Credentials { username: format!("agent{i}"), password: cfg.password.clone() })
                     .collect();
@@ -309,7 +315,11 @@ pub async fn run(args: RunArgs) -> Outcome {
     if !args.quiet {
         let what = if first.target.embedded { "embedded simulator at " } else { "" };
         let on = if jobs > 1 { format!(", {jobs} at a time") } else { String::new() };
-        eprintln!("chatprobe: {} scenario(s) against {what}{shown_target}{on}", scenarios.len());
+        eprintln!(
+            "chatprobe: {} scenario(s) against {what}{shown_target}{on} (Tegsoft profile `{}`)",
+            scenarios.len(),
+            tegsoft.name
+        );
     }
 
     output::on_signals(stop.clone(), "finishing the current step, tearing down, writing the reports");

@@ -26,7 +26,14 @@ pub async fn serve(args: ServeArgs) -> Outcome {
         Ok(faults) => faults,
         Err(e) => return invalid(e),
     };
-    let cfg = sim::SimConfig { agents: args.agents, password: args.password, capacity, cometd_timeout, faults, ..base };
+    let profile = match super::tegsoft::load(&args.tegsoft_profile) {
+        Ok(p) => p,
+        Err(e) => return invalid(e),
+    };
+    let mut cfg =
+        sim::SimConfig { agents: args.agents, password: args.password, capacity, cometd_timeout, faults, ..base };
+    cfg.tegsoft.profile = profile;
+    let profile_name = cfg.tegsoft.profile.name.clone();
     let running = match sim::start(cfg, SocketAddr::new(ip, args.port)).await {
         Ok(r) => r,
         Err(e) => {
@@ -40,7 +47,7 @@ pub async fn serve(args: ServeArgs) -> Outcome {
     }
     let mode = if mode.is_empty() { String::new() } else { format!("; {}", mode.join(", ")) };
     println!(
-        "chatprobe simulator listening on {} (agents agent1..agent{}{mode}; Ctrl-C stops)",
+        "chatprobe simulator listening on {} (agents agent1..agent{}{mode}; Tegsoft profile `{profile_name}`; Ctrl-C stops)",
         running.base_url(),
         args.agents
     );

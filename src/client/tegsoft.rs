@@ -1,7 +1,7 @@
 //! A client for the Tegsoft webchat file API ("Webchat File Attachment for API"): the UploadFile
 //! and SendMessage web services, which post a file by its URL, a text, or both into a webchat.
-//! The vendor documents the bodies only, so the base URL and the two paths are the profile's
-//! configuration ([`TegsoftPaths`]); the defaults are the chatprobe simulator's.
+//! The vendor documents the bodies only, so the base URL and the two paths come from the
+//! profile ([`Services`]).
 
 use reqwest::Method;
 use serde_json::{Map, Value, json};
@@ -9,46 +9,7 @@ use serde_json::{Map, Value, json};
 use super::agent::{RawRequest, build};
 use super::exchange::{Exchange, TransportError, execute};
 use super::{ClientConfig, http_client, normalise_base};
-
-/// Where the two services live under the base URL.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TegsoftPaths {
-    pub upload_file: String,
-    pub send_message: String,
-}
-
-impl Default for TegsoftPaths {
-    /// The chatprobe simulator's paths (docs/tegsoft.md).
-    fn default() -> Self {
-        TegsoftPaths {
-            upload_file: "/tegsoft/webchat/UploadFile".to_owned(),
-            send_message: "/tegsoft/webchat/SendMessage".to_owned(),
-        }
-    }
-}
-
-/// The documented `fileType` values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FileType {
-    Image,
-    Audio,
-    Video,
-    Document,
-}
-
-impl FileType {
-    pub const ALL: [FileType; 4] = [FileType::Image, FileType::Audio, FileType::Video, FileType::Document];
-
-    /// As the wire spells it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FileType::Image => "IMAGE",
-            FileType::Audio => "AUDIO",
-            FileType::Video => "VIDEO",
-            FileType::Document => "DOCUMENT",
-        }
-    }
-}
+pub use crate::api::tegsoft::{FileType, Services};
 
 /// The documented `fileDetails` object. `file_type` is a string so a test can send a value the
 /// documentation does not list.
@@ -77,17 +38,17 @@ impl FileDetails {
 /// A caller of the Tegsoft webchat services (no credentials: the documentation names none).
 pub struct TegsoftClient {
     base_url: String,
-    paths: TegsoftPaths,
+    paths: Services,
     http: reqwest::Client,
     cfg: ClientConfig,
 }
 
 impl TegsoftClient {
-    pub fn new(base_url: &str, paths: TegsoftPaths, cfg: &ClientConfig) -> Result<TegsoftClient, TransportError> {
+    pub fn new(base_url: &str, paths: Services, cfg: &ClientConfig) -> Result<TegsoftClient, TransportError> {
         Ok(TegsoftClient { base_url: normalise_base(base_url)?, paths, http: http_client(cfg)?, cfg: cfg.clone() })
     }
 
-    pub fn paths(&self) -> &TegsoftPaths {
+    pub fn paths(&self) -> &Services {
         &self.paths
     }
 
@@ -151,11 +112,5 @@ mod tests {
             file.to_json(),
             json!({"fileUrl": "http://h/public_files/a.wav", "fileName": "a.wav", "fileType": "AUDIO"})
         );
-    }
-
-    #[test]
-    fn every_documented_file_type_is_listed_once() {
-        let names: Vec<&str> = FileType::ALL.iter().map(|t| t.as_str()).collect();
-        assert_eq!(names, ["IMAGE", "AUDIO", "VIDEO", "DOCUMENT"]);
     }
 }

@@ -1,6 +1,7 @@
 //! Which schema applies to what: an HTTP response by method and path, a Bayeux message by
 //! channel. Pure functions over the request line and the parsed body, so the runner, the load
-//! driver and the simulator's own tests agree on the same mapping.
+//! driver and the simulator's own tests agree on the same mapping. Tegsoft answers are told by
+//! the profile's paths and their HTTP status (`contract::tegsoft`), not here.
 
 use serde_json::Value;
 
@@ -22,15 +23,6 @@ pub const BAYEUX_DISCONNECT: &str = "bayeux-disconnect";
 pub const BAYEUX_EVENT: &str = "bayeux-event";
 pub const NOTIFICATION_CHATS: &str = "notification-chats";
 pub const NOTIFICATION_CHANNELS: &str = "notification-channels";
-/// The Tegsoft webchat profile's answers (files in `schemas/tegsoft/`).
-pub const TEGSOFT_SUCCESS_RESPONSE: &str = "tegsoft-success-response";
-pub const TEGSOFT_FAILURE_RESPONSE: &str = "tegsoft-failure-response";
-
-/// The Tegsoft webchat services; a path under a `/tegsoft/` segment ending in one of them is
-/// the profile's (the docs give the services' names, not their paths).
-const TEGSOFT_ROOT: &str = "/tegsoft/";
-const TEGSOFT_SERVICES: [&str; 2] = ["/UploadFile", "/SendMessage"];
-
 /// Where the versioned API starts in a path; anything before it is the target's base path.
 const API_ROOT: &str = "/api/v2/";
 
@@ -41,9 +33,6 @@ const API_ROOT: &str = "/api/v2/";
 pub fn response_schema(method: &str, path: &str, body: &Value) -> Option<&'static str> {
     // A query string is not part of the route; tolerate callers that leave it on.
     let path = path.split_once('?').map_or(path, |(p, _)| p);
-    if let Some(schema) = tegsoft_schema(method, path, body) {
-        return Some(schema);
-    }
     let rest = &path[path.find(API_ROOT)? + API_ROOT.len()..];
     if is_error_body(body) {
         return Some(ERROR_RESPONSE);
@@ -81,7 +70,8 @@ pub fn response_schema(method: &str, path: &str, body: &Value) -> Option<&'stati
 
 /// The rule a response's shape is checked under: `shape.response` where the documentation shows
 /// the endpoint's answer, the profile rules where the shape is chatprobe's inference (the
-/// envelope of GET /api/v2/me/chats, the answer to Add New Document) or the Tegsoft profile's.
+/// envelope of GET /api/v2/me/chats, the answer to Add New Document) or the Tegsoft profile's
+/// (any schema named `tegsoft-…`).
 pub fn response_rule(method: &str, path: &str, schema: &str) -> &'static crate::contract::Rule {
     use crate::contract::rules;
     if schema.starts_with("tegsoft-") {
@@ -94,19 +84,6 @@ pub fn response_rule(method: &str, path: &str, schema: &str) -> &'static crate::
     } else {
         &rules::SHAPE_RESPONSE
     }
-}
-
-/// A POST to a Tegsoft webchat service: `result` "FAILURE" → the failure schema, anything else
-/// (including no `result`) → the success schema, which then says what is wrong.
-fn tegsoft_schema(method: &str, path: &str, body: &Value) -> Option<&'static str> {
-    let service = method.eq_ignore_ascii_case("POST")
-        && path.contains(TEGSOFT_ROOT)
-        && TEGSOFT_SERVICES.iter().any(|s| path.ends_with(s));
-    if !service {
-        return None;
-    }
-    let failed = body.get("result").and_then(Value::as_str) == Some("FAILURE");
-    Some(if failed { TEGSOFT_FAILURE_RESPONSE } else { TEGSOFT_SUCCESS_RESPONSE })
 }
 
 /// A refused request: `statusCode` an integer above 0 (ReturnValues page).
@@ -220,22 +197,10 @@ mod tests {
     }
 
     #[test]
-    fn tegsoft_services() {
+    fn tegsoft_paths_are_not_gws_endpoints() {
         let done = json!({"result": "SUCCESS", "messageId": "m1"});
-        let refused = json!({"result": "FAILURE", "errorCode": "UNKNOWN_CHATID", "message": "no chat"});
-        let cases = [
-            ("POST", "/tegsoft/webchat/UploadFile", &done, Some(TEGSOFT_SUCCESS_RESPONSE)),
-            ("post", "/base/tegsoft/webchat/SendMessage?x=1", &done, Some(TEGSOFT_SUCCESS_RESPONSE)),
-            ("POST", "/tegsoft/webchat/SendMessage", &refused, Some(TEGSOFT_FAILURE_RESPONSE)),
-            ("POST", "/tegsoft/UploadFile", &json!({}), Some(TEGSOFT_SUCCESS_RESPONSE)),
-            ("GET", "/tegsoft/webchat/UploadFile", &done, None),
-            ("POST", "/tegsoft/webchat/Other", &done, None),
-            ("POST", "/webchat/UploadFile", &done, None),
-            ("GET", "/public_files/sample.png", &done, None),
-        ];
-        for (method, path, body, expected) in cases {
-            assert_eq!(response_schema(method, path, body), expected, "{method} {path} {body}");
-        }
+        assert_eq!(response_schema("POST", "/tegsoft/webchat/UploadFile", &done), None);
+        assert_eq!(response_rule("POST", "/x", "tegsoft-failure-response").id, "shape.tegsoft-response");
     }
 
     #[test]

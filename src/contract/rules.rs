@@ -118,8 +118,11 @@ rules! {
         "profile: the message-type table of ChatResources is cut off after TranscriptSaveDone (digest §4, §11)",
         "A message type is one the documentation shows.";
     SHAPE_TEGSOFT_RESPONSE = "shape.tegsoft-response", Shape,
-        "profile: the Tegsoft page documents requests only; the answers are the Tegsoft profile's (docs/tegsoft.md)",
-        "Tegsoft webchat answers have the shape the Tegsoft profile gives them.";
+        "profile: the Tegsoft page documents requests only; the answers' keys, values, codes and statuses are the Tegsoft profile's (--tegsoft-profile, docs/tegsoft.md)",
+        "A Tegsoft webchat answer is JSON of the shape the profile gives it: the success shape for a 2xx status, the failure shape otherwise.";
+    SHAPE_REQUEST = "shape.request", Shape,
+        "the request shapes the documentation prints; each file of schemas/tegsoft names its page (Tegsoft: Webchat File Attachment for API, digest §9)",
+        "A request a step declares documented (`http.schema`) has that documented shape; checked before it is sent, so what the step proves rests on the page.";
     PROTOCOL_JSON = "protocol.json", Protocol,
         "MakingaRequest, ReturnValues: every answer is a JSON body (digest §1, §5)",
         "API responses and Bayeux replies are well-formed JSON.";
@@ -159,6 +162,9 @@ rules! {
     ASSERT_CAPTURE = "assert.capture", Assertion,
         "the scenario: each expectation names its own source",
         "A value the scenario captures is present.";
+    ASSERT_GUARD = "assert.guard", Assertion,
+        "profile: a guard marks what the rest of a scenario rests on where the documentation promises what follows an accepted request but not that it is accepted (the Tegsoft services, digest §9)",
+        "A step's guard holds; unmet, the steps after it are skipped, not failed.";
     ASSERT_SESSION = "assert.session", Assertion,
         "StartContactCenterSession, SettingAgentStateChannel (digest §7)",
         "Login, contact-centre session and Ready are accepted for each agent.";

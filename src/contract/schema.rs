@@ -2,7 +2,10 @@
 //! against, compiled once at load and looked up by name ("chat", "notification-chats", ...).
 //!
 //! The schemas ship inside the binary (`embedded`) and can be replaced by a directory of files
-//! (`load_dir`, the `--schemas` override). Files refer to each other with relative `$ref`s
+//! (`load_dir`, the `--schemas` override). The Tegsoft answers' two schemas are not files: they
+//! are generated from the Tegsoft profile the registry is given (`with_tegsoft_profile`, the
+//! built-in default until then), and the registry keeps that profile so the classifier knows
+//! which paths they apply to. Files refer to each other with relative `$ref`s
 //! (`"$ref": "chat.schema.json"`); all of them are registered in memory under their `$id`, and
 //! nothing is ever fetched. Validation sits on the hot path of a load test: a valid instance
 //! costs one `is_valid` walk and an empty `Vec`; errors are collected only for invalid ones.
@@ -13,6 +16,8 @@ use std::path::{Path, PathBuf};
 
 use jsonschema::{Draft, Registry, Validator};
 use serde_json::Value;
+
+use crate::api::tegsoft::TegsoftProfile;
 
 /// Suffix that marks a schema file; the name is what comes before it.
 pub const SCHEMA_SUFFIX: &str = ".schema.json";
@@ -52,13 +57,11 @@ const EMBEDDED: &[(&str, &str)] = &[
 /// Where the embedded files live in the source tree, for error messages.
 const EMBEDDED_DIR: &str = "schemas/gws";
 
-/// The Tegsoft webchat profile's schemas, compiled in next to the GWS ones (same rules; their
-/// names start with `tegsoft-` so they cannot clash with a GWS name).
+/// The Tegsoft page's documented request shapes, compiled in next to the GWS ones (same rules;
+/// their names start with `tegsoft-` so they cannot clash with a GWS name).
 const EMBEDDED_TEGSOFT: &[(&str, &str)] = &[
-    ("tegsoft-failure-response", include_str!("../../schemas/tegsoft/tegsoft-failure-response.schema.json")),
     ("tegsoft-file-details", include_str!("../../schemas/tegsoft/tegsoft-file-details.schema.json")),
     ("tegsoft-send-message-request", include_str!("../../schemas/tegsoft/tegsoft-send-message-request.schema.json")),
-    ("tegsoft-success-response", include_str!("../../schemas/tegsoft/tegsoft-success-response.schema.json")),
     ("tegsoft-upload-file-request", include_str!("../../schemas/tegsoft/tegsoft-upload-file-request.schema.json")),
 ];
 
@@ -72,11 +75,16 @@ const EMBEDDED_SETS: &[(&str, &[(&str, &str)])] = &[(EMBEDDED_DIR, EMBEDDED), (E
 /// shared behind an `Arc` by every task of a run.
 pub struct SchemaRegistry {
     schemas: BTreeMap<String, Validator>,
+    /// The profile the Tegsoft answers' schemas were generated from.
+    tegsoft: TegsoftProfile,
 }
 
 impl fmt::Debug for SchemaRegistry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SchemaRegistry").field("names", &self.schemas.keys().collect::<Vec<_>>()).finish()
+        f.debug_struct("SchemaRegistry")
+            .field("names", &self.schemas.keys().collect::<Vec<_>>())
+            .field("tegsoft_profile", &self.tegsoft.name)
+            .finish()
     }
 }
 
@@ -165,6 +173,28 @@ impl SchemaRegistry {
             sources.push(Source { name, file, text, relative });
         }
         build(sources, dir)
+    }
+
+    /// The same schemas with the Tegsoft answers' two generated from `profile` instead (they
+    /// replace any schema of the same name).
+    pub fn with_tegsoft_profile(mut self, profile: TegsoftProfile) -> Result<SchemaRegistry, SchemaError> {
+        for (name, schema) in crate::contract::tegsoft::response_schemas(&profile) {
+            let validator =
+                jsonschema::options().with_draft(Draft::Draft202012).offline().build(&schema).map_err(|e| {
+                    SchemaError::Invalid {
+                        file: PathBuf::from(format!("<{name} of the Tegsoft profile `{}`>", profile.name)),
+                        reason: e.to_string(),
+                    }
+                })?;
+            self.schemas.insert(name.to_owned(), validator);
+        }
+        self.tegsoft = profile;
+        Ok(self)
+    }
+
+    /// The Tegsoft profile the registry checks answers against.
+    pub fn tegsoft_profile(&self) -> &TegsoftProfile {
+        &self.tegsoft
     }
 
     /// Names of the loaded schemas, in sorted order.
@@ -285,7 +315,7 @@ fn build(sources: Vec<Source>, origin: &Path) -> Result<SchemaRegistry, SchemaEr
             })?;
         schemas.insert(document.name.clone(), validator);
     }
-    Ok(SchemaRegistry { schemas })
+    SchemaRegistry { schemas, tegsoft: TegsoftProfile::default() }.with_tegsoft_profile(TegsoftProfile::default())
 }
 
 fn duplicate(document: &Document, other: &Document, what: String) -> SchemaError {
@@ -416,6 +446,22 @@ mod tests {
             assert_eq!(value["$schema"], Value::String(DIALECT.into()), "{name}");
             assert!(value["title"].is_string() && value["description"].is_string(), "{name}");
         }
+    }
+
+    #[test]
+    fn the_tegsoft_answers_follow_the_profile() {
+        use crate::contract::tegsoft::{FAILURE_RESPONSE, SUCCESS_RESPONSE};
+        let reg = SchemaRegistry::embedded().unwrap();
+        assert_eq!(reg.tegsoft_profile().name, "default");
+        let done = serde_json::json!({"result": "SUCCESS", "messageId": "m"});
+        let upper_done = serde_json::json!({"RESULT": "OK", "MESSAGEID": "m"});
+        assert!(reg.validate(SUCCESS_RESPONSE, &done).unwrap().is_empty());
+        assert!(!reg.validate(SUCCESS_RESPONSE, &upper_done).unwrap().is_empty());
+        let reg = reg.with_tegsoft_profile(TegsoftProfile::builtin("upper").unwrap()).unwrap();
+        assert_eq!(reg.tegsoft_profile().name, "upper");
+        assert!(reg.validate(SUCCESS_RESPONSE, &upper_done).unwrap().is_empty());
+        assert!(!reg.validate(SUCCESS_RESPONSE, &done).unwrap().is_empty());
+        assert!(reg.contains(FAILURE_RESPONSE) && reg.contains("tegsoft-send-message-request"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Turning a step's expectations into checks: response status, body and headers, refusals,
-//! notification waits and captures. Each check carries the span of the line that asked for it
-//! and the source of its block, which sets its severity.
+//! notification waits, captures and guards. Each check carries the span of the line that asked for
+//! it and the source of its block, which sets its severity. Variables apply to paths as well as
+//! to values (`body: {"${tegsoft.key.result}": ...}`), and a status may be a variable.
 
 use serde_json::{Map, Value, json};
 
@@ -9,9 +10,9 @@ use super::result::Check;
 use crate::client::{Exchange, RawRequest};
 use crate::contract::rules::{self, Severity};
 use crate::scenario::matcher::{self, Failure};
-use crate::scenario::vars::{Vars, interpolate};
+use crate::scenario::vars::{Vars, interpolate, interpolate_to_string};
 use crate::scenario::{
-    Capture, DEFAULT_WITHIN, Expectation, NotificationExpect, NotificationMatcher, ResponseExpect, Span,
+    Capture, DEFAULT_WITHIN, Expectation, Guard, NotificationExpect, NotificationMatcher, ResponseExpect, Span,
 };
 
 /// The value captures and body expectations look into: `status`, `headers`, `body`, and for
@@ -38,42 +39,114 @@ pub fn response_checks(
 ) {
     let source = expect.source.as_str();
     if let Some((status, span)) = &expect.status {
-        let check = if *status == ex.status {
-            Check::pass(&rules::ASSERT_STATUS, subject, format!("status {status}"))
-        } else {
-            Check::fail(&rules::ASSERT_STATUS, subject, format!("expected HTTP status {status}, got {}", ex.status))
-        };
-        out.push(
-            check.sourced(source).at(Some(span.clone())).expected_actual(status.to_string(), ex.status.to_string()),
-        );
+        status_check(status, span, ex.status, subject, source, vars, out);
     }
     let body = body.filter(|b| !b.is_null());
     for e in &expect.body {
-        let actual = body.and_then(|b| matcher::lookup(b, &e.path));
-        expectation(&rules::ASSERT_BODY, e, actual, &format!("body.{}", e.path), subject, source, vars, out);
+        let Some(path) = resolve_path(&rules::ASSERT_BODY, e, subject, source, vars, out) else { continue };
+        let actual = body.and_then(|b| matcher::lookup(b, &path));
+        expectation(&rules::ASSERT_BODY, e, actual, &format!("body.{path}"), subject, source, vars, out);
     }
     for e in &expect.headers {
+        let Some(name) = resolve_path(&rules::ASSERT_HEADER, e, subject, source, vars, out) else { continue };
         let actual =
-            ex.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(&e.path)).map(|(_, v)| Value::String(v.clone()));
-        expectation(
-            &rules::ASSERT_HEADER,
-            e,
-            actual.as_ref(),
-            &format!("header {}", e.path),
+            ex.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(&name)).map(|(_, v)| Value::String(v.clone()));
+        expectation(&rules::ASSERT_HEADER, e, actual.as_ref(), &format!("header {name}"), subject, source, vars, out);
+    }
+}
+
+/// `status`: a number, or a variable holding one.
+fn status_check(
+    status: &Value,
+    span: &Span,
+    actual: u16,
+    subject: &str,
+    source: &str,
+    vars: &Vars,
+    out: &mut Vec<Check>,
+) {
+    let expected = match interpolate(status, vars) {
+        Ok(v) => v,
+        Err(name) => {
+            out.push(not_checked(&rules::ASSERT_STATUS, subject, &name, source, span.clone()));
+            return;
+        }
+    };
+    let check = match expected.as_u64() {
+        Some(want) if want == u64::from(actual) => {
+            Check::pass(&rules::ASSERT_STATUS, subject, format!("status {want}"))
+        }
+        Some(want) => Check::fail(&rules::ASSERT_STATUS, subject, format!("expected HTTP status {want}, got {actual}")),
+        None => Check::fail(
+            &rules::ASSERT_STATUS,
             subject,
-            source,
-            vars,
-            out,
-        );
+            format!("`status` {status} is {expected}, not an HTTP status: fix the scenario or the variable"),
+        ),
+    };
+    out.push(check.sourced(source).at(Some(span.clone())).expected_actual(expected.to_string(), actual.to_string()));
+}
+
+/// An expectation's path with its variables applied; `None` (and a not-checked observation) when
+/// one was never captured.
+fn resolve_path(
+    rule: &crate::contract::Rule,
+    e: &Expectation,
+    subject: &str,
+    source: &str,
+    vars: &Vars,
+    out: &mut Vec<Check>,
+) -> Option<String> {
+    match interpolate_to_string(&e.path, vars) {
+        Ok(path) => Some(path),
+        Err(name) => {
+            out.push(not_checked(rule, subject, &name, source, e.span.clone()));
+            None
+        }
     }
 }
 
 /// Checks on the file a step uploaded or downloaded (`sha256`, `size`, `content_type`).
 pub fn file_checks(expect: &ResponseExpect, file: Option<&Value>, subject: &str, vars: &Vars, out: &mut Vec<Check>) {
+    let source = expect.source.as_str();
     for e in &expect.file {
-        let actual = file.and_then(|f| matcher::lookup(f, &e.path));
-        expectation(&rules::ASSERT_FILE, e, actual, &format!("file {}", e.path), subject, &expect.source, vars, out);
+        let Some(path) = resolve_path(&rules::ASSERT_FILE, e, subject, source, vars, out) else { continue };
+        let actual = file.and_then(|f| matcher::lookup(f, &path));
+        expectation(&rules::ASSERT_FILE, e, actual, &format!("file {path}"), subject, source, vars, out);
     }
+}
+
+/// Whether a step's guard holds on what the step produced; the unmet matchers otherwise. An
+/// unmet guard is an observation (`assert.guard`): the steps after it are skipped, not failed.
+pub fn guard_check(guard: &Guard, context: &Value, subject: &str, vars: &Vars, out: &mut Vec<Check>) -> bool {
+    let mut unmet = Vec::new();
+    for e in &guard.fields {
+        let (path, expected) = match (interpolate_to_string(&e.path, vars), interpolate(&e.value, vars)) {
+            (Ok(path), Ok(expected)) => (path, expected),
+            (Err(name), _) | (_, Err(name)) => {
+                unmet.push(format!("`{name}` was never captured"));
+                continue;
+            }
+        };
+        let mut failures = Vec::new();
+        matcher::match_value(&expected, matcher::lookup(context, &path), &path, &mut failures);
+        unmet.extend(failures.into_iter().map(|f| format!("{} = {} (expected {})", f.path, f.actual, f.expected)));
+    }
+    let check = if unmet.is_empty() {
+        Check::pass(&rules::ASSERT_GUARD, subject, "the guard holds")
+    } else {
+        Check::fail(
+            &rules::ASSERT_GUARD,
+            subject,
+            format!("the guard is not met, so the steps after this one are skipped: {}", unmet.join("; ")),
+        )
+        .expected_actual(
+            guard.fields.iter().map(|e| format!("{}: {}", e.path, e.value)).collect::<Vec<_>>().join(", "),
+            unmet.join("; "),
+        )
+    };
+    let held = check.passed;
+    out.push(check.at(Some(guard.span.clone())));
+    held
 }
 
 /// One `path: expected` against what was found there.
@@ -238,8 +311,8 @@ pub async fn notification_checks(
     for item in &expect.items {
         let mut fields = Vec::with_capacity(item.fields.len());
         for f in &item.fields {
-            match interpolate(&f.value, vars) {
-                Ok(v) => fields.push((f.path.clone(), v)),
+            match interpolate_to_string(&f.path, vars).and_then(|path| Ok((path, interpolate(&f.value, vars)?))) {
+                Ok(field) => fields.push(field),
                 Err(name) => {
                     out.push(not_checked(&rules::ASSERT_NOTIFICATION, agent, &name, &expect.source, f.span.clone()));
                     return Vec::new();
@@ -302,7 +375,14 @@ fn describe_closest(seq: usize, failures: &[Failure]) -> String {
 /// Apply captures to `context`; failures become checks.
 pub fn apply_captures(captures: &[Capture], context: &Value, subject: &str, vars: &mut Vars, out: &mut Vec<Check>) {
     for c in captures {
-        match matcher::lookup(context, &c.path) {
+        let path = match interpolate_to_string(&c.path, vars) {
+            Ok(path) => path,
+            Err(name) => {
+                out.push(not_checked(&rules::ASSERT_CAPTURE, subject, &name, &c.source, c.span.clone()));
+                continue;
+            }
+        };
+        match matcher::lookup(context, &path) {
             Some(v) => {
                 vars.insert(c.var.clone(), v.clone());
             }
@@ -310,11 +390,11 @@ pub fn apply_captures(captures: &[Capture], context: &Value, subject: &str, vars
                 Check::fail(
                     &rules::ASSERT_CAPTURE,
                     subject,
-                    format!("cannot capture `{}`: nothing at `{}`", c.var, c.path),
+                    format!("cannot capture `{}`: nothing at `{path}`", c.var),
                 )
                 .sourced(&c.source)
                 .at(Some(c.span.clone()))
-                .expected_actual(format!("a value at {}", c.path), "absent"),
+                .expected_actual(format!("a value at {path}"), "absent"),
             ),
         }
     }

@@ -1,7 +1,8 @@
 //! Executes scenarios step by step against a target and produces the result tree. A failed
 //! documented assertion is recorded and the scenario's remaining steps are skipped, unless the
 //! step or scenario says `continue_on_failure`; a step that needs a value an earlier step could
-//! not provide is skipped alone. Violations of the rules the harness applies by itself (shapes,
+//! not provide is skipped alone; a step whose guard is not met skips the rest, which is then not
+//! failed but reported as an observation. Violations of the rules the harness applies by itself (shapes,
 //! protocol) and every observation are recorded without stopping anything.
 
 mod action;
@@ -49,6 +50,8 @@ pub struct Target {
 pub struct RunConfig {
     pub target: Target,
     pub client: ClientConfig,
+    /// The schemas, and the Tegsoft profile the run checks against (its answers' schemas are
+    /// generated from it; its values become the scenarios' `tegsoft.*` variables).
     pub schemas: Arc<SchemaRegistry>,
     /// Variables given from outside (`--var`, `--vars-file`, `CHATPROBE_VAR_*`): they replace a
     /// scenario's `vars` of the same name.
@@ -176,6 +179,9 @@ pub async fn run_scenario(sc: &Scenario, cfg: &RunConfig) -> ScenarioResult {
     vars.insert("run_id".into(), Value::String(run_id()));
     vars.insert("scenario".into(), Value::String(sc.name.clone()));
     vars.insert("base_url".into(), Value::String(cfg.target.base_url.clone()));
+    // The Tegsoft profile travels with the schemas generated from it, so checks and variables
+    // always agree on it.
+    vars.extend(cfg.schemas.tegsoft_profile().variables(&cfg.target.base_url));
     for (role, cred) in sc.agents.iter().zip(&cfg.target.agents) {
         vars.insert(format!("{role}.username"), Value::String(cred.username.clone()));
     }
@@ -201,11 +207,11 @@ pub async fn run_scenario(sc: &Scenario, cfg: &RunConfig) -> ScenarioResult {
     }
 
     let mut actors = actors::Actors::new(sc, cfg);
-    // The step whose failure skips the rest, once one has failed.
+    // Why the rest is skipped, once a step has failed or its guard was not met.
     let mut stopped_by: Option<String> = None;
     for st in &sc.steps {
-        if let Some(by) = &stopped_by {
-            result.steps.push(step::skipped(st, format!("step `{by}` failed before it")));
+        if let Some(why) = &stopped_by {
+            result.steps.push(step::skipped(st, why.clone()));
             continue;
         }
         if cfg.stop.is_cancelled() {
@@ -213,19 +219,23 @@ pub async fn run_scenario(sc: &Scenario, cfg: &RunConfig) -> ScenarioResult {
             continue;
         }
         let run = step::run(st, &mut actors, &mut vars, cfg);
-        let (step_result, abort) = tokio::select! {
+        let step::Ran { result: step_result, abort, guard_unmet } = tokio::select! {
             done = run => done,
-            () = cfg.stop.cancelled() => (step::skipped(st, INTERRUPTED.to_owned()), None),
+            () = cfg.stop.cancelled() => {
+                step::Ran { result: step::skipped(st, INTERRUPTED.to_owned()), abort: None, guard_unmet: false }
+            }
         };
         let blocking = step_result.error.is_some()
             || step_result.violations().any(|c| c.rule.starts_with("assert.") || c.rule == "transport");
         if blocking && !st.continue_on_failure {
-            stopped_by = Some(st.name.clone());
+            stopped_by = Some(format!("step `{}` failed before it", st.name));
+        } else if guard_unmet {
+            stopped_by = Some(format!("the guard of step `{}` was not met", st.name));
         }
         result.steps.push(step_result);
         if let Some(abort) = abort {
             result.aborted = Some(abort);
-            stopped_by = Some(st.name.clone());
+            stopped_by = Some(format!("step `{}` failed before it", st.name));
         }
     }
     result.steps.push(actors.teardown(cfg).await);

@@ -1,6 +1,6 @@
 //! Running one step: perform its action (`action/`), then check its expectations — documented
-//! ones at the severity their source earns, profile ones as observations — and apply its
-//! captures.
+//! ones at the severity their source earns, profile ones as observations — apply its captures,
+//! and judge its guard (whether the steps after it may run).
 
 use std::time::Instant;
 
@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::RunConfig;
 use super::action::{self, StepError};
 use super::actors::{Actors, Sink};
-use super::expect::{apply_captures, file_checks, notification_checks, refused_checks, response_checks};
+use super::expect::{apply_captures, file_checks, guard_check, notification_checks, refused_checks, response_checks};
 use super::result::{Abort, CappedChecks, Check, StepResult};
 use crate::scenario::vars::Vars;
 use crate::scenario::{Action, Step, Via};
@@ -39,12 +39,23 @@ pub fn violation_check(v: crate::contract::observe::Violation) -> Check {
     Check::fail(v.rule, v.subject, message).at(span).expected_actual(v.expected, v.actual)
 }
 
-pub async fn run(st: &Step, actors: &mut Actors, vars: &mut Vars, cfg: &RunConfig) -> (StepResult, Option<Abort>) {
+/// A step that ran, and what it means for the steps after it.
+pub struct Ran {
+    pub result: StepResult,
+    /// The target cannot be used any more.
+    pub abort: Option<Abort>,
+    /// The step has a guard and it was not met (or the step did not get to produce anything to
+    /// judge it on): the steps after it rest on it and are skipped.
+    pub guard_unmet: bool,
+}
+
+pub async fn run(st: &Step, actors: &mut Actors, vars: &mut Vars, cfg: &RunConfig) -> Ran {
     let started = Instant::now();
     let mut sink = Sink::default();
     let mut error = None;
     let mut abort = None;
     let mut skip = None;
+    let mut guard_held = false;
 
     // The agent whose notifications this step watches, and where "after the action" starts.
     let watcher = match &st.action {
@@ -88,6 +99,9 @@ pub async fn run(st: &Step, actors: &mut Actors, vars: &mut Vars, cfg: &RunConfi
             }
             if error.is_none() {
                 apply_captures(&st.captures, &out.context, &out.subject, vars, &mut sink.checks);
+                if let Some(guard) = &st.guard {
+                    guard_held = guard_check(guard, &out.context, &out.subject, vars, &mut sink.checks);
+                }
             }
         }
         Ok(None) => {}
@@ -135,5 +149,5 @@ pub async fn run(st: &Step, actors: &mut Actors, vars: &mut Vars, cfg: &RunConfi
         skip_reason: skip.map(|r| format!("skipped: {r}")),
         suppressed,
     };
-    (result, abort)
+    Ran { result, abort, guard_unmet: st.guard.is_some() && !guard_held }
 }

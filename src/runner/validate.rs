@@ -1,6 +1,7 @@
 //! Validation the harness applies by itself to every HTTP response and every Bayeux message,
 //! whether or not the scenario asserts anything: JSON well-formedness, content type, the
-//! documented schema of the endpoint or channel.
+//! documented schema of the endpoint or channel, and for the Tegsoft services the shape the
+//! profile gives their answers.
 
 use serde_json::Value;
 
@@ -9,7 +10,7 @@ use crate::api;
 use crate::client::Exchange;
 use crate::contract::classify::{bayeux_schema, response_rule, response_schema};
 use crate::contract::schema::SchemaRegistry;
-use crate::contract::{known, rules};
+use crate::contract::{known, rules, tegsoft};
 
 /// Validate one HTTP exchange; failed checks are appended to `out`.
 pub fn check_exchange(reg: &SchemaRegistry, ex: &Exchange, counts: &mut Counts, out: &mut Vec<Check>) {
@@ -28,6 +29,10 @@ pub fn check_exchange(reg: &SchemaRegistry, ex: &Exchange, counts: &mut Counts, 
             format!("at most {} JSON values", crate::client::json::MAX_VALUES),
             format!("{} bytes holding more", ex.body_bytes),
         ));
+        return;
+    }
+    if reg.tegsoft_profile().service(&ex.method, &ex.path).is_some() {
+        tegsoft_answer(reg, ex, &subject, counts, out);
         return;
     }
     let Some(body) = &ex.json else {
@@ -62,6 +67,28 @@ pub fn check_exchange(reg: &SchemaRegistry, ex: &Exchange, counts: &mut Counts, 
             message_types(messages, &subject, out);
         }
     }
+}
+
+/// A Tegsoft answer: JSON, of the profile's success shape for a 2xx status and of its failure
+/// shape otherwise, whatever the body says. All of it is the profile's: observations.
+fn tegsoft_answer(reg: &SchemaRegistry, ex: &Exchange, subject: &str, counts: &mut Counts, out: &mut Vec<Check>) {
+    let rule = &rules::SHAPE_TEGSOFT_RESPONSE;
+    let Some(body) = &ex.json else {
+        let profile = &reg.tegsoft_profile().name;
+        out.push(
+            Check::fail(rule, subject, format!("the answer is not JSON, as the Tegsoft profile `{profile}` answers"))
+                .expected_actual("a JSON body", snippet(&ex.body_text)),
+        );
+        return;
+    };
+    if !ex.content_type.as_deref().is_some_and(|ct| ct.to_ascii_lowercase().contains("json")) {
+        out.push(
+            Check::fail(&rules::PROTOCOL_CONTENT_TYPE, subject, "a JSON body without a JSON content type")
+                .expected_actual("application/json", ex.content_type.clone().unwrap_or_else(|| "none".into())),
+        );
+    }
+    counts.responses_validated += 1;
+    schema_checks(reg, tegsoft::schema_for_status(ex.status), body, rule, subject, out);
 }
 
 /// `shape.message-type`: message types the documentation does not show.

@@ -1,8 +1,10 @@
 //! Matching JSON values against expectations written in scenario files.
 //!
-//! A path such as `chat.participants[0].type` (or `chat.participants.0.type`) selects a value;
-//! `messages[type=Text].index` selects in an array the first object whose `type` is `Text`, so a
-//! scenario never has to know where a message sits among others.
+//! A path such as `chat.participants[0].type` (or `chat.participants.0.type`) selects a value.
+//! A filter selects the first element of an array that has something, wherever it stands:
+//! `messages[?attachment]` (the first message with an attachment) or `messages[?type=Text]` (the
+//! first whose `type` is `Text`; a number or boolean compares by its JSON text), so a scenario
+//! need not assume a transcript position.
 //! An expected value matches by equality, objects match as a subset (keys may be paths), arrays
 //! element by element, and an object whose keys all start with `$` is a set of operators:
 //! `$exists`, `$absent`, `$type`, `$contains`, `$len`, `$gt`, `$gte`, `$lt`, `$lte`, `$one_of`,
@@ -41,22 +43,27 @@ pub fn lookup<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
         cur = match (cur, seg) {
             (Value::Object(map), Segment::Key(k)) => map.get(k)?,
             (Value::Array(items), Segment::Index(i)) => items.get(i)?,
-            (Value::Array(items), Segment::Filter(k, v)) => items.iter().find(|item| field_is(item, k, v))?,
             (Value::Array(items), Segment::Key(k)) => items.get(k.parse::<usize>().ok()?)?,
             (Value::Object(map), Segment::Index(i)) => map.get(&i.to_string())?,
+            (Value::Array(items), Segment::Find { path, value }) => {
+                items.iter().find(|item| found(item, path, value))?
+            }
             _ => return None,
         };
     }
     Some(cur)
 }
 
-/// Whether `item` is an object whose `key` is `value` (a string, or a number or boolean written
-/// as in JSON).
-fn field_is(item: &Value, key: &str, value: &str) -> bool {
-    match item.get(key) {
-        Some(Value::String(s)) => s == value,
-        Some(v @ (Value::Number(_) | Value::Bool(_))) => serde_json::from_str::<Value>(value).is_ok_and(|w| w == *v),
-        _ => false,
+/// Whether `item` has a non-null value at `path`, equal to `value` when one is given.
+fn found(item: &Value, path: &str, value: Option<&str>) -> bool {
+    match (lookup(item, path), value) {
+        (None | Some(Value::Null), _) => false,
+        (Some(_), None) => true,
+        (Some(Value::String(s)), Some(v)) => s == v,
+        (Some(other @ (Value::Number(_) | Value::Bool(_))), Some(v)) => {
+            serde_json::from_str::<Value>(v).ok().as_ref() == Some(other)
+        }
+        (Some(_), Some(_)) => false,
     }
 }
 
@@ -68,19 +75,21 @@ pub fn lookup_pointer<'a>(root: &'a Value, pointer: &str) -> Option<&'a Value> {
 enum Segment<'a> {
     Key(&'a str),
     Index(usize),
-    /// `[key=value]`: the first array element whose `key` is `value`.
-    Filter(&'a str, &'a str),
+    /// `[?path]` or `[?path=value]`: the first element that has it.
+    Find {
+        path: &'a str,
+        value: Option<&'a str>,
+    },
 }
 
-/// The parts of a path between dots, a dot inside brackets (`[name=a.txt]`) belonging to its
-/// part.
+/// The dot-separated parts of a path; a dot inside brackets belongs to the bracket.
 fn parts(path: &str) -> Vec<&str> {
     let mut out = Vec::new();
-    let (mut depth, mut start) = (0i32, 0);
+    let (mut depth, mut start) = (0usize, 0usize);
     for (i, c) in path.char_indices() {
         match c {
             '[' => depth += 1,
-            ']' => depth -= 1,
+            ']' => depth = depth.saturating_sub(1),
             '.' if depth == 0 => {
                 out.push(&path[start..i]);
                 start = i + 1;
@@ -107,10 +116,14 @@ fn segments(path: &str) -> Vec<Segment<'_>> {
                     break;
                 };
                 let inner = &stripped[..close];
-                match (inner.parse::<usize>(), inner.split_once('=')) {
-                    (Ok(i), _) => out.push(Segment::Index(i)),
-                    (Err(_), Some((k, v))) => out.push(Segment::Filter(k, v)),
-                    (Err(_), None) => out.push(Segment::Key(inner)),
+                if let Some(filter) = inner.strip_prefix('?') {
+                    let (path, value) = filter.split_once('=').map_or((filter, None), |(p, v)| (p, Some(v)));
+                    out.push(Segment::Find { path, value });
+                } else {
+                    match inner.parse::<usize>() {
+                        Ok(i) => out.push(Segment::Index(i)),
+                        Err(_) => out.push(Segment::Key(inner)),
+                    }
                 }
                 rest = &stripped[close + 1..];
             }
@@ -137,8 +150,16 @@ pub fn check_path(path: &str) -> Result<(), String> {
     if depth != 0 {
         return Err(format!("unbalanced brackets in path `{path}`"));
     }
-    if parts(path).into_iter().any(str::is_empty) && !path.is_empty() {
+    if !path.is_empty() && parts(path).iter().any(|p| p.is_empty()) {
         return Err(format!("empty segment in path `{path}`"));
+    }
+    for segment in segments(path) {
+        if let Segment::Find { path: inner, .. } = segment {
+            if inner.is_empty() {
+                return Err(format!("a filter names no field in path `{path}` (write `[?field]` or `[?field=value]`)"));
+            }
+            check_path(inner)?;
+        }
     }
     Ok(())
 }
@@ -339,24 +360,29 @@ mod tests {
     }
 
     #[test]
-    fn lookup_by_filter_picks_the_first_element_with_that_field() {
+    fn filters_find_the_first_element_that_has_it() {
         let v = json!({"messages": [
-            {"type": "Notice", "index": 4, "from": {"type": "External"}},
-            {"type": "Text", "index": 5, "text": "hi", "attachment": {"name": "a.b.txt"}},
-            {"type": "Text", "index": 6, "text": "again"}
+            {"index": 1, "type": "ParticipantJoined"},
+            {"index": 2, "type": "Notice", "text": "bot.v2 says hi"},
+            {"index": 3, "type": "SystemCommand", "attachment": {"id": "d1", "name": "a.png"}},
+            {"index": 4, "type": "SystemCommand", "attachment": {"id": "d2", "name": "b.pdf"}},
+            {"index": 5, "type": "Text", "text": null},
         ]});
-        assert_eq!(lookup(&v, "messages[type=Text].index"), Some(&json!(5)));
-        assert_eq!(lookup(&v, "messages[index=6].text"), Some(&json!("again")));
-        assert_eq!(lookup(&v, "messages[type=PushUrl]"), None);
-        assert_eq!(lookup(&v, "messages[text=hi].attachment.name"), Some(&json!("a.b.txt")));
-        // A dot inside the brackets belongs to the value.
-        let files = json!({"attachments": [{"name": "a.b.txt", "id": "d1"}]});
-        assert_eq!(lookup(&files, "attachments[name=a.b.txt].id"), Some(&json!("d1")));
-        assert!(check_path("attachments[name=a.b.txt].id").is_ok());
-        assert!(check_path("attachments[name=a].").is_err());
-        // A filter on an object, or on elements that are not objects, finds nothing.
-        assert_eq!(lookup(&json!({"a": {"type": "Text"}}), "a[type=Text]"), None);
-        assert_eq!(lookup(&json!({"a": ["Text"]}), "a[type=Text]"), None);
+        assert_eq!(lookup(&v, "messages[?attachment].attachment.id"), Some(&json!("d1")));
+        assert_eq!(lookup(&v, "messages[?attachment.name=b.pdf].index"), Some(&json!(4)));
+        assert_eq!(lookup(&v, "messages[?index=2].text"), Some(&json!("bot.v2 says hi")));
+        assert_eq!(lookup(&v, "messages[?text=bot.v2 says hi].index"), Some(&json!(2)));
+        assert_eq!(lookup(&v, "messages[?type=Text].index"), Some(&json!(5)));
+        // A null is nothing to find.
+        assert_eq!(lookup(&v, "messages[?text].index"), Some(&json!(2)));
+        assert_eq!(lookup(&v, "messages[?attachment.name=c.txt]"), None);
+        assert_eq!(lookup(&v, "messages[?url]"), None);
+        // Not an array: nothing.
+        assert_eq!(lookup(&v, "messages[0][?id]"), None);
+        assert!(check_path("messages[?attachment.name=b.pdf].index").is_ok());
+        assert!(check_path("messages[?].index").unwrap_err().contains("names no field"));
+        assert!(check_path("messages[?a..b]").unwrap_err().contains("empty segment"));
+        assert!(check_path("a..b").is_err());
     }
 
     #[test]

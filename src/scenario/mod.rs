@@ -10,6 +10,7 @@ mod raw;
 pub mod source;
 #[cfg(test)]
 mod suite_tests;
+pub mod units;
 pub mod vars;
 
 use std::time::Duration;
@@ -58,6 +59,8 @@ pub struct Step {
     /// A failure here does not skip the steps after it (scenario- or step-level
     /// `continue_on_failure`).
     pub continue_on_failure: bool,
+    /// What the steps after this one rest on (`guard`): unmet, they are skipped, not failed.
+    pub guard: Option<Guard>,
     /// The agent whose notifications `notifications` watches, when the action is not an agent's.
     pub watch_agent: Option<String>,
     pub captures: Vec<Capture>,
@@ -87,6 +90,13 @@ pub enum Action {
     /// Read a customer's transcript page after page (GET /api/v2/chats/{chat}/messages), merging
     /// what each page adds, until it matches `until` or `within` passes.
     ReadTranscript { customer: String, chat: String, until: Option<TranscriptUntil>, within: Duration },
+}
+
+/// A step's guard: matchers over what the step produced (`status`, `headers`, `body`, ...).
+#[derive(Debug, Clone)]
+pub struct Guard {
+    pub span: Span,
+    pub fields: Vec<Expectation>,
 }
 
 /// What a transcript read waits for: a matcher over the merged `messages` array.
@@ -154,6 +164,8 @@ pub struct HttpSpec {
     pub auth: bool,
     /// Send the agent's CSRF token (agent steps only).
     pub csrf: bool,
+    /// The documented request shape (a schema name) the body must have before it is sent.
+    pub schema: Option<String>,
 }
 
 /// Checks on an HTTP response.
@@ -162,7 +174,8 @@ pub struct ResponseExpect {
     /// The evidence for these checks (a documentation page, or `profile: why`); its severity
     /// follows.
     pub source: String,
-    pub status: Option<(u16, Span)>,
+    /// An HTTP status, or a `${variable}` holding one (resolved when the step runs).
+    pub status: Option<(Value, Span)>,
     /// The request must be refused with one of these statusCodes, or accepted (statusCode 0)
     /// and failed by an `Error` notification to the step's agent.
     pub refused: Option<(Vec<i64>, Span)>,

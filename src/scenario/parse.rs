@@ -4,22 +4,23 @@
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::time::Duration;
 
 use serde_json::Value;
 use serde_saphyr::{Location, Spanned};
 
 use super::raw::{Matchers, RawExpect, RawHttp, RawScenario, RawStep, RawTranscript, RawUpload, RawWait};
 use super::source::PROFILE;
+pub use super::units::{mime_for, parse_duration, parse_size};
 use super::vars::{references, references_in};
 use super::{
-    Action, Capture, DEFAULT_SOURCE, DEFAULT_SUBSCRIPTIONS, DEFAULT_WITHIN, Diagnostic, Expectation, FileSource,
+    Action, Capture, DEFAULT_SOURCE, DEFAULT_SUBSCRIPTIONS, DEFAULT_WITHIN, Diagnostic, Expectation, FileSource, Guard,
     HttpSpec, NotificationExpect, NotificationMatcher, ResponseExpect, Scenario, Span, Step, TranscriptUntil,
     UploadStep, Via, matcher,
 };
 use crate::api;
 
-/// Variables every scenario has without defining them.
+/// Variables every scenario has without defining them (besides the Tegsoft profile's
+/// `tegsoft.*`, [`crate::api::tegsoft::variable_names`]).
 pub const BUILTIN_VARS: &[&str] = &["run_id", "scenario", "base_url"];
 /// Variables every agent role has: `a1.username` from the start, `a1.user_id` and `a1.uri` (the
 /// `id` and `uri` of GET /api/v2/me's user) once it logged in.
@@ -131,6 +132,7 @@ impl Cx<'_> {
         let declared_customers = !customers.is_empty();
 
         let mut defined: HashSet<String> = BUILTIN_VARS.iter().map(|s| (*s).to_owned()).collect();
+        defined.extend(api::tegsoft::variable_names());
         defined.extend(external.iter().cloned());
         let mut vars = Vec::new();
         for (name, value) in &raw.vars {
@@ -363,6 +365,15 @@ impl Cx<'_> {
             None => None,
         };
         let continue_on_failure = raw.continue_on_failure.as_ref().is_some_and(|c| c.value);
+        let guard = raw.guard.map(|g| {
+            let span = self.sp(&g);
+            if g.value.is_empty() {
+                self.error(span.clone(), "an empty `guard`")
+                    .notes
+                    .push("give what the rest of the scenario rests on, e.g. `status: {$gte: 200, $lt: 300}`".into());
+            }
+            Guard { span, fields: self.matchers(g.value, defined) }
+        });
         let captures = raw
             .capture
             .iter()
@@ -370,6 +381,7 @@ impl Cx<'_> {
                 if let Err(e) = matcher::check_path(&path.value) {
                     self.error(self.sp(path), e);
                 }
+                self.check_refs(&Value::String(path.value.clone()), defined, self.sp(path));
                 Capture {
                     var: var.clone(),
                     path: path.value.clone(),
@@ -387,6 +399,7 @@ impl Cx<'_> {
             profile,
             notifications,
             continue_on_failure,
+            guard,
             watch_agent: agent,
             captures,
         })
@@ -417,6 +430,14 @@ impl Cx<'_> {
         if let Some(b) = &raw.body {
             self.check_refs(b, defined, self.sp(&raw.path));
         }
+        if let Some(schema) = &raw.schema {
+            if raw.body.is_none() {
+                self.error(self.sp(schema), "`schema` checks the body this step sends, and it sends none");
+            }
+            if schema.value.trim().is_empty() {
+                self.error(self.sp(schema), "`schema` names no schema");
+            }
+        }
         HttpSpec {
             method,
             path: raw.path.value,
@@ -424,6 +445,7 @@ impl Cx<'_> {
             headers: raw.headers.into_iter().collect(),
             auth: raw.auth.unwrap_or(true),
             csrf: raw.csrf.unwrap_or(true),
+            schema: raw.schema.map(|s| s.value),
         }
     }
 
@@ -468,9 +490,14 @@ impl Cx<'_> {
                     .push("GWS documents the statusCode, not the HTTP status of a refused request (digest §5)".into());
             }
         }
+        let status = raw.status.as_ref().map(|s| {
+            let span = self.sp(s);
+            self.status(&s.value, defined, span.clone());
+            (s.value.clone(), span)
+        });
         let block = ResponseExpect {
             source,
-            status: raw.status.as_ref().map(|s| (s.value, self.sp(s))),
+            status,
             refused,
             body: raw.body.map(|m| self.matchers(m, defined)).unwrap_or_default(),
             headers: raw.headers.map(|m| self.matchers(m, defined)).unwrap_or_default(),
@@ -565,6 +592,22 @@ impl Cx<'_> {
         })
     }
 
+    /// `status`: an HTTP status, or one `${variable}` that will hold one (`tegsoft.success.status`).
+    fn status(&mut self, value: &Value, defined: &HashSet<String>, span: Span) {
+        match value {
+            Value::Number(n) if n.as_u64().is_some_and(|n| (100..=599).contains(&n)) => {}
+            Value::String(text) if text.trim().starts_with("${") && references(text).len() == 1 => {
+                self.check_refs(value, defined, span);
+            }
+            other => {
+                self.error(
+                    span,
+                    format!("`status` is an HTTP status (100 to 599) or a `${{variable}}`, found {other}"),
+                );
+            }
+        }
+    }
+
     fn matchers(&mut self, m: Matchers, defined: &HashSet<String>) -> Vec<Expectation> {
         m.into_iter()
             .map(|(path, value)| {
@@ -572,6 +615,7 @@ impl Cx<'_> {
                 if let Err(e) = matcher::check_path(&path).and_then(|()| matcher::check_expected(&value.value)) {
                     self.error(span.clone(), e);
                 }
+                self.check_refs(&Value::String(path.clone()), defined, span.clone());
                 self.check_refs(&value.value, defined, span.clone());
                 Expectation { path, value: value.value, span }
             })
@@ -643,65 +687,10 @@ impl Cx<'_> {
             if !defined.contains(&r) {
                 self.error(span.clone(), format!("undefined variable `{r}`"))
                     .notes
-                    .push("define it under `vars`, capture it in an earlier step, or use a built-in (run_id, scenario, base_url, <agent>.username, <agent>.user_id, <agent>.uri)".into());
+                    .push("define it under `vars`, capture it in an earlier step, or use a built-in (run_id, scenario, base_url, <agent>.username, <agent>.user_id, <agent>.uri, tegsoft.*)".into());
             }
         }
     }
-}
-
-/// Bytes: `1048576`, `20MB` (10^6), `512KiB` (2^10), `1GB`.
-pub fn parse_size(v: &Value) -> Result<u64, String> {
-    if let Some(n) = v.as_u64() {
-        return Ok(n);
-    }
-    let s = v.as_str().ok_or_else(|| format!("a size is a number of bytes or a string like 20MB, found {v}"))?.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let n: u64 = s[..split].parse().map_err(|_| format!("invalid size `{s}`"))?;
-    let unit = match s[split..].trim() {
-        "" | "B" => 1,
-        "KB" => 1_000,
-        "MB" => 1_000_000,
-        "GB" => 1_000_000_000,
-        "KiB" => 1 << 10,
-        "MiB" => 1 << 20,
-        "GiB" => 1 << 30,
-        other => return Err(format!("invalid size unit `{other}` (B, KB, MB, GB, KiB, MiB, GiB)")),
-    };
-    n.checked_mul(unit).ok_or_else(|| format!("size `{s}` is too large"))
-}
-
-/// A content type from a file name's extension.
-pub fn mime_for(name: &str) -> &'static str {
-    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
-    match ext.as_str() {
-        "txt" | "log" => "text/plain",
-        "json" => "application/json",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "pdf" => "application/pdf",
-        "wav" => "audio/wav",
-        "mp3" => "audio/mpeg",
-        "mp4" => "video/mp4",
-        _ => "application/octet-stream",
-    }
-}
-
-/// `250ms`, `5s`, `1.5s`, `2m`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, unit) = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).map_or((s, ""), |i| (&s[..i], s[i..].trim()));
-    let n: f64 = num.parse().map_err(|_| format!("invalid duration `{s}` (write e.g. 500ms, 5s, 2m)"))?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        _ => return Err(format!("invalid duration `{s}`: unit must be ms, s or m")),
-    };
-    if !(0.0..=86_400.0).contains(&secs) {
-        return Err(format!("duration `{s}` out of range"));
-    }
-    Ok(Duration::from_secs_f64(secs))
 }
 
 /// Variables referenced by a string (re-exported for the runner's messages).
@@ -781,14 +770,6 @@ steps:
         assert!(titles.iter().any(|t| t.contains("undefined variable `nochat`")), "{titles:?}");
         assert!(titles.iter().any(|t| t.contains("unknown chat operation `Acept`")), "{titles:?}");
         assert!(titles.iter().any(|t| t.contains("more than one action")), "{titles:?}");
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
-        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
-        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
-        assert!(parse_duration("5 parsecs").is_err());
     }
 
     #[test]

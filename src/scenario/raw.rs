@@ -55,6 +55,8 @@ pub struct RawStep {
     /// Default source of the step's expectations.
     pub source: Option<Spanned<String>>,
     pub continue_on_failure: Option<Spanned<bool>>,
+    /// What the steps after this one rest on: unmet, they are skipped.
+    pub guard: Option<Spanned<Matchers>>,
     pub expect: Option<Spanned<RawExpect>>,
     pub profile: Option<Spanned<RawExpect>>,
     pub notifications: Option<Spanned<RawWait>>,
@@ -72,6 +74,8 @@ pub struct RawHttp {
     pub headers: IndexMap<String, String>,
     pub auth: Option<bool>,
     pub csrf: Option<bool>,
+    /// The documented request shape the body must have (a schema name).
+    pub schema: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,7 +85,8 @@ pub struct RawExpect {
     pub source: Option<Spanned<String>>,
     /// In `profile`: why this is a profile choice.
     pub why: Option<Spanned<String>>,
-    pub status: Option<Spanned<u16>>,
+    /// A number, or a string that is one `${variable}` holding one.
+    pub status: Option<Spanned<Value>>,
     pub refused: Option<Spanned<Vec<i64>>>,
     pub body: Option<Matchers>,
     pub headers: Option<Matchers>,

@@ -13,7 +13,7 @@ use super::{Action, DEFAULT_SOURCE, Expectation, Scenario, Span, Via, parse_file
 
 /// Directories under `scenarios/conformance` held to these rules. `tegsoft` joins the list
 /// once its scenarios name their sources.
-const SOURCED_DIRS: &[&str] = &["gws"];
+const SOURCED_DIRS: &[&str] = &["gws", "tegsoft"];
 
 /// Where a scenario leaves an expectation on the default source: `file:line what` for each.
 fn unsourced(sc: &Scenario) -> Vec<String> {

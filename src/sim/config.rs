@@ -27,7 +27,8 @@ pub struct SimConfig {
     /// Largest document "Add New Document" accepts, in bytes; a larger one is refused with HTTP
     /// 413 and statusCode 10.
     pub max_upload: u64,
-    /// The Tegsoft webchat file API profile: which hosts a `fileUrl` may name, download deadline.
+    /// The Tegsoft webchat file API: the profile served, which hosts a `fileUrl` may name, the
+    /// download deadline.
     pub tegsoft: super::tegsoft::TegsoftConfig,
     /// Deliberate departures from the documented contract, for testing the harness.
     pub faults: Faults,

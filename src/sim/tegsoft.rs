@@ -1,12 +1,14 @@
-//! The Tegsoft webchat file API profile ("Webchat File Attachment for API"): the UploadFile and
+//! The Tegsoft webchat file API ("Webchat File Attachment for API"): the UploadFile and
 //! SendMessage web services, which post a text, a file given by its URL, or both into a chat.
 //!
-//! The vendor documents the request bodies only; paths, responses and refusals are this
-//! profile's decisions (docs/tegsoft.md). Here a `CHATID` is a customer chat id from
-//! RequestChat and what is sent speaks as that chat's customer: a text becomes a Text message,
-//! a file a `file-uploaded` SystemCommand message with an attachment the customer and the
-//! agents download like any GWS upload. Files are fetched by the simulator itself, only from
-//! hosts on `TegsoftConfig::fetch_allow`. `GET /public_files/{name}` serves sample files to
+//! The vendor documents the request bodies only; the simulator serves whatever
+//! [`TegsoftProfile`] it is given for the rest: the services' paths, the sample files' paths, the
+//! answers' keys, values and statuses, each refusal's code and status, and whether `fileName` is
+//! required (docs/tegsoft.md). Here a `CHATID` is a customer chat id from RequestChat and what is
+//! sent speaks as that chat's customer: a text becomes a Text message, a file a `file-uploaded`
+//! SystemCommand message with an attachment the customer and the agents download like any GWS
+//! upload. Files are fetched by the simulator itself, only from hosts on
+//! `TegsoftConfig::fetch_allow`. The profile's sample paths serve one file of each `fileType` to
 //! point `fileUrl` at.
 
 mod fetch;
@@ -23,26 +25,22 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post as post_route};
 
 use self::reply::{Accepted, Failure};
-use self::request::Service;
 use super::Sim;
 use super::agent::host;
+pub use crate::api::tegsoft::TegsoftProfile;
+use crate::api::tegsoft::{FileType, Service};
 
-pub use self::samples::SAMPLE_FILES;
+pub use self::samples::{Sample, sample};
 
-/// Where the simulator serves UploadFile.
-pub const UPLOAD_FILE_PATH: &str = "/tegsoft/webchat/UploadFile";
-/// Where the simulator serves SendMessage.
-pub const SEND_MESSAGE_PATH: &str = "/tegsoft/webchat/SendMessage";
-/// Where the sample files are served (`/public_files/sample.png`, ...).
-pub const PUBLIC_FILES_PATH: &str = "/public_files";
-
-/// The Tegsoft profile's settings.
+/// The Tegsoft settings: the profile served, and what bounds the simulator's downloads.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TegsoftConfig {
+    /// Paths, answers, codes, statuses, sample files: everything the page leaves open.
+    pub profile: TegsoftProfile,
     /// Hosts a `fileUrl` may name, as IP literals (compared as addresses) or names (compared by
     /// spelling, case aside). Checked on the URL before any lookup or connection.
     pub fetch_allow: Vec<String>,
@@ -53,6 +51,7 @@ pub struct TegsoftConfig {
 impl Default for TegsoftConfig {
     fn default() -> Self {
         TegsoftConfig {
+            profile: TegsoftProfile::default(),
             fetch_allow: ["127.0.0.1", "localhost", "::1"].map(str::to_owned).to_vec(),
             fetch_timeout: Duration::from_secs(10),
         }
@@ -67,37 +66,37 @@ struct Tegsoft {
     messages: AtomicU64,
 }
 
-/// The routes of the profile, merged into the simulator's router.
+/// The routes of the profile, merged into the simulator's router. The profile was checked when
+/// it was read: its paths are distinct, plain, and outside `/api/v2`, so none clashes with
+/// another route.
 pub(crate) fn router<S>(sim: Arc<Sim>) -> Router<S> {
     let http = fetch::http_client(sim.config.tegsoft.fetch_timeout);
+    let profile = sim.config.tegsoft.profile.clone();
     let state = Arc::new(Tegsoft { sim, http, messages: AtomicU64::new(0) });
-    Router::new()
-        .route(UPLOAD_FILE_PATH, post_route(upload_file))
-        .route(SEND_MESSAGE_PATH, post_route(send_message))
-        .route(&format!("{PUBLIC_FILES_PATH}/{{name}}"), get(samples::public_file))
-        .with_state(state)
+    let mut router = Router::new()
+        .route(profile.path(Service::UploadFile), post_route(upload_file))
+        .route(profile.path(Service::SendMessage), post_route(send_message));
+    for file_type in FileType::ALL {
+        router = router.route(&profile.samples.get(file_type).path, get(move || samples::public_file(file_type)));
+    }
+    router.with_state(state)
 }
 
 async fn upload_file(State(t): State<Arc<Tegsoft>>, headers: HeaderMap, body: Bytes) -> Response {
-    respond(t.serve(Service::UploadFile, &headers, &body).await)
+    let result = t.serve(Service::UploadFile, &headers, &body).await;
+    reply::respond(&t.sim.config.tegsoft.profile, &result)
 }
 
 async fn send_message(State(t): State<Arc<Tegsoft>>, headers: HeaderMap, body: Bytes) -> Response {
-    respond(t.serve(Service::SendMessage, &headers, &body).await)
-}
-
-fn respond(result: Result<Accepted, Failure>) -> Response {
-    match result {
-        Ok(accepted) => accepted.into_response(),
-        Err(failure) => failure.into_response(),
-    }
+    let result = t.serve(Service::SendMessage, &headers, &body).await;
+    reply::respond(&t.sim.config.tegsoft.profile, &result)
 }
 
 impl Tegsoft {
     /// Check the body, find the chat, download the file if there is one, then post the text and
     /// the file together. Nothing reaches the chat unless everything succeeded.
     async fn serve(&self, service: Service, headers: &HeaderMap, body: &[u8]) -> Result<Accepted, Failure> {
-        let request = request::parse(service, body)?;
+        let request = request::parse(service, body, self.sim.config.tegsoft.profile.requests.file_name_required)?;
         self.sim.with(|st| st.engine.tegsoft_check_chat(&request.chat_id))?;
         let file = match &request.file {
             Some(spec) => Some(self.download(spec).await?),

@@ -17,3 +17,4 @@ mod sim_files;
 mod sim_ops;
 mod support;
 mod tegsoft;
+mod tegsoft_suite;

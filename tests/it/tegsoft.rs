@@ -1,15 +1,16 @@
-//! The Tegsoft webchat file API profile over loopback: TegsoftClient against the simulator's
-//! UploadFile and SendMessage, every success and refusal, the files arriving unchanged in the
-//! customer's chat, and the download allow-list holding before any connection is made.
+//! The Tegsoft webchat file API over loopback: TegsoftClient against the simulator's UploadFile
+//! and SendMessage under each built-in profile, every success and refusal answered as the profile
+//! says, the files arriving unchanged in the customer's chat, and the download allow-list holding
+//! before any connection is made.
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
-use chatprobe::client::tegsoft::{FileDetails, FileType, TegsoftClient, TegsoftPaths};
+use chatprobe::api::tegsoft::{BUILTIN_NAMES, FileType, Refusal, TegsoftProfile};
+use chatprobe::client::tegsoft::{FileDetails, TegsoftClient};
 use chatprobe::client::{ClientConfig, CustomerClient, Exchange};
-use chatprobe::contract::classify::{TEGSOFT_FAILURE_RESPONSE, TEGSOFT_SUCCESS_RESPONSE, response_schema};
 use chatprobe::contract::schema::SchemaRegistry;
-use chatprobe::sim::tegsoft::{SAMPLE_FILES, TegsoftConfig};
+use chatprobe::contract::tegsoft::{FAILURE_RESPONSE, SUCCESS_RESPONSE, schema_for_status};
+use chatprobe::sim::tegsoft::TegsoftConfig;
 use chatprobe::sim::{self, RunningSim, SimConfig};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -19,8 +20,14 @@ const DEADLINE: Duration = Duration::from_secs(10);
 
 const CONTACT_CENTER: &str = "cc-tegsoft";
 
-fn config() -> SimConfig {
-    SimConfig { agents: 2, ..SimConfig::default() }
+fn profiles() -> Vec<TegsoftProfile> {
+    BUILTIN_NAMES.iter().map(|n| TegsoftProfile::builtin(n).unwrap()).collect()
+}
+
+fn config(profile: &TegsoftProfile) -> SimConfig {
+    let mut cfg = SimConfig { agents: 2, ..SimConfig::default() };
+    cfg.tegsoft.profile = profile.clone();
+    cfg
 }
 
 async fn start(cfg: SimConfig) -> RunningSim {
@@ -31,8 +38,8 @@ fn client_config() -> ClientConfig {
     ClientConfig { request_timeout: DEADLINE, ..ClientConfig::default() }
 }
 
-fn tegsoft(sim: &RunningSim) -> TegsoftClient {
-    TegsoftClient::new(&sim.base_url(), TegsoftPaths::default(), &client_config()).unwrap()
+fn tegsoft(sim: &RunningSim, profile: &TegsoftProfile) -> TegsoftClient {
+    TegsoftClient::new(&sim.base_url(), profile.services.clone(), &client_config()).unwrap()
 }
 
 fn customer(sim: &RunningSim) -> CustomerClient {
@@ -52,8 +59,12 @@ async fn transcript(customer: &CustomerClient, chat: &str) -> Vec<Value> {
     ex.json.unwrap()["messages"].as_array().unwrap().clone()
 }
 
-fn sample_url(sim: &RunningSim, name: &str) -> String {
-    format!("{}/public_files/{name}", sim.base_url())
+fn sample_url(sim: &RunningSim, profile: &TegsoftProfile, file_type: FileType) -> String {
+    format!("{}{}", sim.base_url(), profile.samples.get(file_type).path)
+}
+
+fn sample_file(sim: &RunningSim, profile: &TegsoftProfile, file_type: FileType) -> FileDetails {
+    FileDetails::new(&sample_url(sim, profile, file_type), &profile.samples.get(file_type).name, file_type)
 }
 
 fn http() -> reqwest::Client {
@@ -78,30 +89,32 @@ fn sha256(bytes: &[u8]) -> Vec<u8> {
     Sha256::digest(bytes).to_vec()
 }
 
-/// The answer's body, checked against the profile schema the classifier picks for it.
-fn checked(ex: &Exchange) -> Value {
+/// The answer's body, checked against the schema the profile generates for its status.
+fn checked(ex: &Exchange, profile: &TegsoftProfile) -> Value {
     let body = ex.json.clone().unwrap_or_else(|| panic!("not JSON: {}", ex.body_text));
-    static REGISTRY: OnceLock<SchemaRegistry> = OnceLock::new();
-    let registry = REGISTRY.get_or_init(|| SchemaRegistry::embedded().unwrap());
-    let schema = response_schema(&ex.method, &ex.path, &body).expect("a Tegsoft answer is classified");
+    let registry = SchemaRegistry::embedded().unwrap().with_tegsoft_profile(profile.clone()).unwrap();
+    assert!(profile.service(&ex.method, &ex.path).is_some(), "{} is a Tegsoft service of {}", ex.path, profile.name);
+    let schema = schema_for_status(ex.status);
     let violations = registry.validate(schema, &body).unwrap();
     assert!(violations.is_empty(), "{schema}: {violations:?} in {body}");
     body
 }
 
-fn assert_success(ex: &Exchange) -> Value {
-    let body = checked(ex);
-    assert_eq!((ex.status, body["result"].as_str()), (200, Some("SUCCESS")), "{body}");
-    assert_eq!(response_schema(&ex.method, &ex.path, &body), Some(TEGSOFT_SUCCESS_RESPONSE));
+fn assert_success(ex: &Exchange, profile: &TegsoftProfile) -> Value {
+    let body = checked(ex, profile);
+    let r = &profile.responses;
+    assert_eq!(schema_for_status(ex.status), SUCCESS_RESPONSE);
+    assert_eq!((ex.status, &body[&r.keys.result]), (r.success.status, &json!(r.success.result)), "{body}");
     body
 }
 
-/// A refusal with this status and errorCode; its message.
-fn assert_failure(ex: &Exchange, status: u16, code: &str) -> String {
-    let body = checked(ex);
-    assert_eq!((ex.status, body["errorCode"].as_str()), (status, Some(code)), "{body}");
-    assert_eq!(response_schema(&ex.method, &ex.path, &body), Some(TEGSOFT_FAILURE_RESPONSE));
-    body["message"].as_str().unwrap().to_owned()
+/// A refusal with the profile's status and code for `refusal`; its message.
+fn assert_failure(ex: &Exchange, profile: &TegsoftProfile, refusal: Refusal) -> String {
+    let body = checked(ex, profile);
+    let (keys, spec) = (&profile.responses.keys, profile.responses.errors.get(refusal));
+    assert_eq!(schema_for_status(ex.status), FAILURE_RESPONSE);
+    assert_eq!((ex.status, &body[&keys.error_code]), (spec.status, &json!(spec.code)), "{refusal:?}: {body}");
+    body[&keys.message].as_str().unwrap().to_owned()
 }
 
 /// The file-uploaded message carrying `file_id`.
@@ -113,71 +126,75 @@ fn file_message<'a>(messages: &'a [Value], file_id: &str) -> &'a Value {
 }
 
 /// What the customer downloads of an uploaded file, and the file it came from, must be equal.
-async fn assert_downloads_unchanged(sim: &RunningSim, chat: &str, message: &Value, sample: &str) {
+async fn assert_downloads_unchanged(sim: &RunningSim, chat: &str, message: &Value, source_url: &str) {
     let document = message["attachment"]["id"].as_str().unwrap();
     let url = format!("{}/api/v2/chats/{chat}/attachments/{document}", sim.base_url());
     let (status, content_type, bytes) = get_bytes(&url, &[("ContactCenterId", CONTACT_CENTER)]).await;
-    let (_, source_type, source) = get_bytes(&sample_url(sim, sample), &[]).await;
+    let (_, source_type, source) = get_bytes(source_url, &[]).await;
     assert_eq!(status, 200, "{url}");
-    assert_eq!(sha256(&bytes), sha256(&source), "{sample}");
-    assert_eq!(content_type, source_type, "{sample}");
+    assert_eq!(sha256(&bytes), sha256(&source), "{source_url}");
+    assert_eq!(content_type, source_type, "{source_url}");
     assert_eq!(message["attachment"]["size"], json!(source.len()));
 }
 
 #[tokio::test]
 async fn a_text_reaches_the_customer_transcript() {
-    let sim = start(config()).await;
-    let (tegsoft, customer) = (tegsoft(&sim), customer(&sim));
-    let chat = new_chat(&customer).await;
-    let ex = tegsoft.send_message(&chat, Some("hello from the webchat API"), None).await.unwrap();
-    let body = assert_success(&ex);
-    assert!(body["messageId"].as_str().is_some_and(|id| !id.is_empty()));
-    assert!(body.get("fileId").is_none(), "{body}");
-    let messages = transcript(&customer, &chat).await;
-    let texts: Vec<&Value> = messages.iter().filter(|m| m["type"] == "Text").collect();
-    assert_eq!(texts.len(), 1, "{messages:?}");
-    assert_eq!(texts[0]["text"], "hello from the webchat API");
-    assert_eq!(texts[0]["from"]["type"], "Customer");
-    sim.shutdown().await;
+    for profile in profiles() {
+        let sim = start(config(&profile)).await;
+        let (tegsoft, customer) = (tegsoft(&sim, &profile), customer(&sim));
+        let chat = new_chat(&customer).await;
+        let ex = tegsoft.send_message(&chat, Some("hello from the webchat API"), None).await.unwrap();
+        let body = assert_success(&ex, &profile);
+        let keys = &profile.responses.keys;
+        assert!(body[&keys.message_id].as_str().is_some_and(|id| !id.is_empty()), "{body}");
+        assert!(body.get(&keys.file_id).is_none(), "{body}");
+        let messages = transcript(&customer, &chat).await;
+        let texts: Vec<&Value> = messages.iter().filter(|m| m["type"] == "Text").collect();
+        assert_eq!(texts.len(), 1, "{messages:?}");
+        assert_eq!(texts[0]["text"], "hello from the webchat API");
+        assert_eq!(texts[0]["from"]["type"], "Customer");
+        sim.shutdown().await;
+    }
 }
 
 #[tokio::test]
 async fn every_file_type_uploads_and_downloads_unchanged() {
-    let sim = start(config()).await;
-    let (tegsoft, customer) = (tegsoft(&sim), customer(&sim));
-    let chat = new_chat(&customer).await;
-    let types = [FileType::Image, FileType::Audio, FileType::Video, FileType::Document];
-    for ((sample, documented), file_type) in SAMPLE_FILES.into_iter().zip(types) {
-        assert_eq!(documented, file_type.as_str());
-        let file = FileDetails::new(&sample_url(&sim, sample), sample, file_type);
-        let body = assert_success(&tegsoft.upload_file(&chat, &file).await.unwrap());
-        let file_id = body["fileId"].as_str().expect("an upload answers its fileId").to_owned();
-        let messages = transcript(&customer, &chat).await;
-        let message = file_message(&messages, &file_id);
-        assert_eq!(message["noticeText"], "file-uploaded");
-        assert_eq!(message["visibility"], "All");
-        assert_eq!(message["from"]["type"], "Customer");
-        assert_eq!(message["attachment"]["name"], sample);
-        assert_downloads_unchanged(&sim, &chat, message, sample).await;
+    for profile in profiles() {
+        let sim = start(config(&profile)).await;
+        let (tegsoft, customer) = (tegsoft(&sim, &profile), customer(&sim));
+        let chat = new_chat(&customer).await;
+        for file_type in FileType::ALL {
+            let file = sample_file(&sim, &profile, file_type);
+            let body = assert_success(&tegsoft.upload_file(&chat, &file).await.unwrap(), &profile);
+            let file_id = body[&profile.responses.keys.file_id].as_str().expect("an upload answers its fileId");
+            let messages = transcript(&customer, &chat).await;
+            let message = file_message(&messages, file_id);
+            assert_eq!(message["noticeText"], "file-uploaded");
+            assert_eq!(message["visibility"], "All");
+            assert_eq!(message["from"]["type"], "Customer");
+            assert_eq!(message["attachment"]["name"], json!(profile.samples.get(file_type).name));
+            assert_downloads_unchanged(&sim, &chat, message, &sample_url(&sim, &profile, file_type)).await;
+        }
+        sim.shutdown().await;
     }
-    sim.shutdown().await;
 }
 
 #[tokio::test]
 async fn send_message_takes_a_file_alone_or_with_a_text() {
-    let sim = start(config()).await;
-    let (tegsoft, customer) = (tegsoft(&sim), customer(&sim));
+    let profile = TegsoftProfile::default();
+    let sim = start(config(&profile)).await;
+    let (tegsoft, customer) = (tegsoft(&sim, &profile), customer(&sim));
     let chat = new_chat(&customer).await;
-    let wav = FileDetails::new(&sample_url(&sim, "sample.wav"), "sample.wav", FileType::Audio);
-    let alone = assert_success(&tegsoft.send_message(&chat, None, Some(&wav)).await.unwrap());
-    let pdf = FileDetails::new(&sample_url(&sim, "sample.pdf"), "sample.pdf", FileType::Document);
-    let both = assert_success(&tegsoft.send_message(&chat, Some("file and text"), Some(&pdf)).await.unwrap());
+    let wav = sample_file(&sim, &profile, FileType::Audio);
+    let alone = assert_success(&tegsoft.send_message(&chat, None, Some(&wav)).await.unwrap(), &profile);
+    let pdf = sample_file(&sim, &profile, FileType::Document);
+    let both = assert_success(&tegsoft.send_message(&chat, Some("file and text"), Some(&pdf)).await.unwrap(), &profile);
     assert_ne!(alone["messageId"], both["messageId"]);
     let messages = transcript(&customer, &chat).await;
     let first = file_message(&messages, alone["fileId"].as_str().unwrap());
-    assert_downloads_unchanged(&sim, &chat, first, "sample.wav").await;
+    assert_downloads_unchanged(&sim, &chat, first, &wav.file_url).await;
     let second = file_message(&messages, both["fileId"].as_str().unwrap());
-    assert_downloads_unchanged(&sim, &chat, second, "sample.pdf").await;
+    assert_downloads_unchanged(&sim, &chat, second, &pdf.file_url).await;
     let text = messages.iter().find(|m| m["type"] == "Text").expect("the text");
     assert_eq!(text["text"], "file and text");
     // The text comes first, the file right after it, and nothing else was added.
@@ -188,102 +205,128 @@ async fn send_message_takes_a_file_alone_or_with_a_text() {
 }
 
 #[tokio::test]
-async fn every_refusal_has_its_status_and_code_and_changes_nothing() {
-    let sim = start(config()).await;
-    let (tegsoft, customer) = (tegsoft(&sim), customer(&sim));
-    let chat = new_chat(&customer).await;
-    let before = transcript(&customer, &chat).await.len();
-    let documents = sim.handle.stats().documents;
-    let png = FileDetails::new(&sample_url(&sim, "sample.png"), "sample.png", FileType::Image);
-    let mut gif = png.clone();
-    gif.file_type = "GIF".into();
-    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let unreachable = FileDetails::new(&format!("http://127.0.0.1:{closed_port}/x.png"), "x.png", FileType::Image);
-    let missing = FileDetails::new(&sample_url(&sim, "missing.png"), "missing.png", FileType::Image);
-    let foreign = FileDetails::new("http://files.example.invalid/x.png", "x.png", FileType::Image);
-    let ftp = FileDetails::new("ftp://127.0.0.1/x.png", "x.png", FileType::Image);
-    let png_json = png.to_json();
-    let mut no_url = png_json.clone();
-    no_url.as_object_mut().unwrap().remove("fileUrl");
-    let mut no_name = png_json.clone();
-    no_name.as_object_mut().unwrap().remove("fileName");
+async fn every_refusal_has_the_profile_status_and_code_and_changes_nothing() {
+    use Refusal::*;
+    for profile in profiles() {
+        let sim = start(config(&profile)).await;
+        let (tegsoft, customer) = (tegsoft(&sim, &profile), customer(&sim));
+        let chat = new_chat(&customer).await;
+        let before = transcript(&customer, &chat).await.len();
+        let documents = sim.handle.stats().documents;
+        let png = sample_file(&sim, &profile, FileType::Image);
+        let mut gif = png.clone();
+        gif.file_type = "GIF".into();
+        let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let unreachable = FileDetails::new(&format!("http://127.0.0.1:{closed_port}/x.png"), "x.png", FileType::Image);
+        let missing =
+            FileDetails::new(&format!("{}/nowhere/missing.png", sim.base_url()), "missing.png", FileType::Image);
+        let foreign = FileDetails::new("http://files.example.invalid/x.png", "x.png", FileType::Image);
+        let ftp = FileDetails::new("ftp://127.0.0.1/x.png", "x.png", FileType::Image);
+        let png_json = png.to_json();
+        let mut no_url = png_json.clone();
+        no_url.as_object_mut().unwrap().remove("fileUrl");
 
-    let cases: Vec<(&str, Exchange, u16, &str)> = vec![
-        ("no CHATID", tegsoft.upload_file_raw(&json!({"fileDetails": png_json})).await.unwrap(), 400, "MISSING_CHATID"),
-        ("empty CHATID", tegsoft.send_message("", Some("x"), None).await.unwrap(), 400, "MISSING_CHATID"),
-        ("unknown CHATID", tegsoft.send_message("no-such-chat", Some("x"), None).await.unwrap(), 404, "UNKNOWN_CHATID"),
-        ("empty message", tegsoft.send_message(&chat, None, None).await.unwrap(), 400, "EMPTY_MESSAGE"),
-        ("no message", tegsoft.send_message_raw(&json!({"CHATID": chat})).await.unwrap(), 400, "EMPTY_MESSAGE"),
-        ("unknown fileType", tegsoft.upload_file(&chat, &gif).await.unwrap(), 400, "INVALID_FILE_TYPE"),
-        (
-            "no fileUrl",
-            tegsoft.send_message_raw(&json!({"CHATID": chat, "message": {"fileDetails": no_url}})).await.unwrap(),
-            400,
-            "MISSING_PARAMETER",
-        ),
-        (
-            "no fileName",
-            tegsoft.upload_file_raw(&json!({"CHATID": chat, "fileDetails": no_name})).await.unwrap(),
-            400,
-            "MISSING_PARAMETER",
-        ),
-        ("no fileDetails", tegsoft.upload_file_raw(&json!({"CHATID": chat})).await.unwrap(), 400, "MISSING_PARAMETER"),
-        ("ftp fileUrl", tegsoft.upload_file(&chat, &ftp).await.unwrap(), 400, "INVALID_FILE_URL"),
-        ("not JSON", tegsoft.upload_file_raw(&json!("CHATID")).await.unwrap(), 400, "INVALID_REQUEST"),
-        ("unreachable fileUrl", tegsoft.upload_file(&chat, &unreachable).await.unwrap(), 502, "FETCH_FAILED"),
-        ("fileUrl answering 404", tegsoft.upload_file(&chat, &missing).await.unwrap(), 502, "FETCH_FAILED"),
-        ("host not allowed", tegsoft.upload_file(&chat, &foreign).await.unwrap(), 400, "FETCH_NOT_ALLOWED"),
-        // The text is not posted when the file cannot be.
-        (
-            "text with a bad file",
-            tegsoft.send_message(&chat, Some("x"), Some(&foreign)).await.unwrap(),
-            400,
-            "FETCH_NOT_ALLOWED",
-        ),
-    ];
-    for (what, ex, status, code) in &cases {
-        let message = assert_failure(ex, *status, code);
-        assert!(!message.is_empty(), "{what}");
+        let cases: Vec<(&str, Exchange, Refusal)> = vec![
+            ("no CHATID", tegsoft.upload_file_raw(&json!({"fileDetails": png_json})).await.unwrap(), MissingChatId),
+            ("empty CHATID", tegsoft.send_message("", Some("x"), None).await.unwrap(), MissingChatId),
+            ("unknown CHATID", tegsoft.send_message("no-such-chat", Some("x"), None).await.unwrap(), UnknownChatId),
+            ("empty message", tegsoft.send_message(&chat, None, None).await.unwrap(), EmptyMessage),
+            ("no message", tegsoft.send_message_raw(&json!({"CHATID": chat})).await.unwrap(), EmptyMessage),
+            ("unknown fileType", tegsoft.upload_file(&chat, &gif).await.unwrap(), InvalidFileType),
+            (
+                "no fileUrl",
+                tegsoft.send_message_raw(&json!({"CHATID": chat, "message": {"fileDetails": no_url}})).await.unwrap(),
+                MissingParameter,
+            ),
+            ("no fileDetails", tegsoft.upload_file_raw(&json!({"CHATID": chat})).await.unwrap(), MissingParameter),
+            ("ftp fileUrl", tegsoft.upload_file(&chat, &ftp).await.unwrap(), InvalidFileUrl),
+            ("not JSON", tegsoft.upload_file_raw(&json!("CHATID")).await.unwrap(), InvalidRequest),
+            ("unreachable fileUrl", tegsoft.upload_file(&chat, &unreachable).await.unwrap(), FetchFailed),
+            ("fileUrl answering 404", tegsoft.upload_file(&chat, &missing).await.unwrap(), FetchFailed),
+            ("host not allowed", tegsoft.upload_file(&chat, &foreign).await.unwrap(), FetchNotAllowed),
+            // The text is not posted when the file cannot be.
+            (
+                "text with a bad file",
+                tegsoft.send_message(&chat, Some("x"), Some(&foreign)).await.unwrap(),
+                FetchNotAllowed,
+            ),
+        ];
+        for (what, ex, refusal) in &cases {
+            let message = assert_failure(ex, &profile, *refusal);
+            assert!(!message.is_empty(), "{what}");
+        }
+        let named = |what: &str| {
+            let (_, ex, refusal) = cases.iter().find(|c| c.0 == what).unwrap();
+            assert_failure(ex, &profile, *refusal)
+        };
+        assert!(named("no fileUrl").contains("message.fileDetails.fileUrl"));
+        assert!(named("unknown fileType").contains("GIF"));
+        assert!(named("unreachable fileUrl").contains(&format!("127.0.0.1:{closed_port}")));
+        assert!(named("fileUrl answering 404").contains("404"));
+        assert_eq!(
+            named("host not allowed"),
+            "fileUrl host `files.example.invalid` is not on the download allow-list [127.0.0.1, localhost, ::1]; \
+             the file was not fetched"
+        );
+        assert_eq!(
+            transcript(&customer, &chat).await.len(),
+            before,
+            "{}: a refused request changed the chat",
+            profile.name
+        );
+        assert_eq!(sim.handle.stats().documents, documents, "{}: a refused request stored a document", profile.name);
+        sim.shutdown().await;
     }
-    let named = |what: &str| {
-        let (_, ex, status, code) = cases.iter().find(|c| c.0 == what).unwrap();
-        assert_failure(ex, *status, code)
-    };
-    assert!(named("no fileUrl").contains("message.fileDetails.fileUrl"));
-    assert!(named("no fileName").contains("fileDetails.fileName"));
-    assert!(named("unknown fileType").contains("GIF"));
-    assert!(named("unreachable fileUrl").contains(&format!("127.0.0.1:{closed_port}")));
-    assert!(named("fileUrl answering 404").contains("404"));
-    assert_eq!(
-        named("host not allowed"),
-        "fileUrl host `files.example.invalid` is not on the download allow-list [127.0.0.1, localhost, ::1]; \
-         the file was not fetched"
-    );
-    assert_eq!(transcript(&customer, &chat).await.len(), before, "a refused request changed the chat");
-    assert_eq!(sim.handle.stats().documents, documents, "a refused request stored a document");
-    sim.shutdown().await;
+}
+
+/// `default` requires fileName; `upper` names the file after its URL.
+#[tokio::test]
+async fn a_file_without_a_name_follows_the_profile() {
+    for profile in profiles() {
+        let sim = start(config(&profile)).await;
+        let (tegsoft, customer) = (tegsoft(&sim, &profile), customer(&sim));
+        let chat = new_chat(&customer).await;
+        let mut unnamed = sample_file(&sim, &profile, FileType::Image).to_json();
+        unnamed.as_object_mut().unwrap().remove("fileName");
+        let ex = tegsoft.upload_file_raw(&json!({"CHATID": chat, "fileDetails": unnamed})).await.unwrap();
+        if profile.requests.file_name_required {
+            let message = assert_failure(&ex, &profile, Refusal::MissingParameter);
+            assert!(message.contains("fileDetails.fileName"), "{message}");
+        } else {
+            let body = assert_success(&ex, &profile);
+            let messages = transcript(&customer, &chat).await;
+            let message = file_message(&messages, body[&profile.responses.keys.file_id].as_str().unwrap());
+            let last_segment = profile.samples.image.path.rsplit('/').next().unwrap();
+            assert_eq!(message["attachment"]["name"], last_segment);
+        }
+        sim.shutdown().await;
+    }
+    assert_ne!(profiles()[0].requests, profiles()[1].requests, "the built-ins take both ways");
 }
 
 #[tokio::test]
 async fn a_finished_chat_takes_nothing_more() {
-    let sim = start(config()).await;
-    let (tegsoft, customer) = (tegsoft(&sim), customer(&sim));
-    let chat = new_chat(&customer).await;
-    let done = customer.operation(&chat, &json!({"operationName": "Complete"})).await.unwrap();
-    assert_eq!(done.status, 200, "{}", done.body_text);
-    let ex = tegsoft.send_message(&chat, Some("too late"), None).await.unwrap();
-    assert_failure(&ex, 400, "CHAT_CLOSED");
-    sim.shutdown().await;
+    for profile in profiles() {
+        let sim = start(config(&profile)).await;
+        let (tegsoft, customer) = (tegsoft(&sim, &profile), customer(&sim));
+        let chat = new_chat(&customer).await;
+        let done = customer.operation(&chat, &json!({"operationName": "Complete"})).await.unwrap();
+        assert_eq!(done.status, 200, "{}", done.body_text);
+        let ex = tegsoft.send_message(&chat, Some("too late"), None).await.unwrap();
+        assert_failure(&ex, &profile, Refusal::ChatClosed);
+        sim.shutdown().await;
+    }
 }
 
 #[tokio::test]
 async fn a_file_over_the_upload_limit_is_refused_and_not_kept() {
-    let sim = start(SimConfig { max_upload: 100, ..config() }).await;
-    let (tegsoft, customer) = (tegsoft(&sim), customer(&sim));
+    let profile = TegsoftProfile::builtin("upper").unwrap();
+    let sim = start(SimConfig { max_upload: 100, ..config(&profile) }).await;
+    let (tegsoft, customer) = (tegsoft(&sim, &profile), customer(&sim));
     let chat = new_chat(&customer).await;
     let documents = sim.handle.stats().documents;
-    let wav = FileDetails::new(&sample_url(&sim, "sample.wav"), "sample.wav", FileType::Audio);
-    let message = assert_failure(&tegsoft.upload_file(&chat, &wav).await.unwrap(), 400, "FILE_TOO_LARGE");
+    let wav = sample_file(&sim, &profile, FileType::Audio);
+    let message = assert_failure(&tegsoft.upload_file(&chat, &wav).await.unwrap(), &profile, Refusal::FileTooLarge);
     assert!(message.contains("100 bytes"), "{message}");
     assert_eq!(sim.handle.stats().documents, documents);
     let left = std::fs::read_dir(sim.handle.upload_dir()).map(|d| d.count()).unwrap_or(0);
@@ -300,8 +343,9 @@ async fn file_server(router: axum::Router) -> (std::net::SocketAddr, tokio::task
 
 #[tokio::test]
 async fn a_file_streamed_past_the_limit_is_cut_off() {
-    let sim = start(SimConfig { max_upload: 1000, ..config() }).await;
-    let (tegsoft, customer) = (tegsoft(&sim), customer(&sim));
+    let profile = TegsoftProfile::default();
+    let sim = start(SimConfig { max_upload: 1000, ..config(&profile) }).await;
+    let (tegsoft, customer) = (tegsoft(&sim, &profile), customer(&sim));
     let chat = new_chat(&customer).await;
     let documents = sim.handle.stats().documents;
     // Chunked, with no Content-Length: only counting while reading can catch it.
@@ -314,7 +358,7 @@ async fn a_file_streamed_past_the_limit_is_cut_off() {
     );
     let (addr, server) = file_server(endless).await;
     let big = FileDetails::new(&format!("http://{addr}/big.pdf"), "big.pdf", FileType::Document);
-    let message = assert_failure(&tegsoft.upload_file(&chat, &big).await.unwrap(), 400, "FILE_TOO_LARGE");
+    let message = assert_failure(&tegsoft.upload_file(&chat, &big).await.unwrap(), &profile, Refusal::FileTooLarge);
     assert!(message.contains("1000 bytes"), "{message}");
     assert_eq!(sim.handle.stats().documents, documents);
     let left = std::fs::read_dir(sim.handle.upload_dir()).map(|d| d.count()).unwrap_or(0);
@@ -325,10 +369,11 @@ async fn a_file_streamed_past_the_limit_is_cut_off() {
 
 #[tokio::test]
 async fn redirects_are_not_followed() {
-    let sim = start(config()).await;
-    let (tegsoft, customer) = (tegsoft(&sim), customer(&sim));
+    let profile = TegsoftProfile::default();
+    let sim = start(config(&profile)).await;
+    let (tegsoft, customer) = (tegsoft(&sim, &profile), customer(&sim));
     let chat = new_chat(&customer).await;
-    let target = sample_url(&sim, "sample.png");
+    let target = sample_url(&sim, &profile, FileType::Image);
     let redirect = axum::Router::new().route(
         "/moved.png",
         axum::routing::get(move || {
@@ -338,7 +383,7 @@ async fn redirects_are_not_followed() {
     );
     let (addr, server) = file_server(redirect).await;
     let moved = FileDetails::new(&format!("http://{addr}/moved.png"), "moved.png", FileType::Image);
-    let message = assert_failure(&tegsoft.upload_file(&chat, &moved).await.unwrap(), 502, "FETCH_FAILED");
+    let message = assert_failure(&tegsoft.upload_file(&chat, &moved).await.unwrap(), &profile, Refusal::FetchFailed);
     assert!(message.contains("307") && message.contains("redirects are not followed"), "{message}");
     server.abort();
     sim.shutdown().await;
@@ -354,11 +399,13 @@ async fn a_host_off_the_allow_list_is_never_contacted() {
     let url = format!("http://{addr}/x.png");
     let file = FileDetails::new(&url, "x.png", FileType::Image);
 
+    let profile = TegsoftProfile::default();
     let only_localhost = TegsoftConfig { fetch_allow: vec!["127.0.0.1".into()], ..TegsoftConfig::default() };
-    let sim = start(SimConfig { tegsoft: only_localhost, ..config() }).await;
-    let (tegsoft_client, customer_client) = (tegsoft(&sim), customer(&sim));
+    let sim = start(SimConfig { tegsoft: only_localhost, ..config(&profile) }).await;
+    let (tegsoft_client, customer_client) = (tegsoft(&sim, &profile), customer(&sim));
     let chat = new_chat(&customer_client).await;
-    let message = assert_failure(&tegsoft_client.upload_file(&chat, &file).await.unwrap(), 400, "FETCH_NOT_ALLOWED");
+    let refused = tegsoft_client.upload_file(&chat, &file).await.unwrap();
+    let message = assert_failure(&refused, &profile, Refusal::FetchNotAllowed);
     assert_eq!(
         message,
         "fileUrl host `127.0.0.2` is not on the download allow-list [127.0.0.1]; the file was not fetched"
@@ -372,33 +419,46 @@ async fn a_host_off_the_allow_list_is_never_contacted() {
 
     // The same URL with its host allowed is fetched: the listener sees the connection, and the
     // download, never answered, fails at its deadline.
-    let allowed = TegsoftConfig { fetch_allow: vec!["127.0.0.2".into()], fetch_timeout: Duration::from_secs(1) };
-    let sim = start(SimConfig { tegsoft: allowed, ..config() }).await;
-    let (tegsoft_client, customer_client) = (tegsoft(&sim), customer(&sim));
+    let allowed = TegsoftConfig {
+        fetch_allow: vec!["127.0.0.2".into()],
+        fetch_timeout: Duration::from_secs(1),
+        ..TegsoftConfig::default()
+    };
+    let sim = start(SimConfig { tegsoft: allowed, ..config(&profile) }).await;
+    let (tegsoft_client, customer_client) = (tegsoft(&sim, &profile), customer(&sim));
     let chat = new_chat(&customer_client).await;
     let listener = tokio::net::TcpListener::from_std(listener).unwrap();
     let (upload, connection) =
         tokio::join!(tegsoft_client.upload_file(&chat, &file), tokio::time::timeout(DEADLINE, listener.accept()));
     assert!(matches!(connection, Ok(Ok(_))), "the allowed host was not connected to: {connection:?}");
-    assert_failure(&upload.unwrap(), 502, "FETCH_FAILED");
+    assert_failure(&upload.unwrap(), &profile, Refusal::FetchFailed);
     sim.shutdown().await;
 }
 
 #[tokio::test]
-async fn the_sample_files_carry_their_types() {
-    let sim = start(config()).await;
+async fn the_sample_files_carry_their_types_where_the_profile_puts_them() {
     let expected = [
-        ("sample.png", "image/png"),
-        ("sample.wav", "audio/wav"),
-        ("sample.mp4", "video/mp4"),
-        ("sample.pdf", "application/pdf"),
+        (FileType::Image, "image/png"),
+        (FileType::Audio, "audio/wav"),
+        (FileType::Video, "video/mp4"),
+        (FileType::Document, "application/pdf"),
     ];
-    for (name, content_type) in expected {
-        let (status, got, bytes) = get_bytes(&sample_url(&sim, name), &[]).await;
-        assert_eq!((status, got.as_str()), (200, content_type), "{name}");
-        assert!(!bytes.is_empty());
+    let all = profiles();
+    for profile in &all {
+        let sim = start(config(profile)).await;
+        for (file_type, content_type) in expected {
+            let (status, got, bytes) = get_bytes(&sample_url(&sim, profile, file_type), &[]).await;
+            assert_eq!((status, got.as_str()), (200, content_type), "{} {file_type:?}", profile.name);
+            assert_eq!(bytes, sim::tegsoft::sample(file_type).bytes);
+        }
+        // The other profile's paths are not served.
+        for other in all.iter().filter(|o| o.name != profile.name) {
+            let (status, _, _) = get_bytes(&sample_url(&sim, other, FileType::Image), &[]).await;
+            assert_eq!(status, 404, "{} serves {}'s sample path", profile.name, other.name);
+            let services = tegsoft(&sim, other);
+            let ex = services.send_message("any", Some("x"), None).await.unwrap();
+            assert_eq!(ex.status, 404, "{} serves {}'s SendMessage path", profile.name, other.name);
+        }
+        sim.shutdown().await;
     }
-    let (status, _, _) = get_bytes(&sample_url(&sim, "other.png"), &[]).await;
-    assert_eq!(status, 404);
-    sim.shutdown().await;
 }

@@ -1,14 +1,17 @@
 //! `http`: any request, through an agent's session, a customer's client, or anonymously.
 //! Transcript pages it reads feed the transcript rules, and a customer's pages the merged
-//! transcript `read_transcript` continues.
+//! transcript `read_transcript` continues. A step that names the documented shape of its request
+//! (`schema`) has its body checked against it before anything is sent.
 
 use serde_json::Value;
 
 use super::{Output, StepError, exchange_output, observe, origin, resolve, resolve_str, transport, who};
 use crate::client::{Exchange, RawRequest};
 use crate::contract::observe::Origin;
+use crate::contract::rules;
 use crate::runner::RunConfig;
 use crate::runner::actors::{Actors, Sink};
+use crate::runner::result::Check;
 use crate::scenario::vars::Vars;
 use crate::scenario::{HttpSpec, Step, Via};
 
@@ -28,6 +31,9 @@ pub async fn run(
         headers.push((k.clone(), resolve_str(v, vars)?));
     }
     let subject = format!("{}: {} {path}", who(via), request.method);
+    if let (Some(schema), Some(body)) = (&request.schema, &body) {
+        request_shape(cfg, schema, body, &subject, sink)?;
+    }
     let raw = RawRequest {
         method: request.method.clone(),
         path,
@@ -62,6 +68,31 @@ pub async fn run(
     sink.record(&cfg.schemas, &ex);
     observe_page(actors, via, &ex, asked_at, origin(st));
     Ok(exchange_output(ex, subject))
+}
+
+/// `shape.request`: the body has the documented shape the step names. One that does not would
+/// make what the step proves rest on nothing the page says, so it is not sent.
+fn request_shape(cfg: &RunConfig, schema: &str, body: &Value, subject: &str, sink: &mut Sink) -> Result<(), StepError> {
+    let rule = &rules::SHAPE_REQUEST;
+    let subject = format!("{subject} (the request chatprobe sends)");
+    let broken = match cfg.schemas.validate(schema, body) {
+        Ok(violations) if violations.is_empty() => {
+            sink.checks.push(Check::pass(rule, &subject, format!("the body has the documented shape `{schema}`")));
+            return Ok(());
+        }
+        Ok(violations) => violations
+            .iter()
+            .map(|v| format!("at {}: {}", if v.instance_path.is_empty() { "/" } else { &v.instance_path }, v.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        Err(e) => e.to_string(),
+    };
+    let message = format!("the body this step sends is not the documented shape `{schema}`: {broken}");
+    sink.checks.push(
+        Check::fail(rule, &subject, message.clone())
+            .expected_actual(schema.to_owned(), crate::runner::validate::snippet(&body.to_string())),
+    );
+    Err(StepError::Failed(format!("{message}; the request was not sent (fix the scenario)")))
 }
 
 /// Transcript pages read by an agent or a customer feed the transcript rules; a customer's page

@@ -170,7 +170,7 @@ mod tests {
         let only = allow(&["localhost"]);
         let limits = Limits { allow: &only, timeout: Duration::from_secs(2), max_bytes: 10 };
         let err = fetch(&http, &url, &limits, &mut Vec::new()).await.unwrap_err();
-        assert_eq!(err.code(), "FETCH_NOT_ALLOWED");
+        assert_eq!(err.refusal(), crate::api::tegsoft::Refusal::FetchNotAllowed);
         assert!(listener.accept().is_err(), "the listener saw a connection");
     }
 
@@ -182,7 +182,7 @@ mod tests {
         let local = allow(&["127.0.0.1"]);
         let limits = Limits { allow: &local, timeout: Duration::from_secs(5), max_bytes: 10 };
         let err = fetch(&http, &url, &limits, &mut Vec::new()).await.unwrap_err();
-        assert_eq!(err.code(), "FETCH_FAILED", "{err}");
+        assert_eq!(err.refusal(), crate::api::tegsoft::Refusal::FetchFailed, "{err}");
         assert!(err.to_string().contains(&format!("127.0.0.1:{port}")), "{err}");
     }
 }

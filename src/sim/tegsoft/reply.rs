@@ -1,14 +1,16 @@
-//! How the Tegsoft profile answers. The vendor documents no response at all, so these bodies and
-//! statuses are the profile's decision (docs/tegsoft.md, schemas/tegsoft/): success
-//! `{"result":"SUCCESS","messageId":...,"fileId"?:...}` with HTTP 200, failure
-//! `{"result":"FAILURE","errorCode":...,"message":...}` with 400, 404 (unknown CHATID) or 502
-//! (the file could not be downloaded).
+//! How the simulator answers a Tegsoft request: as the profile says. The page documents no
+//! answer at all, so the keys, the result values, each refusal's errorCode and every HTTP status
+//! come from the `TegsoftProfile` the simulator was given (docs/tegsoft.md): an accepted request
+//! gets `{result, messageId, fileId?}` with the success status, a refused one
+//! `{result, errorCode, message}` with its refusal's status.
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use thiserror::Error;
+
+use crate::api::tegsoft::{Refusal, TegsoftProfile};
 
 /// A refused request; nothing was added to the chat.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -42,39 +44,33 @@ pub(crate) enum Failure {
 }
 
 impl Failure {
-    /// The `errorCode` of the body.
-    pub fn code(&self) -> &'static str {
+    /// Which of the profile's refusals this is.
+    pub fn refusal(&self) -> Refusal {
         match self {
-            Failure::InvalidRequest(_) => "INVALID_REQUEST",
-            Failure::MissingChatId => "MISSING_CHATID",
-            Failure::MissingParameter(_) => "MISSING_PARAMETER",
-            Failure::EmptyMessage => "EMPTY_MESSAGE",
-            Failure::InvalidFileType(_) => "INVALID_FILE_TYPE",
-            Failure::InvalidFileUrl(_) => "INVALID_FILE_URL",
-            Failure::UnknownChatId(_) => "UNKNOWN_CHATID",
-            Failure::ChatClosed(_) => "CHAT_CLOSED",
-            Failure::FetchNotAllowed { .. } => "FETCH_NOT_ALLOWED",
-            Failure::FetchFailed(_) => "FETCH_FAILED",
-            Failure::FileTooLarge { .. } => "FILE_TOO_LARGE",
+            Failure::InvalidRequest(_) => Refusal::InvalidRequest,
+            Failure::MissingChatId => Refusal::MissingChatId,
+            Failure::MissingParameter(_) => Refusal::MissingParameter,
+            Failure::EmptyMessage => Refusal::EmptyMessage,
+            Failure::InvalidFileType(_) => Refusal::InvalidFileType,
+            Failure::InvalidFileUrl(_) => Refusal::InvalidFileUrl,
+            Failure::UnknownChatId(_) => Refusal::UnknownChatId,
+            Failure::ChatClosed(_) => Refusal::ChatClosed,
+            Failure::FetchNotAllowed { .. } => Refusal::FetchNotAllowed,
+            Failure::FetchFailed(_) => Refusal::FetchFailed,
+            Failure::FileTooLarge { .. } => Refusal::FileTooLarge,
         }
     }
 
-    pub fn http_status(&self) -> StatusCode {
-        match self {
-            Failure::UnknownChatId(_) => StatusCode::NOT_FOUND,
-            Failure::FetchFailed(_) => StatusCode::BAD_GATEWAY,
-            _ => StatusCode::BAD_REQUEST,
-        }
-    }
-
-    pub fn body(&self) -> Value {
-        json!({"result": "FAILURE", "errorCode": self.code(), "message": self.to_string()})
-    }
-}
-
-impl IntoResponse for Failure {
-    fn into_response(self) -> Response {
-        (self.http_status(), Json(self.body())).into_response()
+    /// The answer: the refusal's status, and `{result: failure, errorCode, message}` under the
+    /// profile's keys.
+    pub fn answer(&self, profile: &TegsoftProfile) -> (StatusCode, Value) {
+        let r = &profile.responses;
+        let spec = r.errors.get(self.refusal());
+        let mut body = Map::new();
+        body.insert(r.keys.result.clone(), Value::String(r.failure.result.clone()));
+        body.insert(r.keys.error_code.clone(), Value::String(spec.code.clone()));
+        body.insert(r.keys.message.clone(), Value::String(self.to_string()));
+        (status(spec.status), Value::Object(body))
     }
 }
 
@@ -87,30 +83,42 @@ pub(crate) struct Accepted {
 }
 
 impl Accepted {
-    pub fn body(&self) -> Value {
+    /// The answer: the success status, and `{result: success, messageId, fileId?}` under the
+    /// profile's keys.
+    pub fn answer(&self, profile: &TegsoftProfile) -> (StatusCode, Value) {
+        let r = &profile.responses;
         let mut body = Map::new();
-        body.insert("result".into(), Value::String("SUCCESS".into()));
-        body.insert("messageId".into(), Value::String(self.message_id.clone()));
+        body.insert(r.keys.result.clone(), Value::String(r.success.result.clone()));
+        body.insert(r.keys.message_id.clone(), Value::String(self.message_id.clone()));
         if let Some(file_id) = &self.file_id {
-            body.insert("fileId".into(), Value::String(file_id.clone()));
+            body.insert(r.keys.file_id.clone(), Value::String(file_id.clone()));
         }
-        Value::Object(body)
+        (status(r.success.status), Value::Object(body))
     }
 }
 
-impl IntoResponse for Accepted {
-    fn into_response(self) -> Response {
-        Json(self.body()).into_response()
-    }
+/// The response to a request, accepted or refused, as `profile` shapes it.
+pub(crate) fn respond(profile: &TegsoftProfile, result: &Result<Accepted, Failure>) -> Response {
+    let (status, body) = match result {
+        Ok(accepted) => accepted.answer(profile),
+        Err(failure) => failure.answer(profile),
+    };
+    (status, Json(body)).into_response()
+}
+
+/// A profile's status; profiles are checked to hold 2xx, 4xx or 5xx values only.
+fn status(code: u16) -> StatusCode {
+    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
-    #[test]
-    fn codes_are_upper_case_identifiers_and_statuses_follow_the_profile() {
-        let all = [
+    fn all() -> Vec<Failure> {
+        vec![
             Failure::InvalidRequest("x".into()),
             Failure::MissingChatId,
             Failure::MissingParameter("fileDetails.fileUrl".into()),
@@ -122,15 +130,26 @@ mod tests {
             Failure::FetchNotAllowed { host: "h".into(), allow: vec!["127.0.0.1".into()] },
             Failure::FetchFailed("x".into()),
             Failure::FileTooLarge { limit: 1 },
-        ];
-        for failure in &all {
-            assert!(failure.code().chars().all(|c| c.is_ascii_uppercase() || c == '_'), "{failure:?}");
-            assert_eq!(failure.body()["result"], "FAILURE");
-            assert!(!failure.to_string().is_empty());
+        ]
+    }
+
+    #[test]
+    fn every_refusal_answers_with_its_profile_code_and_status() {
+        let failures = all();
+        assert_eq!(failures.iter().map(Failure::refusal).collect::<Vec<_>>(), Refusal::ALL);
+        for name in crate::api::tegsoft::BUILTIN_NAMES {
+            let profile = TegsoftProfile::builtin(name).unwrap();
+            let r = &profile.responses;
+            for failure in &failures {
+                let spec = r.errors.get(failure.refusal());
+                let (status, body) = failure.answer(&profile);
+                assert_eq!(status.as_u16(), spec.status, "{name} {failure:?}");
+                assert_eq!(body[&r.keys.result], json!(r.failure.result));
+                assert_eq!(body[&r.keys.error_code], json!(spec.code));
+                assert_eq!(body[&r.keys.message], json!(failure.to_string()));
+                assert_eq!(body.as_object().unwrap().len(), 3);
+            }
         }
-        assert_eq!(all[6].http_status(), StatusCode::NOT_FOUND);
-        assert_eq!(all[9].http_status(), StatusCode::BAD_GATEWAY);
-        assert_eq!(all[8].http_status(), StatusCode::BAD_REQUEST);
     }
 
     #[test]
@@ -147,9 +166,14 @@ mod tests {
 
     #[test]
     fn success_carries_file_id_only_for_files() {
+        let default = TegsoftProfile::default();
         let text = Accepted { message_id: "m1".into(), file_id: None };
-        assert_eq!(text.body(), json!({"result": "SUCCESS", "messageId": "m1"}));
+        assert_eq!(text.answer(&default), (StatusCode::OK, json!({"result": "SUCCESS", "messageId": "m1"})));
+        let upper = TegsoftProfile::builtin("upper").unwrap();
         let file = Accepted { message_id: "m2".into(), file_id: Some("f1".into()) };
-        assert_eq!(file.body(), json!({"result": "SUCCESS", "messageId": "m2", "fileId": "f1"}));
+        assert_eq!(
+            file.answer(&upper),
+            (StatusCode::CREATED, json!({"RESULT": "OK", "MESSAGEID": "m2", "FILEID": "f1"}))
+        );
     }
 }

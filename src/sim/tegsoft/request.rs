@@ -1,20 +1,15 @@
 //! The two services' request bodies, checked field by field into what the simulator acts on.
-//! The checks are the profile's (the vendor documents the fields, not the refusals).
+//! The fields are documented; the refusals are the profile's (the vendor documents the fields,
+//! not what happens without them), and so is whether `fileName` may be left out.
 
 use reqwest::Url;
 use serde_json::{Map, Value};
 
 use super::reply::Failure;
+use crate::api::tegsoft::{FileType, Service};
 
-/// The documented `fileType` values.
-pub(crate) const FILE_TYPES: [&str; 4] = ["IMAGE", "AUDIO", "VIDEO", "DOCUMENT"];
-
-/// Which service was called.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Service {
-    UploadFile,
-    SendMessage,
-}
+/// The name a file without `fileName` gets when the last segment of its URL is empty.
+const UNNAMED: &str = "file";
 
 /// A file to download and post: where from and under what name. Its `fileType` was checked to
 /// be a documented one; the simulator stores any kind alike.
@@ -32,8 +27,8 @@ pub(crate) struct Request {
     pub file: Option<FileSpec>,
 }
 
-/// Check a body against what `service` takes.
-pub(crate) fn parse(service: Service, body: &[u8]) -> Result<Request, Failure> {
+/// Check a body against what `service` takes; `file_name_required` is the profile's.
+pub(crate) fn parse(service: Service, body: &[u8], file_name_required: bool) -> Result<Request, Failure> {
     let body = match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => map,
         Ok(_) => return Err(Failure::InvalidRequest("The request body must be a JSON object".into())),
@@ -49,7 +44,8 @@ pub(crate) fn parse(service: Service, body: &[u8]) -> Result<Request, Failure> {
         Service::UploadFile => {
             let details = body.get("fileDetails").filter(|v| !v.is_null());
             let details = details.ok_or_else(|| Failure::MissingParameter("fileDetails".into()))?;
-            Ok(Request { chat_id, text: None, file: Some(file_details(details, "fileDetails")?) })
+            let file = file_details(details, "fileDetails", file_name_required)?;
+            Ok(Request { chat_id, text: None, file: Some(file) })
         }
         Service::SendMessage => {
             let message = match body.get("message") {
@@ -66,7 +62,7 @@ pub(crate) fn parse(service: Service, body: &[u8]) -> Result<Request, Failure> {
             };
             let file = match message.get("fileDetails") {
                 None | Some(Value::Null) => None,
-                Some(details) => Some(file_details(details, "message.fileDetails")?),
+                Some(details) => Some(file_details(details, "message.fileDetails", file_name_required)?),
             };
             if text.is_none() && file.is_none() {
                 return Err(Failure::EmptyMessage);
@@ -77,8 +73,9 @@ pub(crate) fn parse(service: Service, body: &[u8]) -> Result<Request, Failure> {
 }
 
 /// `fileDetails`: an object, or (the docs say it "must be in json format") that object as a
-/// JSON string.
-fn file_details(value: &Value, at: &str) -> Result<FileSpec, Failure> {
+/// JSON string. Without `fileName` (or with an empty one), where the profile allows it, the file
+/// is named after the last segment of its URL.
+fn file_details(value: &Value, at: &str, file_name_required: bool) -> Result<FileSpec, Failure> {
     let parsed;
     let details: &Map<String, Value> = match value {
         Value::Object(map) => map,
@@ -90,13 +87,26 @@ fn file_details(value: &Value, at: &str) -> Result<FileSpec, Failure> {
         _ => return Err(Failure::InvalidRequest(format!("{at} must be a JSON object"))),
     };
     let url = required(details, at, "fileUrl")?;
-    let name = required(details, at, "fileName")?;
+    let name = match required(details, at, "fileName") {
+        Ok(name) => Some(name),
+        Err(Failure::MissingParameter(_)) if !file_name_required => None,
+        Err(e) => return Err(e),
+    };
     let kind = required(details, at, "fileType")?;
-    if !FILE_TYPES.contains(&kind) {
+    if FileType::parse(kind).is_none() {
         return Err(Failure::InvalidFileType(kind.into()));
     }
     let url = file_url(url, at)?;
-    Ok(FileSpec { url, name: name.to_owned() })
+    let name = match name {
+        Some(name) => name.to_owned(),
+        None => url
+            .path_segments()
+            .and_then(|mut segments| segments.next_back())
+            .filter(|last| !last.is_empty())
+            .unwrap_or(UNNAMED)
+            .to_owned(),
+    };
+    Ok(FileSpec { url, name })
 }
 
 /// A required non-empty string field of `fileDetails`.
@@ -127,13 +137,14 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::api::tegsoft::Refusal;
 
     fn send(body: Value) -> Result<Request, Failure> {
-        parse(Service::SendMessage, body.to_string().as_bytes())
+        parse(Service::SendMessage, body.to_string().as_bytes(), true)
     }
 
     fn upload(body: Value) -> Result<Request, Failure> {
-        parse(Service::UploadFile, body.to_string().as_bytes())
+        parse(Service::UploadFile, body.to_string().as_bytes(), true)
     }
 
     fn wav() -> Value {
@@ -161,7 +172,7 @@ mod tests {
         let request = upload(json!({"CHATID": "1", "fileDetails": wav().to_string()})).unwrap();
         assert_eq!(request.file.unwrap().url.as_str(), "http://127.0.0.1:1/public_files/sample.wav");
         let err = upload(json!({"CHATID": "1", "fileDetails": "not json"})).unwrap_err();
-        assert_eq!(err.code(), "INVALID_REQUEST");
+        assert_eq!(err.refusal(), Refusal::InvalidRequest);
     }
 
     #[test]
@@ -174,23 +185,24 @@ mod tests {
         gif["fileType"] = json!("GIF");
         let mut ftp = wav();
         ftp["fileUrl"] = json!("ftp://127.0.0.1/x.wav");
+        use Refusal::*;
         let cases = [
-            (send(json!({"message": {"text": "x"}})), "MISSING_CHATID"),
-            (send(json!({"CHATID": "", "message": {"text": "x"}})), "MISSING_CHATID"),
-            (send(json!({"CHATID": 7, "message": {"text": "x"}})), "INVALID_REQUEST"),
-            (send(json!({"CHATID": "1"})), "EMPTY_MESSAGE"),
-            (send(json!({"CHATID": "1", "message": {}})), "EMPTY_MESSAGE"),
-            (send(json!({"CHATID": "1", "message": {"text": ""}})), "EMPTY_MESSAGE"),
-            (send(json!({"CHATID": "1", "message": "hi"})), "INVALID_REQUEST"),
-            (send(json!({"CHATID": "1", "message": {"fileDetails": no_url}})), "MISSING_PARAMETER"),
-            (upload(json!({"CHATID": "1", "fileDetails": empty_name})), "MISSING_PARAMETER"),
-            (upload(json!({"CHATID": "1", "fileDetails": gif})), "INVALID_FILE_TYPE"),
-            (upload(json!({"CHATID": "1", "fileDetails": ftp})), "INVALID_FILE_URL"),
-            (upload(json!({"CHATID": "1"})), "MISSING_PARAMETER"),
-            (upload(json!(["CHATID"])), "INVALID_REQUEST"),
+            (send(json!({"message": {"text": "x"}})), MissingChatId),
+            (send(json!({"CHATID": "", "message": {"text": "x"}})), MissingChatId),
+            (send(json!({"CHATID": 7, "message": {"text": "x"}})), InvalidRequest),
+            (send(json!({"CHATID": "1"})), EmptyMessage),
+            (send(json!({"CHATID": "1", "message": {}})), EmptyMessage),
+            (send(json!({"CHATID": "1", "message": {"text": ""}})), EmptyMessage),
+            (send(json!({"CHATID": "1", "message": "hi"})), InvalidRequest),
+            (send(json!({"CHATID": "1", "message": {"fileDetails": no_url}})), MissingParameter),
+            (upload(json!({"CHATID": "1", "fileDetails": empty_name})), MissingParameter),
+            (upload(json!({"CHATID": "1", "fileDetails": gif})), InvalidFileType),
+            (upload(json!({"CHATID": "1", "fileDetails": ftp})), InvalidFileUrl),
+            (upload(json!({"CHATID": "1"})), MissingParameter),
+            (upload(json!(["CHATID"])), InvalidRequest),
         ];
-        for (result, code) in cases {
-            assert_eq!(result.as_ref().map_err(Failure::code).unwrap_err(), code, "{result:?}");
+        for (result, refusal) in cases {
+            assert_eq!(result.as_ref().map_err(Failure::refusal).unwrap_err(), refusal, "{result:?}");
         }
     }
 
@@ -204,5 +216,29 @@ mod tests {
         lower["fileType"] = json!("audio");
         let err = upload(json!({"CHATID": "1", "fileDetails": lower})).unwrap_err();
         assert!(err.to_string().contains("`audio`"), "{err}");
+    }
+
+    #[test]
+    fn without_a_required_name_the_url_names_the_file() {
+        let mut unnamed = wav();
+        unnamed.as_object_mut().unwrap().remove("fileName");
+        let body = json!({"CHATID": "1", "fileDetails": unnamed}).to_string();
+        let request = parse(Service::UploadFile, body.as_bytes(), false).unwrap();
+        assert_eq!(request.file.unwrap().name, "sample.wav");
+        let err = parse(Service::UploadFile, body.as_bytes(), true).unwrap_err();
+        assert_eq!(err, Failure::MissingParameter("fileDetails.fileName".into()));
+        let mut bare = unnamed.clone();
+        bare["fileUrl"] = json!("http://127.0.0.1:1/");
+        let body = json!({"CHATID": "1", "message": {"fileDetails": bare}}).to_string();
+        assert_eq!(parse(Service::SendMessage, body.as_bytes(), false).unwrap().file.unwrap().name, UNNAMED);
+        // An empty name counts as none; a name of the wrong type is still refused.
+        let mut empty = wav();
+        empty["fileName"] = json!("");
+        let body = json!({"CHATID": "1", "fileDetails": empty}).to_string();
+        assert_eq!(parse(Service::UploadFile, body.as_bytes(), false).unwrap().file.unwrap().name, "sample.wav");
+        let mut number = wav();
+        number["fileName"] = json!(7);
+        let body = json!({"CHATID": "1", "fileDetails": number}).to_string();
+        assert_eq!(parse(Service::UploadFile, body.as_bytes(), false).unwrap_err().refusal(), Refusal::InvalidRequest);
     }
 }

@@ -1,12 +1,13 @@
-//! Sample files the simulator serves at `GET /public_files/{name}`, as a Tegsoft server serves
-//! uploads under `https://{SERVER_IP}/public_files/` — so scenarios have a downloadable
-//! `fileUrl` of each documented `fileType` on the simulator itself. The bytes are small and
-//! fixed; each starts with its format's magic number.
+//! Sample files the simulator serves, one per documented `fileType`, at the paths the profile
+//! gives them (`/public_files/sample.png` in the default profile), as a Tegsoft server serves
+//! uploads under `https://{SERVER_IP}/public_files/` — so scenarios have a downloadable `fileUrl`
+//! of each type on the simulator itself. The bytes are small and fixed; each starts with its
+//! format's magic number.
 
-use axum::extract::Path;
-use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
+
+use crate::api::tegsoft::FileType;
 
 /// A 1×1 RGB PNG (signature, IHDR, IDAT, IEND, with their CRCs).
 const PNG: [u8; 69] = [
@@ -40,33 +41,27 @@ const WAV_SAMPLES: u32 = 800;
 const WAV_RATE: u32 = 8000;
 
 /// One sample file: its bytes and media type.
-pub(crate) struct Sample {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sample {
     pub content_type: &'static str,
     pub bytes: Vec<u8>,
 }
 
-/// The files served, each with the documented fileType it stands for.
-pub const SAMPLE_FILES: [(&str, &str); 4] =
-    [("sample.png", "IMAGE"), ("sample.wav", "AUDIO"), ("sample.mp4", "VIDEO"), ("sample.pdf", "DOCUMENT")];
-
-/// The sample called `name`, if there is one.
-pub(crate) fn sample(name: &str) -> Option<Sample> {
-    let (content_type, bytes) = match name {
-        "sample.png" => ("image/png", PNG.to_vec()),
-        "sample.wav" => ("audio/wav", wav()),
-        "sample.mp4" => ("video/mp4", mp4()),
-        "sample.pdf" => ("application/pdf", PDF.as_bytes().to_vec()),
-        _ => return None,
+/// The sample of a file type.
+pub fn sample(file_type: FileType) -> Sample {
+    let (content_type, bytes) = match file_type {
+        FileType::Image => ("image/png", PNG.to_vec()),
+        FileType::Audio => ("audio/wav", wav()),
+        FileType::Video => ("video/mp4", mp4()),
+        FileType::Document => ("application/pdf", PDF.as_bytes().to_vec()),
     };
-    Some(Sample { content_type, bytes })
+    Sample { content_type, bytes }
 }
 
-/// `GET /public_files/{name}`.
-pub(crate) async fn public_file(Path(name): Path<String>) -> Response {
-    match sample(&name) {
-        Some(s) => ([(CONTENT_TYPE, s.content_type)], s.bytes).into_response(),
-        None => (StatusCode::NOT_FOUND, format!("no public file named {name}")).into_response(),
-    }
+/// `GET` the sample of `file_type`, wherever the profile serves it.
+pub(crate) async fn public_file(file_type: FileType) -> Response {
+    let s = sample(file_type);
+    ([(CONTENT_TYPE, s.content_type)], s.bytes).into_response()
 }
 
 /// A mono 8-bit PCM WAV holding a triangle wave.
@@ -111,18 +106,16 @@ mod tests {
 
     #[test]
     fn every_sample_starts_with_its_magic_number() {
-        let magic: [(&str, &[u8], usize); 4] = [
-            ("sample.png", b"\x89PNG\r\n\x1a\n", 0),
-            ("sample.wav", b"WAVE", 8),
-            ("sample.mp4", b"ftyp", 4),
-            ("sample.pdf", b"%PDF-", 0),
+        let magic: [(FileType, &[u8], usize); 4] = [
+            (FileType::Image, b"\x89PNG\r\n\x1a\n", 0),
+            (FileType::Audio, b"WAVE", 8),
+            (FileType::Video, b"ftyp", 4),
+            (FileType::Document, b"%PDF-", 0),
         ];
-        for (name, bytes, at) in magic {
-            let s = sample(name).unwrap();
-            assert_eq!(&s.bytes[at..at + bytes.len()], bytes, "{name}");
+        for (file_type, bytes, at) in magic {
+            let s = sample(file_type);
+            assert_eq!(&s.bytes[at..at + bytes.len()], bytes, "{file_type:?}");
         }
-        assert!(sample("other.png").is_none());
-        assert!(SAMPLE_FILES.iter().all(|(name, _)| sample(name).is_some()));
     }
 
     #[test]

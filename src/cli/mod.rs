@@ -120,9 +120,59 @@ pub struct RunArgs {
     /// page leaves open, as a YAML or JSON file, or `builtin:default` / `builtin:upper`.
     #[arg(long, env = "CHATPROBE_TEGSOFT_PROFILE", value_name = "FILE|builtin:NAME", default_value = tegsoft::DEFAULT_SPEC)]
     pub tegsoft_profile: String,
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Print only the summary.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// How to reach an HTTPS target, and through what.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TlsArgs {
+    /// Trust the certificates of this PEM file (a private CA) besides the system's.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Accept any server certificate (for testing; never against a production target).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Client certificate (PEM) for mutual TLS; needs --key.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Send every request through this proxy (http://host:port). Without it, HTTPS_PROXY,
+    /// HTTP_PROXY and NO_PROXY apply.
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+}
+
+impl TlsArgs {
+    /// The options the clients take, reading the files named.
+    pub fn options(&self) -> Result<crate::client::TlsOptions, String> {
+        let read = |flag: &str, path: &std::path::Path| -> Result<Vec<u8>, String> {
+            let meta = std::fs::metadata(path).map_err(|e| format!("{flag} {}: {e}", path.display()))?;
+            if !meta.is_file() || meta.len() > 1 << 20 {
+                return Err(format!("{flag} {}: not a PEM file of at most 1 MiB", path.display()));
+            }
+            std::fs::read(path).map_err(|e| format!("{flag} {}: {e}", path.display()))
+        };
+        let ca_pem = self.cacert.as_deref().map(|p| read("--cacert", p)).transpose()?;
+        let identity_pem = match (&self.cert, &self.key) {
+            (Some(c), Some(k)) => {
+                let mut pem = read("--cert", c)?;
+                pem.push(b'\n');
+                pem.extend(read("--key", k)?);
+                Some(pem)
+            }
+            _ => None,
+        };
+        if let Some(p) = &self.proxy {
+            reqwest::Url::parse(p).map_err(|e| format!("--proxy `{}`: {e}", run::display_url(p)))?;
+        }
+        Ok(crate::client::TlsOptions { ca_pem, insecure: self.insecure, identity_pem, proxy: self.proxy.clone() })
+    }
 }
 
 #[derive(Debug, Args)]

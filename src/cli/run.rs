@@ -221,7 +221,15 @@ pub async fn run(args: RunArgs) -> Outcome {
         Ok(_) => return invalid("--request-timeout must be more than zero"),
         Err(e) => return invalid(format!("--request-timeout: {e}")),
     };
-    let client = ClientConfig { request_timeout, ..ClientConfig::default() };
+    let tls = match args.tls.options() {
+        Ok(t) => t,
+        Err(e) => return not_started(&paths, Outcome::InvalidInput, e, &shown_target),
+    };
+    let client = ClientConfig { request_timeout, tls, ..ClientConfig::default() };
+    // A certificate or key that does not parse is bad input, found before anything is sent.
+    if let Err(e) = crate::client::AgentSession::new("http://127.0.0.1", "", "", &client) {
+        return not_started(&paths, Outcome::InvalidInput, e.to_string(), &shown_target);
+    }
     let contact_center_id = args.contact_center_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let jobs = usize::from(args.jobs).min(scenarios.len()).max(1);
     let needed = scenarios.iter().map(|s| s.agents.len()).max().unwrap_or(0);

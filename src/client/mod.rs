@@ -36,6 +36,23 @@ pub struct ClientConfig {
     /// Where agent sessions note the cookie values and CSRF tokens they receive, so reports can
     /// redact them.
     pub secrets: secrets::SecretLog,
+    /// TLS trust, client identity and proxy.
+    pub tls: TlsOptions,
+}
+
+/// How the clients reach an HTTPS target: extra roots of trust (a private CA), whether to trust
+/// anything (`--insecure`), a client certificate, and a proxy. The system's proxy settings
+/// (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`) apply unless `proxy` says otherwise.
+#[derive(Clone, Debug, Default)]
+pub struct TlsOptions {
+    /// PEM certificates trusted besides the system's roots.
+    pub ca_pem: Option<Vec<u8>>,
+    /// Accept any certificate (testing only).
+    pub insecure: bool,
+    /// A client certificate and its private key, PEM, concatenated.
+    pub identity_pem: Option<Vec<u8>>,
+    /// Every request through this proxy (`http://host:port`, `socks5://…` is not supported).
+    pub proxy: Option<String>,
 }
 
 impl Default for ClientConfig {
@@ -45,6 +62,7 @@ impl Default for ClientConfig {
             connect_timeout: Duration::from_secs(5),
             max_body: 16 * 1024 * 1024,
             secrets: secrets::SecretLog::default(),
+            tls: TlsOptions::default(),
         }
     }
 }
@@ -55,12 +73,27 @@ fn http_client(cfg: &ClientConfig) -> Result<reqwest::Client, TransportError> {
     // reqwest is built without a default TLS provider and panics when none is installed; an
     // error here only means another part of the process installed one first, which is as good.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
+    let setup = |what: &str, e: reqwest::Error| TransportError::Setup {
+        reason: format!("{what}: {}", exchange::error_chain(&e)),
+    };
+    let mut builder = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(cfg.connect_timeout)
-        .build()
-        .map_err(|e| TransportError::Setup { reason: exchange::error_chain(&e) })
+        .connect_timeout(cfg.connect_timeout);
+    if let Some(pem) = &cfg.tls.ca_pem {
+        let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| setup("--cacert", e))?;
+        builder = builder.tls_certs_merge(certs);
+    }
+    if cfg.tls.insecure {
+        builder = builder.tls_danger_accept_invalid_certs(true);
+    }
+    if let Some(pem) = &cfg.tls.identity_pem {
+        builder = builder.identity(reqwest::Identity::from_pem(pem).map_err(|e| setup("--cert/--key", e))?);
+    }
+    if let Some(proxy) = &cfg.tls.proxy {
+        builder = builder.proxy(reqwest::Proxy::all(proxy.as_str()).map_err(|e| setup("--proxy", e))?);
+    }
+    builder.build().map_err(|e| TransportError::Setup { reason: exchange::error_chain(&e) })
 }
 
 /// The base URL without a trailing slash, checked to be an absolute http(s) URL.

@@ -18,3 +18,4 @@ mod sim_ops;
 mod support;
 mod tegsoft;
 mod tegsoft_suite;
+mod tls;

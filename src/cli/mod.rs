@@ -47,6 +47,11 @@ pub enum Command {
     Selftest(SelftestArgs),
     /// List every rule chatprobe checks: id, severity, source and what it requires.
     Rules(RulesArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -118,8 +123,10 @@ pub struct RunArgs {
     pub progress: String,
     /// The Tegsoft profile to check against (and the embedded simulator serves): what the Tegsoft
     /// page leaves open, as a YAML or JSON file, or `builtin:default` / `builtin:upper`.
-    #[arg(long, env = "CHATPROBE_TEGSOFT_PROFILE", value_name = "FILE|builtin:NAME", default_value = tegsoft::DEFAULT_SPEC)]
-    pub tegsoft_profile: String,
+    /// Against a --target, the Tegsoft scenarios run only when a profile is given (the Tegsoft
+    /// page names no paths or answers); the embedded simulator serves `builtin:default`.
+    #[arg(long, env = "CHATPROBE_TEGSOFT_PROFILE", value_name = "FILE|builtin:NAME")]
+    pub tegsoft_profile: Option<String>,
     #[command(flatten)]
     pub tls: TlsArgs,
     /// Print only the summary.
@@ -247,6 +254,12 @@ pub async fn main(cli: Cli) -> i32 {
         Command::Load(args) => load::load(*args).await,
         Command::Selftest(args) => selftest::selftest(args).await,
         Command::Rules(args) => rules::rules(args),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "chatprobe", &mut out);
+            output::print(&String::from_utf8_lossy(&out));
+            Outcome::Pass
+        }
     };
     outcome.code()
 }

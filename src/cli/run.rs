@@ -207,7 +207,31 @@ pub async fn run(args: RunArgs) -> Outcome {
         Ok(s) => s,
         Err(e) => return not_started(&paths, Outcome::InvalidInput, e, &shown_target),
     };
-    let tegsoft = match super::tegsoft::load(&args.tegsoft_profile) {
+    // Against a target the Tegsoft profile is the user's to give: without one, its scenarios
+    // cannot be meant for this server.
+    let scenarios = if args.target.is_some() && args.tegsoft_profile.is_none() {
+        let (kept, skipped): (Vec<Scenario>, Vec<Scenario>) =
+            scenarios.into_iter().partition(|sc| !sc.tags.iter().any(|t| t == "tegsoft"));
+        if !skipped.is_empty() {
+            eprintln!(
+                "chatprobe: skipping {} Tegsoft scenario(s): give --tegsoft-profile FILE to run them against {shown_target}",
+                skipped.len()
+            );
+        }
+        if kept.is_empty() {
+            return not_started(
+                &paths,
+                Outcome::InvalidInput,
+                "every scenario selected is a Tegsoft one, and no --tegsoft-profile was given".into(),
+                &shown_target,
+            );
+        }
+        kept
+    } else {
+        scenarios
+    };
+    let spec = args.tegsoft_profile.as_deref().unwrap_or(super::tegsoft::DEFAULT_SPEC);
+    let tegsoft = match super::tegsoft::load(spec) {
         Ok(p) => p,
         Err(e) => return not_started(&paths, Outcome::InvalidInput, e, &shown_target),
     };

@@ -43,21 +43,35 @@ pub fn mime_for(name: &str) -> &'static str {
     }
 }
 
-/// `250ms`, `5s`, `1.5s`, `2m`.
+/// Longest duration accepted anywhere: a day.
+pub const MAX_DURATION: Duration = Duration::from_secs(86_400);
+
+/// `250ms`, `5s`, `2m`, `1h`, `1m30s` (humantime's forms), or a decimal with one unit: `1.5s`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
+    let d = match humantime::parse_duration(s) {
+        Ok(d) => d,
+        Err(_) => decimal(s)?,
+    };
+    if d > MAX_DURATION {
+        return Err(format!("duration `{s}` is longer than a day"));
+    }
+    Ok(d)
+}
+
+/// `1.5s`, `0.25m`: a decimal number and one unit.
+fn decimal(s: &str) -> Result<Duration, String> {
+    let bad = || format!("invalid duration `{s}` (write e.g. 500ms, 5s, 1.5s, 2m, 1h, 1m30s)");
     let (num, unit) = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).map_or((s, ""), |i| (&s[..i], s[i..].trim()));
-    let n: f64 = num.parse().map_err(|_| format!("invalid duration `{s}` (write e.g. 500ms, 5s, 2m)"))?;
+    let n: f64 = num.parse().map_err(|_| bad())?;
     let secs = match unit {
         "ms" => n / 1000.0,
         "s" => n,
-        "m" => n * 60.0,
-        _ => return Err(format!("invalid duration `{s}`: unit must be ms, s or m")),
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(bad()),
     };
-    if !(0.0..=86_400.0).contains(&secs) {
-        return Err(format!("duration `{s}` out of range"));
-    }
-    Ok(Duration::from_secs_f64(secs))
+    Duration::try_from_secs_f64(secs).map_err(|_| bad())
 }
 
 #[cfg(test)]
@@ -69,6 +83,11 @@ mod tests {
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
         assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
+        assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("0.5h").unwrap(), Duration::from_secs(1800));
         assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("2d").unwrap_err().contains("longer than a day"));
+        assert!(parse_duration("-1s").is_err());
     }
 }

@@ -20,3 +20,4 @@ mod support;
 mod tegsoft;
 mod tegsoft_suite;
 mod tls;
+mod verdicts;

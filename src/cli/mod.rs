@@ -212,6 +212,13 @@ pub struct ServeArgs {
     /// The Tegsoft profile to serve: a YAML or JSON file, or `builtin:default` / `builtin:upper`.
     #[arg(long, env = "CHATPROBE_TEGSOFT_PROFILE", value_name = "FILE|builtin:NAME", default_value = tegsoft::DEFAULT_SPEC)]
     pub tegsoft_profile: String,
+    /// The ContactCenterId customer requests must name (any value is taken without it).
+    #[arg(long, env = "CHATPROBE_SIM_CONTACT_CENTER_ID", hide_env_values = true)]
+    pub contact_center_id: Option<String>,
+    /// A URL prefix a Tegsoft `fileUrl` may name besides the simulator's own sample files
+    /// (repeatable), such as `http://127.0.0.1:9000/files/`.
+    #[arg(long = "fetch-allow", value_name = "URL-PREFIX")]
+    pub fetch_allow: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -30,9 +30,38 @@ pub async fn serve(args: ServeArgs) -> Outcome {
         Ok(p) => p,
         Err(e) => return invalid(e),
     };
-    let mut cfg =
-        sim::SimConfig { agents: args.agents, password: args.password, capacity, cometd_timeout, faults, ..base };
+    for prefix in &args.fetch_allow {
+        match reqwest::Url::parse(prefix) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {}
+            Ok(_) => return invalid(format!("--fetch-allow `{prefix}`: not an http or https URL with a host")),
+            Err(e) => return invalid(format!("--fetch-allow `{prefix}`: {e}")),
+        }
+    }
+    if args
+        .contact_center_id
+        .as_deref()
+        .is_some_and(|id| id.is_empty() || axum::http::HeaderValue::from_str(id).is_err())
+    {
+        return invalid("--contact-center-id must be a non-empty header value");
+    }
+    let mut cfg = sim::SimConfig {
+        agents: args.agents,
+        password: args.password,
+        capacity,
+        cometd_timeout,
+        faults,
+        contact_center_id: args.contact_center_id,
+        ..base
+    };
     cfg.tegsoft.profile = profile;
+    cfg.tegsoft.fetch_allow = args.fetch_allow;
+    if !ip.is_loopback() {
+        eprintln!(
+            "warning: --bind {ip} is not a loopback address: the simulator has no real security (agent \
+             passwords are one shared value, customers need no credentials), so anyone who can reach \
+             this address can use it"
+        );
+    }
     let profile_name = cfg.tegsoft.profile.name.clone();
     let running = match sim::start(cfg, SocketAddr::new(ip, args.port)).await {
         Ok(r) => r,

@@ -36,6 +36,10 @@ pub struct SimConfig {
     /// wherever the documentation allows (id formats, timestamp forms, extra fields, batching,
     /// referenceId in responses, an External participant, routing order). See `variant`.
     pub variant: bool,
+    /// The one `ContactCenterId` customer requests must name; any value is taken when None.
+    pub contact_center_id: Option<String>,
+    /// Longest wait for a request's header, and for the next request on an idle connection.
+    pub header_read_timeout: Duration,
 }
 
 /// The queue a chat requested without an `endpoint` waits in.
@@ -58,6 +62,8 @@ impl Default for SimConfig {
             tegsoft: super::tegsoft::TegsoftConfig::default(),
             faults: Faults::default(),
             variant: false,
+            contact_center_id: None,
+            header_read_timeout: super::server::HEADER_READ_TIMEOUT,
         }
     }
 }

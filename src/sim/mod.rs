@@ -56,6 +56,9 @@ pub(crate) struct SimState {
     pub engine: Engine,
     pub sessions: Sessions,
     pub bayeux: Bayeux,
+    /// The `ContactCenterId` each customer chat was requested with, by customer chat id: the
+    /// customer's later requests must name the same one.
+    pub contact_centres: std::collections::HashMap<String, String>,
     /// Set by shutdown: connects are no longer held.
     pub shutting_down: bool,
 }
@@ -80,6 +83,7 @@ impl Sim {
                 engine: Engine::new(&config),
                 sessions: Sessions::new(!config.faults.csrf_not_enforced),
                 bayeux: Bayeux::new(config.cometd_max_interval, config.variant),
+                contact_centres: std::collections::HashMap::new(),
                 shutting_down: false,
             };
             Sim { config, uploads: UploadDir::new(), state: Mutex::new(state), me: me.clone() }

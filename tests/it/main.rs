@@ -16,6 +16,7 @@ mod signals;
 mod sim;
 mod sim_files;
 mod sim_ops;
+mod sim_security;
 mod support;
 mod tegsoft;
 mod tegsoft_suite;

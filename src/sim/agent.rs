@@ -39,7 +39,7 @@ fn read(sim: &Sim, headers: &HeaderMap, f: impl FnOnce(&mut SimState, &Caller) -
     sim.with(|st| {
         let caller = match st.sessions.authenticate(headers, &st.engine, &sim.config.password) {
             Ok(caller) => caller,
-            Err(e) => return e.into_response(),
+            Err(refused) => return refused.into_response(),
         };
         let response = match f(st, &caller) {
             Ok(fields) => success(fields),

@@ -78,7 +78,11 @@ impl Sim {
         Arc::new_cyclic(|me| {
             let state = SimState {
                 engine: Engine::new(&config),
-                sessions: Sessions::new(!config.faults.csrf_not_enforced),
+                sessions: Sessions::new(auth::Policy {
+                    csrf_writes: !config.faults.csrf_not_enforced,
+                    csrf_cometd: !config.faults.csrf_not_enforced,
+                    rotate_at_login: true,
+                }),
                 bayeux: Bayeux::new(config.cometd_max_interval, config.variant),
                 shutting_down: false,
             };
@@ -140,7 +144,7 @@ pub struct SimStats {
     pub bayeux_clients: usize,
     /// `/meta/connect` requests held open now.
     pub held_connects: usize,
-    /// HTTP sessions opened.
+    /// Logged-in HTTP sessions (anonymous ones not counted).
     pub http_sessions: usize,
     /// Documents UCS holds: the standard responses and every complete upload.
     pub documents: usize,

@@ -14,6 +14,7 @@ mod secrets;
 mod selftest;
 mod signals;
 mod sim;
+mod sim_csrf;
 mod sim_files;
 mod sim_ops;
 mod support;

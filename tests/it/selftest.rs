@@ -148,7 +148,8 @@ impl Peer {
 
     async fn bayeux(&self, messages: Value) -> Vec<Value> {
         let url = format!("{}{}", self.base, api::NOTIFICATIONS_PATH);
-        match self.http.post(url).json(&messages).send().await.unwrap().json::<Value>().await.unwrap() {
+        let request = self.http.post(url).header(api::CSRF_TOKEN_HEADER, &self.csrf).json(&messages);
+        match request.send().await.unwrap().json::<Value>().await.unwrap() {
             Value::Array(replies) => replies,
             other => panic!("not an array: {other}"),
         }

@@ -17,6 +17,7 @@ use serde_json::{Map, Value, json};
 
 use super::auth::{CometdAccess, csrf_refusal};
 use super::bayeux::{Hold, Ticket, Wake};
+use super::latitude::EventOrder;
 use super::{Sim, SimState};
 
 const HANDSHAKE: &str = "/meta/handshake";
@@ -255,9 +256,9 @@ fn connect_reply(id: &Option<Value>, client_id: &str, sim: &Sim) -> Value {
 }
 
 /// A connect reply and the events it carries: the events first, as CometD sends them; the
-/// variant puts the reply first, as Faye does (Bayeux fixes no order).
+/// `event-order=after-reply` latitude puts the reply first, as Faye does (Bayeux fixes no order).
 fn with_events(connect: Value, mut events: Vec<Value>, sim: &Sim) -> Vec<Value> {
-    if sim.config.variant {
+    if sim.config.latitudes.event_order == EventOrder::AfterReply {
         events.insert(0, connect);
     } else {
         events.push(connect);

@@ -75,7 +75,7 @@ pub(crate) async fn messages(
 ) -> Response {
     respond((|| {
         contact_center(&headers)?;
-        let from = number(&query, "index")?.unwrap_or(1);
+        let from = number(&query, "index")?;
         let messages = sim.with(|st| st.engine.customer_messages(&id, from))?;
         Ok(json!({"messages": messages}))
     })())

@@ -23,6 +23,7 @@ mod downloads;
 mod engine;
 mod faults;
 mod ids;
+pub mod latitude;
 mod lifecycle;
 mod message;
 mod messages;
@@ -39,9 +40,10 @@ mod variant;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
-pub use config::{DEFAULT_MAX_UPLOAD, DEFAULT_QUEUE, SimConfig, VARIANT_CAPACITY};
+pub use config::{DEFAULT_MAX_UPLOAD, DEFAULT_QUEUE, SimConfig};
 pub use documents::{LARGE_LOG, STANDARD_RESPONSES, StandardResponse};
 pub use faults::{DROP_ONE_IN, Fault, Faults, NOTIFICATION_DELAY, UnknownFault};
+pub use latitude::{DEFAULT_SEEDS, LatitudeError, LatitudeInfo, Latitudes, coverage, splitmix64};
 pub use reply::SimError;
 pub use server::{RunningSim, app, start};
 
@@ -80,10 +82,11 @@ impl Sim {
                 engine: Engine::new(&config),
                 sessions: Sessions::new(auth::Policy {
                     csrf_writes: !config.faults.csrf_not_enforced,
-                    csrf_cometd: !config.faults.csrf_not_enforced,
-                    rotate_at_login: true,
+                    csrf_cometd: !config.faults.csrf_not_enforced
+                        && config.latitudes.csrf_cometd == latitude::CsrfCometd::Enforced,
+                    rotate_at_login: config.latitudes.login_rotation == latitude::LoginRotation::Rotate,
                 }),
-                bayeux: Bayeux::new(config.cometd_max_interval, config.variant),
+                bayeux: Bayeux::new(config.cometd_max_interval, config.latitudes),
                 shutting_down: false,
             };
             Sim { config, uploads: UploadDir::new(), state: Mutex::new(state), me: me.clone() }

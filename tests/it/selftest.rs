@@ -174,7 +174,8 @@ fn events(answer: &[Value]) -> Vec<&Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_variant_differs_from_the_default_where_the_docs_allow() {
-    let config = SimConfig { agents: 3, cometd_timeout: Duration::from_secs(2), ..SimConfig::variant() };
+    let mut config = SimConfig { agents: 3, cometd_timeout: Duration::from_secs(2), ..SimConfig::variant() };
+    config.latitudes.pin("bayeux-batching", "two-per-reply").unwrap();
     let sim = sim::start(config, "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let agent = Peer::agent(&sim, 1, true).await;
 

@@ -45,7 +45,7 @@ pub use documents::{LARGE_LOG, STANDARD_RESPONSES, StandardResponse};
 pub use faults::{DROP_ONE_IN, Fault, Faults, NOTIFICATION_DELAY, UnknownFault};
 pub use latitude::{DEFAULT_SEEDS, LatitudeError, LatitudeInfo, Latitudes, coverage, splitmix64};
 pub use reply::SimError;
-pub use server::{RunningSim, app, start};
+pub use server::{LATITUDES_PATH, RunningSim, app, start};
 
 use auth::Sessions;
 use bayeux::{Bayeux, Wake};

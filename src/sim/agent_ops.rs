@@ -5,8 +5,9 @@
 use serde_json::{Map, Value};
 
 use super::chat::Origin;
+use super::chat::USERDATA_OPERATIONS;
 use super::engine::Engine;
-use super::latitude::{AsyncFailure, SecondConsultCode, WrongTypeCode};
+use super::latitude::{AsyncFailure, InvitedUserdataCapabilities, SecondConsultCode, WrongTypeCode};
 use super::message::{Draft, MessageType, Participant};
 use super::reply::{SimError, operation_name};
 use crate::api;
@@ -53,7 +54,10 @@ impl Engine {
         if op.name == "Consult" && context.consult_pending && lat.second_consult_code == SecondConsultCode::Nineteen {
             return Err(SimError::InUse("A consultation is already pending on this chat".into()));
         }
-        if !op.valid_in(state, &context) {
+        let invited_userdata = lat.invited_userdata_capabilities == InvitedUserdataCapabilities::With
+            && state == api::ChatState::Invited
+            && USERDATA_OPERATIONS.contains(&op.name);
+        if !op.valid_in(state, &context) && !invited_userdata {
             return Err(SimError::InvalidState(format!(
                 "Operation {name} is not among the capabilities of the chat (state {})",
                 state.as_str()

@@ -19,9 +19,9 @@ pub(crate) struct Origin {
     pub reference: u64,
 }
 
-/// The userData operations, which `invited-userdata-capabilities=without` leaves out of an
-/// Invited chat's capabilities.
-const USERDATA_OPERATIONS: &[&str] = &["AttachUserData", "UpdateUserData", "DeleteUserData"];
+/// The userData operations, which `invited-userdata-capabilities=with` adds to an Invited
+/// chat's capabilities (and allows on it).
+pub(crate) const USERDATA_OPERATIONS: &[&str] = &["AttachUserData", "UpdateUserData", "DeleteUserData"];
 
 /// The attachment operations, which `attachment-capabilities=absent` leaves out of the list.
 const ATTACHMENT_OPERATIONS: &[&str] = &["AddAttachment", "RemoveAttachment", "UploadFile", "DeleteFile"];
@@ -290,14 +290,17 @@ impl Chat {
                 }
             }
         }
+        // What some latitudes add to the list or leave out of it (what is listed works).
         let mut capabilities = self.capabilities(agent);
         if opts.faults.capability_missing && state == ChatState::Chatting {
             capabilities.retain(|c| *c != "SendMessage");
         }
-        // What some latitudes leave out of the list (the operations still work).
-        if opts.lat.invited_userdata_capabilities == InvitedUserdataCapabilities::Without && state == ChatState::Invited
-        {
-            capabilities.retain(|c| !USERDATA_OPERATIONS.contains(c));
+        if opts.lat.invited_userdata_capabilities == InvitedUserdataCapabilities::With && state == ChatState::Invited {
+            for op in USERDATA_OPERATIONS {
+                if !capabilities.contains(op) {
+                    capabilities.push(op);
+                }
+            }
         }
         if opts.lat.attachment_capabilities == AttachmentCapabilities::Absent {
             capabilities.retain(|c| !ATTACHMENT_OPERATIONS.contains(c));

@@ -115,10 +115,11 @@ latitudes! {
     /// anonymous session's.
     login_rotation: LoginRotation, "login-rotation", "digest §7.3 (CSRFProtection: token from a GET's headers)",
         [Rotate = "rotate", Keep = "keep"];
-    /// An Invited chat's capabilities include the userData operations or not.
+    /// An Invited chat's capabilities and valid operations include the userData operations
+    /// (AttachUserData, UpdateUserData, DeleteUserData) or not.
     invited_userdata_capabilities: InvitedUserdataCapabilities, "invited-userdata-capabilities",
         "digest §4 capabilities, Invited [I]; §11 (no Invited sample)",
-        [With = "with", Without = "without"];
+        [Without = "without", With = "with"];
     /// The attachment operations (AddAttachment, RemoveAttachment, UploadFile, DeleteFile) listed
     /// among a Chatting chat's capabilities, or absent as in the AddAttachment sample (they work).
     attachment_capabilities: AttachmentCapabilities, "attachment-capabilities",

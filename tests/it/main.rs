@@ -16,6 +16,7 @@ mod signals;
 mod sim;
 mod sim_csrf;
 mod sim_files;
+mod sim_latitude;
 mod sim_ops;
 mod support;
 mod tegsoft;

@@ -13,7 +13,11 @@ pub async fn serve(args: ServeArgs) -> Outcome {
         Ok(ip) => ip,
         Err(e) => return invalid(format!("--bind `{}`: {e}", args.bind)),
     };
-    let base = if args.variant { sim::SimConfig::variant() } else { sim::SimConfig::default() };
+    let latitudes = match args.latitudes.latitudes() {
+        Ok(l) => l,
+        Err(e) => return invalid(format!("--latitude: {e}")),
+    };
+    let base = sim::SimConfig { latitudes, ..sim::SimConfig::default() };
     let capacity = args.capacity.unwrap_or(base.capacity);
     if args.agents == 0 || capacity == 0 {
         return invalid("--agents and --capacity must be at least 1");
@@ -71,7 +75,9 @@ pub async fn serve(args: ServeArgs) -> Outcome {
         }
     };
     let mut mode: Vec<String> = faults.enabled().iter().map(|f| format!("fault {f}")).collect();
-    if args.variant {
+    if let Some(seed) = args.latitudes.seed {
+        mode.insert(0, format!("variant seed {seed}"));
+    } else if args.latitudes.variant {
         mode.insert(0, "variant".to_owned());
     }
     let mode = if mode.is_empty() { String::new() } else { format!("; {}", mode.join(", ")) };
@@ -80,6 +86,9 @@ pub async fn serve(args: ServeArgs) -> Outcome {
         running.base_url(),
         args.agents
     );
+    // The choices, so that a run against this server can be reproduced exactly; also served at
+    // GET /chatprobe/latitudes.
+    println!("latitudes: {}", latitudes.to_json());
     shutdown_signal().await;
     running.shutdown().await;
     Outcome::Pass

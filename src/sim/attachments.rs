@@ -9,6 +9,7 @@ use super::agent_ops::Call;
 use super::chat::{Linked, Origin, Uploaded};
 use super::documents::{Content, Document};
 use super::engine::Engine;
+use super::latitude::RemovalNotificationType;
 use super::message::{Draft, MessageType};
 use super::reply::SimError;
 use crate::api::Visibility;
@@ -112,7 +113,11 @@ impl Engine {
         if chat.attachments.len() == before {
             return Err(SimError::NotFound(format!("Document {id} is not attached to chat {}", call.chat)));
         }
-        self.push_chat_update(call.origin(), call.chat, "PropertiesUpdated", call.host);
+        let kind = match self.opts.lat.removal_notification_type {
+            RemovalNotificationType::Documented => "PropertiesUpdated",
+            RemovalNotificationType::AttachmentRemoved => "AttachmentRemoved",
+        };
+        self.push_chat_update(call.origin(), call.chat, kind, call.host);
         Ok(())
     }
 

@@ -1,5 +1,12 @@
 //! Agent authentication: HTTP Basic opens an HTTP session (the `JSESSIONID` cookie), the cookie
-//! alone authenticates after that, and every write must carry the session's CSRF token.
+//! alone authenticates after that, and every write must carry the session's CSRF token, CometD's
+//! POSTs included (CSRFProtection page: "send that header on every PUT/POST/DELETE").
+//!
+//! As Spring Security does, a request that fails authentication still gets a session, an
+//! anonymous one, with its cookie and its CSRF token; the Basic login then rotates both: the
+//! logged-in session has a new id and a new token, and the anonymous one is dropped, so the token
+//! handed out before the login is refused afterwards. Under the `login-rotation=keep` latitude the
+//! login keeps the anonymous session's id and token instead.
 
 use std::collections::HashMap;
 
@@ -19,7 +26,8 @@ const SESSION_COOKIE: &str = "JSESSIONID";
 /// One HTTP session of one agent.
 #[derive(Debug)]
 pub(crate) struct Session {
-    pub agent: usize,
+    /// None for an anonymous session (handed out with a 401).
+    pub agent: Option<usize>,
     pub csrf_token: String,
     /// The last referenceId handed out in this session.
     pub last_reference: u64,
@@ -29,20 +37,58 @@ pub(crate) struct Session {
 #[derive(Debug)]
 pub(crate) struct Sessions {
     by_id: HashMap<String, Session>,
+    policy: Policy,
+}
+
+/// How strict the sessions are.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Policy {
     /// Off only under the `csrf-not-enforced` fault: the cookie alone then authorizes a write.
-    enforce_csrf: bool,
+    pub csrf_writes: bool,
+    /// Whether CometD POSTs need the token too (off under the fault or `csrf-cometd=not-enforced`).
+    pub csrf_cometd: bool,
+    /// Whether the login gives a new session id and token (`login-rotation=rotate`).
+    pub rotate_at_login: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy { csrf_writes: true, csrf_cometd: true, rotate_at_login: true }
+    }
 }
 
 impl Default for Sessions {
     fn default() -> Self {
-        Sessions::new(true)
+        Sessions::new(Policy::default())
     }
+}
+
+/// A request that failed authentication: the 401, with the anonymous session's cookie and token.
+#[derive(Debug)]
+pub(crate) struct Unauthenticated {
+    pub anonymous: Caller,
+}
+
+impl Unauthenticated {
+    pub fn into_response(self) -> Response {
+        self.anonymous.decorate(SimError::NotAuthenticated.into_response())
+    }
+}
+
+/// What the CSRF check of a CometD POST found.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum CometdAccess {
+    /// The token is missing or wrong: HTTP 403.
+    Refused,
+    /// The token is right (or not needed); the agent of the session, if it is logged in.
+    Allowed(Option<usize>),
 }
 
 /// Who a request is from, and what the answer must carry for it.
 #[derive(Debug, Clone)]
 pub(crate) struct Caller {
     pub session_id: String,
+    /// The agent; 0 only in an anonymous session's `Unauthenticated`.
     pub agent: usize,
     csrf_token: String,
     /// Set when this request opened the session: the cookie must be sent.
@@ -78,8 +124,8 @@ pub(crate) fn csrf_refusal() -> Response {
 }
 
 impl Sessions {
-    pub fn new(enforce_csrf: bool) -> Sessions {
-        Sessions { by_id: HashMap::new(), enforce_csrf }
+    pub fn new(policy: Policy) -> Sessions {
+        Sessions { by_id: HashMap::new(), policy }
     }
 
     pub fn get(&self, id: &str) -> Option<&Session> {
@@ -90,41 +136,98 @@ impl Sessions {
         self.by_id.get_mut(id)
     }
 
-    /// The session named by the request's cookie, if it exists.
-    pub fn by_cookie(&self, headers: &HeaderMap) -> Option<(&str, &Session)> {
+    /// The session, logged in or anonymous, named by the request's cookie, if it exists.
+    fn any_by_cookie(&self, headers: &HeaderMap) -> Option<(&str, &Session)> {
         session_cookies(headers).find_map(|id| self.by_id.get_key_value(id.as_str())).map(|(k, s)| (k.as_str(), s))
+    }
+
+    /// The logged-in session named by the request's cookie, if it exists.
+    pub fn by_cookie(&self, headers: &HeaderMap) -> Option<(&str, &Session)> {
+        session_cookies(headers)
+            .find_map(|id| self.by_id.get_key_value(id.as_str()).filter(|(_, s)| s.agent.is_some()))
+            .map(|(k, s)| (k.as_str(), s))
     }
 
     fn caller(&self, id: &str, created: bool) -> Option<Caller> {
         let s = self.by_id.get(id)?;
-        Some(Caller { session_id: id.to_owned(), agent: s.agent, csrf_token: s.csrf_token.clone(), created })
+        Some(Caller {
+            session_id: id.to_owned(),
+            agent: s.agent.unwrap_or(0),
+            csrf_token: s.csrf_token.clone(),
+            created,
+        })
     }
 
-    /// A read: the session cookie, else Basic credentials (opening a session), else 401.
-    pub fn authenticate(&mut self, headers: &HeaderMap, engine: &Engine, password: &str) -> Result<Caller, SimError> {
-        if let Some((id, _)) = self.by_cookie(headers) {
-            let id = id.to_owned();
-            return self.caller(&id, false).ok_or(SimError::NotAuthenticated);
-        }
-        let agent = basic_agent(headers, engine, password).ok_or(SimError::NotAuthenticated)?;
+    fn open(&mut self, agent: Option<usize>) -> String {
         let id = Uuid::new_v4().simple().to_string().to_uppercase();
-        let session = Session { agent, csrf_token: Uuid::new_v4().to_string(), last_reference: 0 };
-        self.by_id.insert(id.clone(), session);
-        self.caller(&id, true).ok_or(SimError::NotAuthenticated)
+        self.by_id.insert(id.clone(), Session { agent, csrf_token: Uuid::new_v4().to_string(), last_reference: 0 });
+        id
+    }
+
+    /// A read: the session cookie, else Basic credentials (opening a session, or under
+    /// `login-rotation=keep` logging the anonymous one in), else 401 with an anonymous session.
+    pub fn authenticate(
+        &mut self,
+        headers: &HeaderMap,
+        engine: &Engine,
+        password: &str,
+    ) -> Result<Caller, Unauthenticated> {
+        if let Some(caller) = self.by_cookie(headers).and_then(|(id, _)| self.caller(id, false)) {
+            return Ok(caller);
+        }
+        let anonymous = self.any_by_cookie(headers).map(|(id, _)| id.to_owned());
+        let Some(agent) = basic_agent(headers, engine, password) else {
+            let (id, created) = match anonymous {
+                Some(id) => (id, false),
+                None => (self.open(None), true),
+            };
+            let anonymous = self.caller(&id, created).expect("the session was just found or opened");
+            return Err(Unauthenticated { anonymous });
+        };
+        let (id, created) = match anonymous {
+            Some(id) if !self.policy.rotate_at_login => {
+                if let Some(session) = self.by_id.get_mut(&id) {
+                    session.agent = Some(agent);
+                }
+                (id, false)
+            }
+            previous => {
+                if let Some(previous) = previous {
+                    self.by_id.remove(&previous);
+                }
+                (self.open(Some(agent)), true)
+            }
+        };
+        Ok(self.caller(&id, created).expect("the session was just found or opened"))
     }
 
     /// A write: the session cookie and its CSRF token, or None (HTTP 403).
     pub fn authorize_write(&self, headers: &HeaderMap) -> Option<Caller> {
         let (id, session) = self.by_cookie(headers)?;
-        if !self.enforce_csrf {
+        if !self.policy.csrf_writes {
             return self.caller(id, false);
         }
         let sent = headers.get(api::CSRF_TOKEN_HEADER)?.to_str().ok()?;
         (sent == session.csrf_token).then(|| self.caller(id, false)).flatten()
     }
 
+    /// A CometD POST: the token of the session the cookie names, logged in or anonymous, must
+    /// come with it; without a session no token can be right.
+    pub fn authorize_cometd(&self, headers: &HeaderMap) -> CometdAccess {
+        let agent = self.by_cookie(headers).and_then(|(_, s)| s.agent);
+        if !self.policy.csrf_cometd {
+            return CometdAccess::Allowed(agent);
+        }
+        let sent = headers.get(api::CSRF_TOKEN_HEADER).and_then(|v| v.to_str().ok());
+        match (self.any_by_cookie(headers), sent) {
+            (Some((_, session)), Some(sent)) if sent == session.csrf_token => CometdAccess::Allowed(session.agent),
+            _ => CometdAccess::Refused,
+        }
+    }
+
+    /// Logged-in sessions.
     pub fn count(&self) -> usize {
-        self.by_id.len()
+        self.by_id.values().filter(|s| s.agent.is_some()).count()
     }
 }
 

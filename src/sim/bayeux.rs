@@ -2,8 +2,9 @@
 //! events and the connect it holds, plus expiry after `maxInterval` without a connect. Nothing
 //! here walks every client on a request's path: expiry is a queue of deadlines looked at from
 //! the earliest, and notifications reach an agent's clients through an index by agent. The
-//! protocol exchange itself is in `cometd`. The variant gives each event an `id` and answers a
-//! connect with at most `variant::CONNECT_BATCH` events, leaving the rest for the next one.
+//! protocol exchange itself is in `cometd`. The `event-ids` latitude gives each event an `id`,
+//! `bayeux-batching` answers a connect with at most one or two events, leaving the rest for the
+//! next one.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -13,7 +14,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 use super::engine::Push;
-use super::variant;
+use super::latitude::{BayeuxBatching, EventIds, Latitudes};
 
 /// Why a held connect is answered before its timeout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,13 +102,22 @@ pub(crate) struct Bayeux {
     looked_at: u64,
     max_interval: Duration,
     next_seq: u64,
-    variant: bool,
-    /// Events delivered so far: the variant's event ids.
+    /// Most events one connect answer carries (`bayeux-batching`); None for all.
+    batch: Option<usize>,
+    /// Whether events carry an `id` (`event-ids`).
+    event_ids: bool,
+    /// Events delivered so far: the event ids.
     events: u64,
 }
 
 impl Bayeux {
-    pub fn new(max_interval: Duration, variant: bool) -> Bayeux {
+    pub fn new(max_interval: Duration, latitudes: Latitudes) -> Bayeux {
+        let batch = match latitudes.bayeux_batching {
+            BayeuxBatching::AllInOne => None,
+            BayeuxBatching::TwoPerReply => Some(2),
+            BayeuxBatching::OnePerReply => Some(1),
+        };
+        let event_ids = latitudes.event_ids == EventIds::Present;
         Bayeux {
             clients: HashMap::new(),
             by_agent: HashMap::new(),
@@ -115,15 +125,16 @@ impl Bayeux {
             looked_at: 0,
             max_interval,
             next_seq: 0,
-            variant,
+            batch,
+            event_ids,
             events: 0,
         }
     }
 
-    /// The events a connect answer carries now; with the variant, the rest wait for the next.
-    fn take_batch(queue: &mut Vec<Value>, variant: bool) -> Vec<Value> {
-        if variant && queue.len() > variant::CONNECT_BATCH {
-            let rest = queue.split_off(variant::CONNECT_BATCH);
+    /// The events a connect answer carries now; past the batch size, the rest wait for the next.
+    fn take_batch(queue: &mut Vec<Value>, batch: Option<usize>) -> Vec<Value> {
+        if let Some(batch) = batch.filter(|b| queue.len() > *b) {
+            let rest = queue.split_off(batch);
             std::mem::replace(queue, rest)
         } else {
             std::mem::take(queue)
@@ -208,7 +219,7 @@ impl Bayeux {
         self.sweep();
         for push in pushes {
             let mut event = json!({"channel": push.channel, "data": push.data});
-            if self.variant {
+            if self.event_ids {
                 self.events += 1;
                 event["id"] = json!(self.events.to_string());
             }
@@ -224,11 +235,11 @@ impl Bayeux {
     /// Answer a connect now: the client's queued events, in order. A connect it held before
     /// is answered at once, empty.
     pub fn take_events(&mut self, id: &str) -> Option<Vec<Value>> {
-        let variant = self.variant;
+        let batch = self.batch;
         let client = self.client_mut(id)?;
         client.wake(Wake::Superseded);
         client.last_answer = Instant::now();
-        let events = Bayeux::take_batch(&mut client.queue, variant);
+        let events = Bayeux::take_batch(&mut client.queue, batch);
         self.schedule(id);
         Some(events)
     }
@@ -238,12 +249,12 @@ impl Bayeux {
     pub fn hold(&mut self, id: &str) -> Hold {
         self.next_seq += 1;
         let seq = self.next_seq;
-        let variant = self.variant;
+        let batch = self.batch;
         let Some(client) = self.client_mut(id) else { return Hold::Unknown };
         client.wake(Wake::Superseded);
         if !client.queue.is_empty() {
             client.last_answer = Instant::now();
-            let events = Bayeux::take_batch(&mut client.queue, variant);
+            let events = Bayeux::take_batch(&mut client.queue, batch);
             self.schedule(id);
             return Hold::Now(events);
         }
@@ -262,7 +273,7 @@ impl Bayeux {
             client.held = None;
         }
         client.last_answer = Instant::now();
-        let events = Bayeux::take_batch(&mut client.queue, self.variant);
+        let events = Bayeux::take_batch(&mut client.queue, self.batch);
         self.schedule(&ticket.client_id);
         Some(events)
     }
@@ -335,7 +346,7 @@ mod tests {
 
     #[tokio::test]
     async fn events_wake_the_held_connect_and_none_are_lost() {
-        let mut b = Bayeux::new(Duration::from_secs(10), false);
+        let mut b = Bayeux::new(Duration::from_secs(10), Latitudes::default());
         b.add("c".into(), 1);
         b.client_mut("c").unwrap().subscribe("/v2/me/*");
         let push = |n: i64| Push { agent: 1, channel: crate::api::CHANNEL_CHATS, data: json!({"n": n}) };
@@ -350,25 +361,34 @@ mod tests {
     }
 
     #[test]
-    fn the_variant_splits_events_across_connects_and_numbers_them() {
-        let mut b = Bayeux::new(Duration::from_secs(10), true);
-        b.add("c".into(), 1);
-        b.client_mut("c").unwrap().subscribe("/v2/me/chats");
-        let pushes = (0..5).map(|n| Push { agent: 1, channel: crate::api::CHANNEL_CHATS, data: json!({"n": n}) });
-        b.deliver(pushes.collect());
-        let mut answers = Vec::new();
-        while let Hold::Now(events) = b.hold("c") {
-            answers.push(events);
-        }
-        let sizes: Vec<usize> = answers.iter().map(Vec::len).collect();
-        assert_eq!(sizes, [2, 2, 1]);
-        let ids: Vec<&str> = answers.iter().flatten().map(|e| e["id"].as_str().unwrap()).collect();
+    fn batching_splits_events_across_connects_and_event_ids_number_them() {
+        let answers = |batching: BayeuxBatching, ids: EventIds| {
+            let lat = Latitudes { bayeux_batching: batching, event_ids: ids, ..Latitudes::default() };
+            let mut b = Bayeux::new(Duration::from_secs(10), lat);
+            b.add("c".into(), 1);
+            b.client_mut("c").unwrap().subscribe("/v2/me/chats");
+            let pushes = (0..5).map(|n| Push { agent: 1, channel: crate::api::CHANNEL_CHATS, data: json!({"n": n}) });
+            b.deliver(pushes.collect());
+            let mut answers = Vec::new();
+            while let Hold::Now(events) = b.hold("c") {
+                answers.push(events);
+            }
+            answers
+        };
+        let sizes = |a: &[Vec<Value>]| a.iter().map(Vec::len).collect::<Vec<_>>();
+        let two = answers(BayeuxBatching::TwoPerReply, EventIds::Present);
+        assert_eq!(sizes(&two), [2, 2, 1]);
+        let ids: Vec<&str> = two.iter().flatten().map(|e| e["id"].as_str().unwrap()).collect();
         assert_eq!(ids, ["1", "2", "3", "4", "5"]);
+        assert_eq!(sizes(&answers(BayeuxBatching::OnePerReply, EventIds::Present)), [1, 1, 1, 1, 1]);
+        let all = answers(BayeuxBatching::AllInOne, EventIds::Absent);
+        assert_eq!(sizes(&all), [5]);
+        assert!(all[0].iter().all(|e| e.get("id").is_none()));
     }
 
     #[test]
     fn clients_expire_after_max_interval_and_leave_the_index() {
-        let mut b = Bayeux::new(Duration::from_millis(30), false);
+        let mut b = Bayeux::new(Duration::from_millis(30), Latitudes::default());
         for n in 0..1000 {
             b.add(format!("c{n}"), n % 10);
         }
@@ -385,7 +405,7 @@ mod tests {
 
     #[test]
     fn a_request_looks_at_no_client_whose_deadline_has_not_come() {
-        let mut b = Bayeux::new(Duration::from_secs(60), false);
+        let mut b = Bayeux::new(Duration::from_secs(60), Latitudes::default());
         for n in 0..20_000 {
             b.add(format!("c{n}"), n % 100);
         }
@@ -398,7 +418,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_held_connect_keeps_its_client_and_an_abandoned_one_does_not() {
-        let mut b = Bayeux::new(Duration::from_millis(30), false);
+        let mut b = Bayeux::new(Duration::from_millis(30), Latitudes::default());
         b.add("held".into(), 1);
         b.add("dropped".into(), 1);
         let Hold::Held(_kept) = b.hold("held") else { panic!() };
@@ -415,7 +435,7 @@ mod tests {
 
     #[test]
     fn only_the_first_connect_is_the_first() {
-        let mut b = Bayeux::new(Duration::from_secs(10), false);
+        let mut b = Bayeux::new(Duration::from_secs(10), Latitudes::default());
         b.add("c".into(), 1);
         assert!(b.first_connect("c"));
         assert!(!b.first_connect("c"));
@@ -424,7 +444,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_second_connect_supersedes_the_first() {
-        let mut b = Bayeux::new(Duration::from_secs(10), false);
+        let mut b = Bayeux::new(Duration::from_secs(10), Latitudes::default());
         b.add("c".into(), 1);
         let Hold::Held(first) = b.hold("c") else { panic!() };
         let Hold::Held(_second) = b.hold("c") else { panic!() };

@@ -94,7 +94,7 @@ pub(crate) async fn messages(
 ) -> Response {
     respond((|| {
         own_chat(&sim, &headers, &id)?;
-        let from = number(&query, "index")?.unwrap_or(1);
+        let from = number(&query, "index")?;
         let messages = sim.with(|st| st.engine.customer_messages(&id, from))?;
         Ok(json!({"messages": messages}))
     })())

@@ -6,8 +6,10 @@ use serde_json::{Map, Value};
 use super::chat::{Chat, Numbering};
 use super::config::DEFAULT_QUEUE;
 use super::engine::{ChatRequest, Engine};
+use super::latitude::{CustomerMessagesGet, ExternalBot};
 use super::message::{Draft, MessageType, Participant};
 use super::reply::{SimError, operation_name, opt_str, req_str};
+use super::variant;
 use crate::api::{self, ChatState, CustomerChatState, Visibility};
 
 impl Engine {
@@ -20,6 +22,7 @@ impl Engine {
             nickname: req.nickname,
             user_id: None,
             visibility: Visibility::All,
+            external: false,
         };
         let mut user_data = req.user_data;
         if let Some(subject) = req.subject {
@@ -31,10 +34,13 @@ impl Engine {
         let faults = self.opts.faults;
         let numbering = Numbering { gap: faults.index_gap, repeat: faults.index_repeat };
         let mut chat = Chat::new(id.clone(), customer_id.clone(), customer.clone(), user_data, queue, numbering);
-        if self.opts.variant {
-            chat.bot = Some(self.ids.participant_id());
-        }
         chat.append(Draft::new(MessageType::ParticipantJoined, &customer));
+        if self.opts.lat.external_bot == ExternalBot::JoinsAfterCustomer {
+            let bot = variant::bot(self.ids.participant_id());
+            chat.append(Draft::new(MessageType::ParticipantJoined, &bot));
+            chat.append(Draft::new(MessageType::Notice, &bot).text(variant::BOT_NOTICE));
+            chat.bot = Some(bot.id);
+        }
         self.chats.insert(id.clone(), chat);
         self.by_customer.insert(customer_id.clone(), id.clone());
         self.chats_created += 1;
@@ -54,8 +60,22 @@ impl Engine {
         Ok(self.customer_chat_ref(customer_id)?.customer_view())
     }
 
-    pub fn customer_messages(&self, customer_id: &str, from: u64) -> Result<Vec<Value>, SimError> {
-        Ok(self.customer_chat_ref(customer_id)?.customer_messages(from, &self.opts))
+    /// The customer's messages from index `from`; without one, from the first (`whole`) or from
+    /// the first not yet returned (`customer-messages-get=incremental`).
+    pub fn customer_messages(&mut self, customer_id: &str, from: Option<u64>) -> Result<Vec<Value>, SimError> {
+        let opts = self.opts;
+        let id = self.customer_chat_ref(customer_id)?.id.clone();
+        let Some(chat) = self.chats.get_mut(&id) else { return Ok(Vec::new()) };
+        let from = match (from, opts.lat.customer_messages_get) {
+            (Some(from), _) => from,
+            (None, CustomerMessagesGet::Whole) => 1,
+            (None, CustomerMessagesGet::Incremental) => chat.customer_read + 1,
+        };
+        let messages = chat.customer_messages(from, &opts);
+        if let Some(last) = messages.last().and_then(|m| m["index"].as_u64()) {
+            chat.customer_read = chat.customer_read.max(last);
+        }
+        Ok(messages)
     }
 
     /// A customer operation (`api::CUSTOMER_OPERATIONS`).
@@ -204,9 +224,9 @@ mod tests {
             engine.customer_operation(&id, say.as_object().unwrap(), HOST).unwrap();
         }
         let indices: Vec<u64> =
-            engine.customer_messages(&id, 1).unwrap().iter().map(|m| m["index"].as_u64().unwrap()).collect();
+            engine.customer_messages(&id, Some(1)).unwrap().iter().map(|m| m["index"].as_u64().unwrap()).collect();
         assert_eq!(indices, vec![1, 2, 3]);
-        assert_eq!(engine.customer_messages(&id, 3).unwrap()[0]["text"], "two");
+        assert_eq!(engine.customer_messages(&id, Some(3)).unwrap()[0]["text"], "two");
         let missing = json!({"operationName": "SendMessage"});
         let err = engine.customer_operation(&id, missing.as_object().unwrap(), HOST).unwrap_err();
         assert_eq!(err.status_code(), api::status::MISSING_PARAMETER);

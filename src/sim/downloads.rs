@@ -71,7 +71,7 @@ fn as_agent(
             let found = f(st, &caller);
             (Some(caller), found)
         }
-        Err(e) => (None, Err(e)),
+        Err(refused) => (Some(refused.anonymous), Err(SimError::NotAuthenticated)),
     }
 }
 

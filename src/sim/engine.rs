@@ -13,6 +13,7 @@ use super::config::{Options, SimConfig};
 use super::documents::DocumentStore;
 use super::faults::DROP_ONE_IN;
 use super::ids::IdGen;
+use super::latitude::{ExtraFields, IdFormat};
 use super::message::{Audience, Draft};
 use super::reply::SimError;
 use super::{time, variant};
@@ -94,11 +95,11 @@ impl Engine {
             })
             .collect();
         Engine {
-            capacity: config.capacity,
+            capacity: config.effective_capacity(),
             opts: Options {
                 include_message_type: config.include_message_type,
                 faults: config.faults,
-                variant: config.variant,
+                lat: config.latitudes,
             },
             agents,
             chats: HashMap::new(),
@@ -106,7 +107,7 @@ impl Engine {
             waiting: VecDeque::new(),
             waiting_consults: VecDeque::new(),
             queues: config.queues.iter().cloned().collect(),
-            ids: IdGen::new(config.variant),
+            ids: IdGen::new(config.latitudes.id_format == IdFormat::Long),
             documents: DocumentStore::seeded(),
             outbox: Vec::new(),
             delayed: Vec::new(),
@@ -246,7 +247,7 @@ impl Engine {
             if let Some(r) = self.reference(reference) {
                 map.insert("referenceId".into(), json!(r));
             }
-            if self.opts.variant {
+            if self.opts.lat.extra_fields == ExtraFields::Everywhere {
                 variant::extra_notification_fields(map, time::epoch_millis(time::now()));
             }
             if faults.attachment_without_document

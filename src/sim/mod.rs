@@ -23,6 +23,7 @@ mod downloads;
 mod engine;
 mod faults;
 mod ids;
+pub mod latitude;
 mod lifecycle;
 mod message;
 mod messages;
@@ -39,11 +40,12 @@ mod variant;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
-pub use config::{DEFAULT_MAX_UPLOAD, DEFAULT_QUEUE, SimConfig, VARIANT_CAPACITY};
+pub use config::{DEFAULT_MAX_UPLOAD, DEFAULT_QUEUE, SimConfig};
 pub use documents::{LARGE_LOG, STANDARD_RESPONSES, StandardResponse};
 pub use faults::{DROP_ONE_IN, Fault, Faults, NOTIFICATION_DELAY, UnknownFault};
+pub use latitude::{DEFAULT_SEEDS, LatitudeError, LatitudeInfo, Latitudes, coverage, splitmix64};
 pub use reply::SimError;
-pub use server::{RunningSim, app, start};
+pub use server::{LATITUDES_PATH, RunningSim, app, start};
 
 use auth::Sessions;
 use bayeux::{Bayeux, Wake};
@@ -81,8 +83,13 @@ impl Sim {
         Arc::new_cyclic(|me| {
             let state = SimState {
                 engine: Engine::new(&config),
-                sessions: Sessions::new(!config.faults.csrf_not_enforced),
-                bayeux: Bayeux::new(config.cometd_max_interval, config.variant),
+                sessions: Sessions::new(auth::Policy {
+                    csrf_writes: !config.faults.csrf_not_enforced,
+                    csrf_cometd: !config.faults.csrf_not_enforced
+                        && config.latitudes.csrf_cometd == latitude::CsrfCometd::Enforced,
+                    rotate_at_login: config.latitudes.login_rotation == latitude::LoginRotation::Rotate,
+                }),
+                bayeux: Bayeux::new(config.cometd_max_interval, config.latitudes),
                 contact_centres: std::collections::HashMap::new(),
                 shutting_down: false,
             };
@@ -144,7 +151,7 @@ pub struct SimStats {
     pub bayeux_clients: usize,
     /// `/meta/connect` requests held open now.
     pub held_connects: usize,
-    /// HTTP sessions opened.
+    /// Logged-in HTTP sessions (anonymous ones not counted).
     pub http_sessions: usize,
     /// Documents UCS holds: the standard responses and every complete upload.
     pub documents: usize,

@@ -29,6 +29,14 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// answered, not an idle connection.)
 pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The diagnostics path that serves the simulator's latitude choices as JSON.
+pub const LATITUDES_PATH: &str = "/chatprobe/latitudes";
+
+/// `GET /chatprobe/latitudes`: latitude name → alternative taken, so a run can be reproduced.
+async fn latitudes(axum::extract::State(sim): axum::extract::State<Arc<Sim>>) -> axum::Json<serde_json::Value> {
+    axum::Json(sim.config.latitudes.to_json())
+}
+
 /// The simulator as an axum Router, and a handle on its state.
 pub fn app(config: SimConfig) -> (Router, SimHandle) {
     let sim = Sim::new(config);
@@ -50,6 +58,7 @@ pub fn app(config: SimConfig) -> (Router, SimHandle) {
         .route("/api/v2/chats/", post(customer::request_chat))
         .route("/api/v2/chats/{id}", get(customer::chat).post(customer::operation))
         .route("/api/v2/chats/{id}/messages", get(customer::messages))
+        .route(LATITUDES_PATH, get(latitudes))
         .route(api::NOTIFICATIONS_PATH, post(cometd::notifications))
         .route(&format!("{}/", api::NOTIFICATIONS_PATH), post(cometd::notifications))
         .route(&notifications, post(cometd::notifications))

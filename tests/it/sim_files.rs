@@ -139,7 +139,12 @@ impl Agent {
     }
 
     async fn bayeux(&self, messages: Value) -> Vec<Value> {
-        let response = self.http.post(format!("{}/api/v2/notifications", self.base)).json(&messages).send().await;
+        let response = self
+            .http
+            .post(format!("{}/api/v2/notifications", self.base))
+            .header("X-CSRF-TOKEN", &self.csrf)
+            .json(&messages);
+        let response = response.send().await;
         response.unwrap().json::<Vec<Value>>().await.unwrap()
     }
 

@@ -7,8 +7,16 @@
 //! logged-in session has a new id and a new token, and the anonymous one is dropped, so the token
 //! handed out before the login is refused afterwards. Under the `login-rotation=keep` latitude the
 //! login keeps the anonymous session's id and token instead.
+//!
+//! Sessions are reaped: a logged-in session unused for [`SESSION_IDLE`], an anonymous one unused
+//! for [`ANONYMOUS_IDLE`], and past [`MAX_ANONYMOUS`] anonymous sessions the oldest goes first, so
+//! requests without credentials cannot grow the table without bound. Reaping looks only at the
+//! sessions whose deadline has come.
 
-use std::collections::HashMap;
+use std::cell::Cell;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::time::{Duration, Instant};
 
 use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -23,6 +31,13 @@ use crate::api;
 
 const SESSION_COOKIE: &str = "JSESSIONID";
 
+/// A logged-in session unused this long is forgotten.
+pub const SESSION_IDLE: Duration = Duration::from_secs(30 * 60);
+/// An anonymous session (handed out with a 401) unused this long is forgotten.
+pub const ANONYMOUS_IDLE: Duration = Duration::from_secs(60);
+/// Most anonymous sessions kept at once; the oldest is forgotten for a new one.
+pub const MAX_ANONYMOUS: usize = 10_000;
+
 /// One HTTP session of one agent.
 #[derive(Debug)]
 pub(crate) struct Session {
@@ -31,6 +46,8 @@ pub(crate) struct Session {
     pub csrf_token: String,
     /// The last referenceId handed out in this session.
     pub last_reference: u64,
+    /// When a request last named the session.
+    last_seen: Cell<Instant>,
 }
 
 /// Every HTTP session, by cookie value.
@@ -38,6 +55,12 @@ pub(crate) struct Session {
 pub(crate) struct Sessions {
     by_id: HashMap<String, Session>,
     policy: Policy,
+    /// When to look at a session again, earliest first; an entry may be stale.
+    expiry: BinaryHeap<Reverse<(Instant, String)>>,
+    /// Anonymous sessions in the order they were opened (some may be gone or logged in since).
+    anonymous: VecDeque<String>,
+    /// How long a logged-in and an anonymous session may go unused.
+    idle: (Duration, Duration),
 }
 
 /// How strict the sessions are.
@@ -125,7 +148,48 @@ pub(crate) fn csrf_refusal() -> Response {
 
 impl Sessions {
     pub fn new(policy: Policy) -> Sessions {
-        Sessions { by_id: HashMap::new(), policy }
+        Sessions {
+            by_id: HashMap::new(),
+            policy,
+            expiry: BinaryHeap::new(),
+            anonymous: VecDeque::new(),
+            idle: (SESSION_IDLE, ANONYMOUS_IDLE),
+        }
+    }
+
+    /// Sessions that go idle after other times than the defaults (logged in, anonymous).
+    #[cfg(test)]
+    fn with_idle(mut self, logged_in: Duration, anonymous: Duration) -> Sessions {
+        self.idle = (logged_in, anonymous);
+        self
+    }
+
+    fn idle_of(&self, session: &Session) -> Duration {
+        if session.agent.is_some() { self.idle.0 } else { self.idle.1 }
+    }
+
+    /// Forget the sessions unused for their idle time, looking only at the deadlines that came.
+    fn reap(&mut self, now: Instant) {
+        while let Some(Reverse((due, _))) = self.expiry.peek() {
+            if *due > now {
+                break;
+            }
+            let Some(Reverse((_, id))) = self.expiry.pop() else { break };
+            let Some(session) = self.by_id.get(&id) else { continue };
+            let until = session.last_seen.get() + self.idle_of(session);
+            if until > now {
+                self.expiry.push(Reverse((until, id)));
+            } else {
+                self.by_id.remove(&id);
+            }
+        }
+        while self.anonymous.len() > MAX_ANONYMOUS {
+            if let Some(id) = self.anonymous.pop_front()
+                && self.by_id.get(&id).is_some_and(|s| s.agent.is_none())
+            {
+                self.by_id.remove(&id);
+            }
+        }
     }
 
     pub fn get(&self, id: &str) -> Option<&Session> {
@@ -150,6 +214,7 @@ impl Sessions {
 
     fn caller(&self, id: &str, created: bool) -> Option<Caller> {
         let s = self.by_id.get(id)?;
+        s.last_seen.set(Instant::now());
         Some(Caller {
             session_id: id.to_owned(),
             agent: s.agent.unwrap_or(0),
@@ -159,8 +224,16 @@ impl Sessions {
     }
 
     fn open(&mut self, agent: Option<usize>) -> String {
+        let now = Instant::now();
+        self.reap(now);
         let id = Uuid::new_v4().simple().to_string().to_uppercase();
-        self.by_id.insert(id.clone(), Session { agent, csrf_token: Uuid::new_v4().to_string(), last_reference: 0 });
+        let session =
+            Session { agent, csrf_token: Uuid::new_v4().to_string(), last_reference: 0, last_seen: Cell::new(now) };
+        self.expiry.push(Reverse((now + self.idle_of(&session), id.clone())));
+        if agent.is_none() {
+            self.anonymous.push_back(id.clone());
+        }
+        self.by_id.insert(id.clone(), session);
         id
     }
 
@@ -214,7 +287,11 @@ impl Sessions {
     /// A CometD POST: the token of the session the cookie names, logged in or anonymous, must
     /// come with it; without a session no token can be right.
     pub fn authorize_cometd(&self, headers: &HeaderMap) -> CometdAccess {
-        let agent = self.by_cookie(headers).and_then(|(_, s)| s.agent);
+        let agent = self.by_cookie(headers).and_then(|(_, s)| {
+            // Long-polling alone keeps a session in use.
+            s.last_seen.set(Instant::now());
+            s.agent
+        });
         if !self.policy.csrf_cometd {
             return CometdAccess::Allowed(agent);
         }
@@ -281,6 +358,38 @@ mod tests {
         let again = sessions.authenticate(&headers(&[("cookie", &cookie)]), &engine, "pw").unwrap();
         assert_eq!(again.session_id, caller.session_id);
         assert!(!again.created);
+    }
+
+    #[test]
+    fn unused_sessions_are_reaped_and_used_ones_kept() {
+        let engine = Engine::new(&SimConfig { agents: 2, capacity: 3, ..SimConfig::default() });
+        let idle = Duration::from_millis(40);
+        let mut sessions = Sessions::default().with_idle(idle, idle);
+        let basic = |n: usize| format!("Basic {}", STANDARD.encode(format!("agent{n}:pw")));
+        let kept = sessions.authenticate(&headers(&[("authorization", &basic(1))]), &engine, "pw").unwrap();
+        let dropped = sessions.authenticate(&headers(&[("authorization", &basic(2))]), &engine, "pw").unwrap();
+        let cookie = format!("JSESSIONID={}", kept.session_id);
+        for _ in 0..3 {
+            std::thread::sleep(idle / 2);
+            assert!(sessions.authenticate(&headers(&[("cookie", &cookie)]), &engine, "pw").is_ok());
+        }
+        // The next session opened reaps the unused one.
+        let _ = sessions.authenticate(&headers(&[]), &engine, "pw");
+        assert!(sessions.get(&kept.session_id).is_some(), "a session in use was reaped");
+        assert!(sessions.get(&dropped.session_id).is_none(), "an unused session was kept");
+    }
+
+    #[test]
+    fn requests_without_credentials_cannot_grow_the_table_without_bound() {
+        let engine = Engine::new(&SimConfig { agents: 1, capacity: 3, ..SimConfig::default() });
+        let mut sessions = Sessions::default();
+        for _ in 0..MAX_ANONYMOUS + 500 {
+            assert!(sessions.authenticate(&headers(&[]), &engine, "pw").is_err());
+        }
+        assert!(sessions.by_id.len() <= MAX_ANONYMOUS + 1, "{}", sessions.by_id.len());
+        let basic = format!("Basic {}", STANDARD.encode("agent1:pw"));
+        assert!(sessions.authenticate(&headers(&[("authorization", &basic)]), &engine, "pw").is_ok());
+        assert_eq!(sessions.count(), 1);
     }
 
     #[test]

@@ -69,6 +69,9 @@ pub(crate) async fn request_chat(State(sim): State<Arc<Sim>>, headers: HeaderMap
             user_data,
         };
         let id = sim.with(|st| {
+            for gone in st.engine.reap(&host) {
+                st.contact_centres.remove(&gone);
+            }
             let id = st.engine.request_chat(request, &host);
             st.contact_centres.insert(id.clone(), centre);
             id

@@ -112,6 +112,12 @@ impl Engine {
         Ok(())
     }
 
+    /// A chat that waited too long for an agent: given up as if its customer had left.
+    pub(super) fn give_up(&mut self, chat_id: &str, host: &str) {
+        let Some(customer) = self.chats.get(chat_id).map(|c| c.customer.clone()) else { return };
+        self.customer_complete(chat_id, customer, host);
+    }
+
     /// The customer ends the chat: pending offers are revoked, agents in the conversation see
     /// the customer leave and must still Complete.
     fn customer_complete(&mut self, chat_id: &str, customer: Participant, host: &str) {
@@ -135,6 +141,7 @@ impl Engine {
             chat.customer_state = CustomerChatState::Idle;
             chat.queued_consult = None;
         }
+        self.note_if_over(chat_id);
         if !invited.is_empty() {
             self.route(host);
         }
@@ -149,6 +156,25 @@ mod tests {
     use crate::sim::SimConfig;
 
     const HOST: &str = "sim.test";
+
+    #[test]
+    fn chats_waiting_too_long_are_given_up_and_chats_over_are_forgotten() {
+        let mut engine = Engine::new(&SimConfig { agents: 1, capacity: 1, ..SimConfig::default() });
+        engine.keep = (std::time::Duration::ZERO, std::time::Duration::from_millis(30));
+        let request =
+            || ChatRequest { nickname: "Ann".into(), subject: None, endpoint: None, user_data: Default::default() };
+        let customer_id = engine.request_chat(request(), HOST);
+        assert_eq!(engine.waiting.len(), 1, "no agent is ready");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert!(engine.reap(HOST).is_empty(), "a chat just given up is still readable");
+        assert!(engine.waiting.is_empty(), "a chat waiting past the limit was not given up");
+        let messages = engine.customer_messages(&customer_id, None).unwrap();
+        assert!(messages.iter().any(|m| m["type"] == "ParticipantLeft"), "{messages:?}");
+        std::thread::sleep(std::time::Duration::from_millis(40));
+        assert_eq!(engine.reap(HOST), std::slice::from_ref(&customer_id));
+        assert!(engine.customer_chat(&customer_id).is_err());
+        assert!(engine.chats.is_empty() && engine.by_customer.is_empty());
+    }
 
     fn ready_engine(agents: usize, capacity: usize) -> Engine {
         let mut engine = Engine::new(&SimConfig { agents, capacity, ..SimConfig::default() });

@@ -11,7 +11,7 @@ use clap::Args;
 use super::{credentials, invalid};
 use crate::client::ClientConfig;
 use crate::contract::schema::SchemaRegistry;
-use crate::load::{self, BaselineSpec, LoadConfig, LoadError, ProgressMode, Stall, Target, thresholds};
+use crate::load::{self, BaselineSpec, LoadConfig, LoadError, ProgressMode, Stall, Target, bounds, thresholds};
 use crate::report;
 use crate::runner::Outcome;
 use crate::scenario::parse::parse_duration;
@@ -91,6 +91,7 @@ fn shard(s: &str) -> Result<(u64, u64), String> {
     if n == 0 || i >= n {
         return Err(bad());
     }
+    bounds::SHARDS.check("--shard N", n as f64).map_err(|e| e.to_string())?;
     Ok((i, n))
 }
 
@@ -115,8 +116,7 @@ fn config(args: &LoadArgs) -> Result<LoadConfig, Outcome> {
         spec.thresholds.push(thresholds::parse(t).map_err(|e| invalid(format!("--threshold `{t}`: {e}")))?);
     }
     let request_timeout = match parse_duration(&args.request_timeout) {
-        Ok(d) if !d.is_zero() => d,
-        Ok(_) => return Err(invalid("--request-timeout must be more than zero")),
+        Ok(d) => bounds::REQUEST_TIMEOUT.duration("--request-timeout", d).map_err(invalid)?,
         Err(e) => return Err(invalid(format!("--request-timeout: {e}"))),
     };
     let progress = match args.progress.as_str() {

@@ -8,6 +8,7 @@
 
 mod agents;
 pub mod baseline;
+pub mod bounds;
 mod chat;
 mod check;
 mod goose_adapter;

@@ -8,12 +8,12 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use super::{credentials, invalid};
+use super::{credentials, invalid, output};
 use crate::client::ClientConfig;
 use crate::contract::schema::SchemaRegistry;
 use crate::load::{self, BaselineSpec, LoadConfig, LoadError, ProgressMode, Stall, Target, bounds, thresholds};
 use crate::report;
-use crate::runner::Outcome;
+use crate::runner::{CancellationToken, Outcome};
 use crate::scenario::parse::parse_duration;
 
 #[derive(Debug, Args)]
@@ -178,29 +178,40 @@ fn config(args: &LoadArgs) -> Result<LoadConfig, Outcome> {
         shard: shard(&args.shard).map_err(invalid)?,
         stall,
         baseline,
+        stop: CancellationToken::new(),
     })
 }
 
 pub async fn load(args: LoadArgs) -> Outcome {
+    let json = args.json.clone().unwrap_or_else(|| args.report_dir.join("load-report.json"));
+    let html = args.html.clone().unwrap_or_else(|| args.report_dir.join("load-report.html"));
+    let markdown = args.markdown.clone().unwrap_or_else(|| args.report_dir.join("load-report.md"));
+    // A run that writes no report removes an earlier run's, so none is left looking current.
+    let nothing_written = |outcome: Outcome| {
+        for path in [&json, &html, &markdown] {
+            output::remove_stale(path);
+        }
+        outcome
+    };
     let cfg = match config(&args) {
         Ok(c) => c,
-        Err(o) => return o,
+        Err(o) => return nothing_written(o),
     };
+    // Before our own handler: goose must not take SIGINT from it.
+    load::keep_signals_from_goose();
+    output::on_signals(cfg.stop.clone(), "stopping arrivals, draining, writing the reports");
     if cfg.progress != ProgressMode::Off {
         let at = cfg.target.as_ref().map_or("the embedded simulator", |t| t.base_url.as_str());
         eprintln!("chatprobe load: {} ({}) against {at}", cfg.spec.name, cfg.spec.file);
     }
     let result = match load::run(cfg).await {
         Ok(r) => r,
-        Err(e @ LoadError::Invalid(_)) => return invalid(e),
+        Err(e @ LoadError::Invalid(_)) => return nothing_written(invalid(e)),
         Err(e) => {
             eprintln!("error: {e}");
-            return Outcome::CouldNotRun;
+            return nothing_written(Outcome::CouldNotRun);
         }
     };
-    let json = args.json.clone().unwrap_or_else(|| args.report_dir.join("load-report.json"));
-    let html = args.html.clone().unwrap_or_else(|| args.report_dir.join("load-report.html"));
-    let markdown = args.markdown.clone().unwrap_or_else(|| args.report_dir.join("load-report.md"));
     type Writer = fn(&load::LoadResult, &mut dyn std::io::Write) -> std::io::Result<()>;
     let writers: [(&PathBuf, Writer); 3] = [
         (&json, report::load::json::write),
@@ -216,9 +227,11 @@ pub async fn load(args: LoadArgs) -> Outcome {
     let mut summary = Vec::new();
     // Writing into a Vec cannot fail.
     let _ = report::load::markdown::write(&result, &mut summary);
-    print!("{}", String::from_utf8_lossy(&summary));
-    println!("reports: {} {} {}", json.display(), html.display(), markdown.display());
-    result.outcome()
+    output::print(&String::from_utf8_lossy(&summary));
+    output::print(&format!("reports: {} {} {}\n", json.display(), html.display(), markdown.display()));
+    let outcome = result.outcome();
+    output::print(&format!("result: {} (exit {})\n", result.verdict(), outcome.code()));
+    outcome
 }
 
 #[cfg(test)]

@@ -36,6 +36,8 @@ pub struct LoadResult {
     pub peak_rss_bytes: Option<u64>,
     pub thresholds: Vec<ThresholdResult>,
     pub baseline: Option<BaselineReport>,
+    /// Stopped by SIGINT or SIGTERM before the profile's end.
+    pub interrupted: bool,
 }
 
 impl LoadResult {
@@ -63,8 +65,26 @@ impl LoadResult {
         self.thresholds.iter().all(|t| t.passed) && self.baseline.as_ref().is_none_or(|b| b.passed)
     }
 
+    /// The outcome's name in reports.
+    pub fn verdict(&self) -> &'static str {
+        match self.outcome() {
+            Outcome::Pass => "pass",
+            Outcome::Interrupted => "interrupted",
+            Outcome::ThresholdBreached => "threshold-breached",
+            Outcome::Violations => "violations",
+            Outcome::CouldNotRun => "saturated",
+            Outcome::InvalidInput => "invalid-input",
+        }
+    }
+
     pub fn outcome(&self) -> Outcome {
-        if self.passed() { Outcome::Pass } else { Outcome::ThresholdBreached }
+        if self.interrupted {
+            Outcome::Interrupted
+        } else if self.passed() {
+            Outcome::Pass
+        } else {
+            Outcome::ThresholdBreached
+        }
     }
 }
 

@@ -148,7 +148,12 @@ fn throughput_plot(run: &LoadResult) -> String {
 
 pub fn write(run: &LoadResult, out: &mut dyn Write) -> std::io::Result<()> {
     let c = &run.metrics.counts;
-    let (mark, colour) = if run.passed() { ("PASS", "#2ca02c") } else { ("FAIL", "#d62728") };
+    let mark = super::mark(run);
+    let colour = match mark {
+        "PASS" => "#2ca02c",
+        "INTERRUPTED" | "SATURATED" => "#ff7f0e",
+        _ => "#d62728",
+    };
     let mut page = String::new();
     let _ = write!(
         page,

@@ -57,6 +57,8 @@ struct Report<'a> {
     workers: usize,
     outcome: &'static str,
     exit_code: i32,
+    /// Stopped by SIGINT or SIGTERM: the figures cover the run until then.
+    interrupted: bool,
     counts: &'a Counts,
     peak_active: u64,
     peak_chatting: u64,
@@ -135,6 +137,7 @@ pub fn write(run: &LoadResult, out: &mut dyn Write) -> std::io::Result<()> {
         workers: run.workers,
         outcome: verdict(run),
         exit_code: run.outcome().code(),
+        interrupted: run.interrupted,
         counts: &run.metrics.counts,
         peak_active: run.peak_active,
         peak_chatting: run.peak_chatting,

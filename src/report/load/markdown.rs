@@ -8,7 +8,7 @@ use crate::load::LoadResult;
 
 pub fn write(run: &LoadResult, out: &mut dyn Write) -> std::io::Result<()> {
     let c = &run.metrics.counts;
-    let mark = if run.passed() { "PASS" } else { "FAIL" };
+    let mark = super::mark(run);
     writeln!(out, "## chatprobe load: {} — {mark} ({})\n", run.name, verdict(run))?;
     let target =
         if run.embedded_simulator { format!("embedded simulator ({})", run.target) } else { run.target.clone() };

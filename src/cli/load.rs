@@ -1,7 +1,8 @@
 //! `chatprobe load`: read a load file, apply the command line's overrides, run it against the
 //! target (the embedded simulator unless `--target`), write the JSON, HTML and Markdown reports,
-//! and map the verdict to an exit code (0 pass, 2 invalid input, 3 could not run, 4 a threshold
-//! or the baseline breached).
+//! and map the verdict to an exit code (0 pass, 1 contract violations with no threshold on them,
+//! 2 invalid input, 3 could not run or the harness saturated, 4 a threshold or the baseline
+//! breached, 130 interrupted).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -82,6 +83,9 @@ pub struct LoadArgs {
     /// ...for this long (default 1s).
     #[arg(long)]
     pub stall_for: Option<String>,
+    /// Report the harness's own saturation (it could not keep its schedule) without exiting 3.
+    #[arg(long)]
+    pub allow_saturation: bool,
 }
 
 fn shard(s: &str) -> Result<(u64, u64), String> {
@@ -179,6 +183,7 @@ fn config(args: &LoadArgs) -> Result<LoadConfig, Outcome> {
         stall,
         baseline,
         stop: CancellationToken::new(),
+        allow_saturation: args.allow_saturation,
     })
 }
 

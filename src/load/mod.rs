@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod progress;
 mod request;
 pub mod result;
+pub mod saturation;
 pub mod schedule;
 pub mod spec;
 pub mod stall;
@@ -63,6 +64,8 @@ pub struct LoadConfig {
     pub baseline: Option<BaselineSpec>,
     /// Cancelled on the first SIGINT or SIGTERM: arrivals stop, work in flight drains.
     pub stop: CancellationToken,
+    /// Report the harness's saturation without failing the run on it.
+    pub allow_saturation: bool,
 }
 
 /// How long goose may take to stop its users after an interrupt's drain, and how long logging
@@ -214,7 +217,7 @@ async fn work(ctx: &Ctx, worker: &mut Option<request::Worker>) {
                 () = ctx.stop.cancelled() => break,
             }
         } else if now - ticket.intended > max_lag {
-            ctx.lock().counts.dropped += 1;
+            ctx.lock().dropped(ticket.intended);
             continue;
         } else if now - ticket.intended > LATE_AFTER {
             ctx.lock().counts.late += 1;
@@ -267,7 +270,19 @@ async fn closed_unit(ctx: &Ctx, worker: &mut Option<request::Worker>) {
 
 /// Run the load described by `cfg` to its end.
 pub async fn run(cfg: LoadConfig) -> Result<LoadResult, LoadError> {
-    let LoadConfig { spec, target, client, schemas, contact_center_id, progress, shard, stall, baseline, stop } = cfg;
+    let LoadConfig {
+        spec,
+        target,
+        client,
+        schemas,
+        contact_center_id,
+        progress,
+        shard,
+        stall,
+        baseline,
+        stop,
+        allow_saturation,
+    } = cfg;
     // Nothing of the run outlives its profile, its drain and a fixed grace.
     let deadline = Instant::now() + spec.profile.duration() + spec.drain + bounds::GRACE;
     let started_at =
@@ -331,8 +346,12 @@ pub async fn run(cfg: LoadConfig) -> Result<LoadResult, LoadError> {
         thresholds: Vec::new(),
         baseline: None,
         interrupted: ctx.interrupted(),
+        saturation: None,
+        allow_saturation,
+        violations_gate: !spec.thresholds.iter().any(|t| matches!(t.metric, thresholds::Metric::Violations(_))),
     };
-    result.thresholds = thresholds::evaluate(&spec.thresholds, &result);
+    result.saturation = saturation::assess(&result.metrics.timeline);
+    result.thresholds = thresholds::evaluate(&thresholds::with_default_gates(&spec.thresholds), &result);
     result.baseline = baseline.as_ref().map(|b| baseline::compare(&result, b));
     Ok(result)
 }
@@ -432,6 +451,7 @@ async fn drive(
     });
 
     let shown = progress::start(Arc::clone(&ctx), progress_mode);
+    let probe = saturation::start(Arc::clone(&ctx));
     let stall_task = stall.map(|(st, pauser)| {
         let ctx = Arc::clone(&ctx);
         tokio::spawn(async move {
@@ -467,6 +487,7 @@ async fn drive(
         }
     };
     let elapsed = ctx.elapsed();
+    probe.abort();
     if let Some(task) = stall_task {
         task.abort();
     }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::baseline::BaselineReport;
 use super::metrics::Metrics;
+use super::saturation::Saturation;
 use super::thresholds::ThresholdResult;
 use crate::runner::Outcome;
 
@@ -38,6 +39,12 @@ pub struct LoadResult {
     pub baseline: Option<BaselineReport>,
     /// Stopped by SIGINT or SIGTERM before the profile's end.
     pub interrupted: bool,
+    /// The harness could not keep up with its schedule: latencies include its own queueing.
+    pub saturation: Option<Saturation>,
+    /// `--allow-saturation`: saturation is reported, not failed on.
+    pub allow_saturation: bool,
+    /// No threshold names violations: any contract violation fails the run (exit 1).
+    pub violations_gate: bool,
 }
 
 impl LoadResult {
@@ -77,13 +84,19 @@ impl LoadResult {
         }
     }
 
+    /// The exit code's outcome: interrupted, then the harness's saturation (its figures cannot
+    /// be trusted), then thresholds and baseline, then contract violations.
     pub fn outcome(&self) -> Outcome {
         if self.interrupted {
             Outcome::Interrupted
-        } else if self.passed() {
-            Outcome::Pass
-        } else {
+        } else if self.saturation.is_some() && !self.allow_saturation {
+            Outcome::CouldNotRun
+        } else if !self.passed() {
             Outcome::ThresholdBreached
+        } else if self.violations_gate && self.metrics.counts.violations > 0 {
+            Outcome::Violations
+        } else {
+            Outcome::Pass
         }
     }
 }

@@ -181,6 +181,20 @@ pub fn write(run: &LoadResult, out: &mut dyn Write) -> std::io::Result<()> {
         late = c.late,
         peak = run.peak_active,
     );
+    if let Some(sat) = &run.saturation {
+        let allowed = if run.allow_saturation { " (allowed by --allow-saturation)" } else { "" };
+        let seconds: Vec<String> = sat.seconds.iter().take(60).map(|s| format!("{s}s")).collect();
+        let more = if sat.seconds.len() > 60 { format!(" and {} more", sat.seconds.len() - 60) } else { String::new() };
+        let _ = write!(
+            page,
+            "<p><b>{}</b>{allowed}</p><p>Saturated seconds: {}{more}</p>",
+            esc(&sat.reason),
+            seconds.join(", ")
+        );
+    }
+    if run.interrupted {
+        page.push_str("<p><b>Interrupted by a signal: the figures cover the run until then.</b></p>");
+    }
     if !run.thresholds.is_empty() {
         page.push_str("<h2>Thresholds</h2><table><tr><th>threshold</th><th>observed</th><th>result</th></tr>");
         for t in &run.thresholds {

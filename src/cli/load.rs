@@ -86,6 +86,10 @@ pub struct LoadArgs {
     /// Report the harness's own saturation (it could not keep its schedule) without exiting 3.
     #[arg(long)]
     pub allow_saturation: bool,
+    /// Check every value and print the plan (arrivals, workers, duration, deadline, gates,
+    /// bounds) without running anything.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 fn shard(s: &str) -> Result<(u64, u64), String> {
@@ -200,8 +204,15 @@ pub async fn load(args: LoadArgs) -> Outcome {
     };
     let cfg = match config(&args) {
         Ok(c) => c,
+        Err(o) if args.dry_run => return o,
         Err(o) => return nothing_written(o),
     };
+    if args.dry_run {
+        let target = cfg.target.as_ref().map(|t| t.base_url.as_str());
+        output::print(&load::plan::describe(&cfg.spec, cfg.shard, target));
+        output::print("valid: nothing was run (--dry-run)\n");
+        return Outcome::Pass;
+    }
     // Before our own handler: goose must not take SIGINT from it.
     load::keep_signals_from_goose();
     output::on_signals(cfg.stop.clone(), "stopping arrivals, draining, writing the reports");
@@ -237,6 +248,69 @@ pub async fn load(args: LoadArgs) -> Outcome {
     let outcome = result.outcome();
     output::print(&format!("result: {} (exit {})\n", result.verdict(), outcome.code()));
     outcome
+}
+
+/// Whether `path` is a load file rather than a scenario: YAML with a top-level `load:` key.
+pub fn is_load_file(path: &std::path::Path) -> bool {
+    let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
+    // Only the start is read: a load file names its profile near the top, and a huge file is
+    // left to the scenario parser's own limits.
+    let head = || -> Option<String> {
+        use std::io::Read;
+        let mut buf = Vec::new();
+        std::fs::File::open(path).ok()?.take(64 * 1024).read_to_end(&mut buf).ok()?;
+        Some(String::from_utf8_lossy(&buf).into_owned())
+    };
+    yaml && path.is_file() && head().is_some_and(|t| t.lines().any(|l| l.starts_with("load:")))
+}
+
+/// The load files among `paths`: files that are load files, and directories whose YAML files
+/// all are (such as `scenarios/load`). The rest are left to the scenario parser.
+pub fn split_load_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let (mut loads, mut rest) = (Vec::new(), Vec::new());
+    for p in paths {
+        if p.is_dir() {
+            let mut yaml: Vec<PathBuf> =
+                std::fs::read_dir(p).map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect()).unwrap_or_default();
+            yaml.retain(|f| f.extension().is_some_and(|e| e == "yaml" || e == "yml"));
+            yaml.sort();
+            if !yaml.is_empty() && yaml.iter().all(|f| is_load_file(f)) {
+                loads.extend(yaml);
+                continue;
+            }
+        } else if is_load_file(p) {
+            loads.push(p.clone());
+            continue;
+        }
+        rest.push(p.clone());
+    }
+    (loads, rest)
+}
+
+/// Check load files as `load` would (every bound included); print one line each.
+pub fn validate_files(files: &[PathBuf]) -> Result<(), Outcome> {
+    let mut bad = 0;
+    for f in files {
+        match load::spec::parse_file(f) {
+            Ok(spec) => {
+                let arrivals = load::plan::arrivals(&spec, (0, 1))
+                    .map_or_else(|| format!("peak concurrency {}", spec.profile.peak()), |n| format!("{n} arrivals"));
+                let secs = spec.profile.duration().as_secs_f64();
+                output::print(&format!("{}: load `{}`, {arrivals} over {secs} s: valid\n", f.display(), spec.name));
+            }
+            Err(diags) => {
+                bad += 1;
+                for d in diags {
+                    eprint!("{d}");
+                }
+            }
+        }
+    }
+    if bad > 0 {
+        eprintln!("error: {bad} load file(s) are invalid");
+        return Err(Outcome::InvalidInput);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

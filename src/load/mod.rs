@@ -14,6 +14,7 @@ mod check;
 mod goose_adapter;
 mod http;
 pub mod metrics;
+pub mod plan;
 pub mod progress;
 mod request;
 pub mod result;

@@ -322,3 +322,33 @@ async fn absurd_load_values_exit_2_before_anything_runs() {
         assert!(!dir.join("load-report.json").exists(), "an earlier report is not left looking current");
     }
 }
+
+#[tokio::test]
+async fn a_dry_run_prints_the_plan_and_runs_nothing() {
+    let dir = workdir("dry");
+    let file = write(&dir, "short.yaml", SHORT_CHATS);
+    std::fs::write(dir.join("load-report.json"), "{}").unwrap();
+    let args = [file.to_str().unwrap(), "--report-dir", dir.to_str().unwrap(), "--dry-run"];
+    assert_eq!(load(&args).await, 0);
+    assert_eq!(std::fs::read_to_string(dir.join("load-report.json")).unwrap(), "{}", "nothing ran, nothing written");
+    let plan = chatprobe::load::plan::describe(&chatprobe::load::spec::parse_file(&file).unwrap(), (0, 1), None);
+    assert!(plan.contains("arrivals:   10,"), "{plan}");
+    let bad = write(&dir, "bad.yaml", "name: b\nload: { rate: 1e12, duration: 8s }\n");
+    assert_eq!(load(&[bad.to_str().unwrap(), "--dry-run"]).await, 2);
+}
+
+#[test]
+fn validate_recognises_load_files() {
+    let dir = workdir("validate");
+    let good = write(&dir, "good.yaml", SHORT_CHATS);
+    let bad = write(&dir, "bad.yaml", "name: b\nload: { concurrency: 1e9, duration: 8s }\n");
+    let run = |paths: &[&Path]| {
+        let mut argv = vec!["chatprobe".to_owned(), "validate".to_owned()];
+        argv.extend(paths.iter().map(|p| p.display().to_string()));
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(cli::main(Cli::parse_from(argv)))
+    };
+    assert_eq!(run(&[&good]), 0);
+    assert_eq!(run(&[&bad]), 2);
+    assert_eq!(run(&[&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/load")]), 0);
+}

@@ -120,6 +120,8 @@ pub struct Ctx {
     stop: CancellationToken,
     /// When the run was interrupted: the drain is counted from here.
     stopped_at: OnceLock<Instant>,
+    /// The deadline of each request of the request journey.
+    request_timeout: Duration,
 }
 
 impl Ctx {
@@ -325,7 +327,8 @@ pub async fn run(cfg: LoadConfig) -> Result<LoadResult, LoadError> {
         Setup { base_url: base_url.clone(), creds, client, schemas, contact_center_id, shard, workers, stop, deadline };
     let driven = drive(&spec, setup, progress, stall.zip(pauser)).await;
     if let Some(sim) = embedded.take() {
-        let _ = tokio::time::timeout(WIND_DOWN, sim.shutdown()).await;
+        let until = deadline.max(Instant::now() + Duration::from_secs(1));
+        let _ = tokio::time::timeout_at(until.into(), sim.shutdown()).await;
     }
     let (ctx, elapsed) = driven?;
     let metrics = std::mem::replace(&mut *ctx.lock(), Metrics::new(Instant::now(), open));
@@ -452,6 +455,7 @@ async fn drive(
         peak_chatting: AtomicU64::new(0),
         stop,
         stopped_at: OnceLock::new(),
+        request_timeout: client.request_timeout,
     });
 
     let shown = progress::start(Arc::clone(&ctx), progress_mode);

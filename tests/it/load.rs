@@ -214,14 +214,19 @@ async fn the_smoke_load_runs_and_writes_its_reports() {
     }
 }
 
-/// A keep-alive HTTP server on loopback that answers every request with `body` (JSON), after
-/// `delay`: a server with a contract bug, or a slow one.
-async fn fake_server(body: &'static str, delay: std::time::Duration) -> String {
+/// A keep-alive HTTP server on loopback that answers requests with `body` (JSON), after
+/// `delay`: a server with a contract bug, or a slow one. Past `answers` requests it reads and
+/// never answers again.
+async fn fake_server(body: &'static str, delay: std::time::Duration, answers: usize) -> String {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let answered = Arc::new(AtomicUsize::new(0));
     tokio::spawn(async move {
         while let Ok((mut sock, _)) = listener.accept().await {
+            let answered = Arc::clone(&answered);
             tokio::spawn(async move {
                 let mut buf = Vec::new();
                 let mut chunk = [0u8; 4096];
@@ -229,6 +234,9 @@ async fn fake_server(body: &'static str, delay: std::time::Duration) -> String {
                     // Requests carry no body: each ends at its blank line.
                     while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
                         buf.drain(..end + 4);
+                        if answered.fetch_add(1, Ordering::Relaxed) >= answers {
+                            continue;
+                        }
                         tokio::time::sleep(delay).await;
                         let reply = format!(
                             "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
@@ -255,7 +263,7 @@ const VERSION_REQUESTS: &str = "name: v\njourney: request\nrequest: { path: /api
 async fn violations_with_no_threshold_on_them_exit_1_and_a_threshold_takes_the_gate_over() {
     let dir = workdir("violations");
     // `statusCode` is a number in the documentation: a string breaks the response schema.
-    let target = fake_server(r#"{"statusCode":"0","version":"1"}"#, std::time::Duration::ZERO).await;
+    let target = fake_server(r#"{"statusCode":"0","version":"1"}"#, std::time::Duration::ZERO, usize::MAX).await;
     let text = format!("{VERSION_REQUESTS}load: {{ concurrency: 1, duration: 1s }}\ndrain: 1s\n");
     let file = write(&dir, "v.yaml", &text);
     let args = [file.to_str().unwrap(), "--report-dir", dir.to_str().unwrap(), "--target", &target];
@@ -279,7 +287,8 @@ async fn a_harness_that_cannot_keep_its_schedule_exits_3_naming_the_saturation()
     let dir = workdir("saturated");
     // One worker, a server that takes 200 ms per answer, 20 arrivals a second wanted: most
     // arrivals cannot start within 50 ms of their time and are dropped.
-    let target = fake_server(r#"{"statusCode":0,"version":"1"}"#, std::time::Duration::from_millis(200)).await;
+    let target =
+        fake_server(r#"{"statusCode":0,"version":"1"}"#, std::time::Duration::from_millis(200), usize::MAX).await;
     let text =
         format!("{VERSION_REQUESTS}load: {{ rate: 20, duration: 2s, connections: 1, max_lag: 50ms }}\ndrain: 2s\n");
     let file = write(&dir, "slow.yaml", &text);
@@ -351,4 +360,30 @@ fn validate_recognises_load_files() {
     assert_eq!(run(&[&good]), 0);
     assert_eq!(run(&[&bad]), 2);
     assert_eq!(run(&[&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/load")]), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_stops_answering_cannot_hold_the_run_past_its_drain() {
+    let dir = workdir("silent");
+    // The first request (the reachability probe) is answered; no other ever is.
+    let target = fake_server(r#"{"statusCode":0,"version":"1"}"#, std::time::Duration::ZERO, 1).await;
+    let text = format!("{VERSION_REQUESTS}load: {{ concurrency: 2, duration: 1s }}\ndrain: 1s\n");
+    let file = write(&dir, "silent.yaml", &text);
+    let args = [
+        file.to_str().unwrap(),
+        "--report-dir",
+        dir.to_str().unwrap(),
+        "--target",
+        &target,
+        "--request-timeout",
+        "10m",
+    ];
+    // Each request waits at most until the end of the drain, not its ten minutes.
+    assert_eq!(load(&args).await, 4, "errors over the default 1% gate");
+    let r = report(&dir);
+    assert!(r["counts"]["errors"].as_u64().unwrap() >= 2);
+    assert_eq!(r["counts"]["ops"], 0);
+    assert!(r["error_samples"][0].as_str().unwrap().contains("no answer within"), "{}", r["error_samples"]);
+    let failed: Vec<&Value> = r["thresholds"].as_array().unwrap().iter().filter(|t| t["passed"] == false).collect();
+    assert_eq!(failed[0]["rule"], "error_rate <= 1% (default)");
 }

@@ -216,14 +216,19 @@ async fn the_smoke_load_runs_and_writes_its_reports() {
 
 /// A keep-alive HTTP server on loopback that answers requests with `body` (JSON), after
 /// `delay`: a server with a contract bug, or a slow one. Past `answers` requests it reads and
-/// never answers again.
-async fn fake_server(body: &'static str, delay: std::time::Duration, answers: usize) -> String {
+/// never answers again. Returns its URL and the count of requests it has read.
+pub(crate) async fn fake_server(
+    body: &'static str,
+    delay: std::time::Duration,
+    answers: usize,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let answered = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&answered);
     tokio::spawn(async move {
         while let Ok((mut sock, _)) = listener.accept().await {
             let answered = Arc::clone(&answered);
@@ -254,7 +259,7 @@ async fn fake_server(body: &'static str, delay: std::time::Duration, answers: us
             });
         }
     });
-    format!("http://{addr}")
+    (format!("http://{addr}"), seen)
 }
 
 const VERSION_REQUESTS: &str = "name: v\njourney: request\nrequest: { path: /api/v2/diagnostics/version }\n";
@@ -263,7 +268,7 @@ const VERSION_REQUESTS: &str = "name: v\njourney: request\nrequest: { path: /api
 async fn violations_with_no_threshold_on_them_exit_1_and_a_threshold_takes_the_gate_over() {
     let dir = workdir("violations");
     // `statusCode` is a number in the documentation: a string breaks the response schema.
-    let target = fake_server(r#"{"statusCode":"0","version":"1"}"#, std::time::Duration::ZERO, usize::MAX).await;
+    let target = fake_server(r#"{"statusCode":"0","version":"1"}"#, std::time::Duration::ZERO, usize::MAX).await.0;
     let text = format!("{VERSION_REQUESTS}load: {{ concurrency: 1, duration: 1s }}\ndrain: 1s\n");
     let file = write(&dir, "v.yaml", &text);
     let args = [file.to_str().unwrap(), "--report-dir", dir.to_str().unwrap(), "--target", &target];
@@ -288,7 +293,7 @@ async fn a_harness_that_cannot_keep_its_schedule_exits_3_naming_the_saturation()
     // One worker, a server that takes 200 ms per answer, 20 arrivals a second wanted: most
     // arrivals cannot start within 50 ms of their time and are dropped.
     let target =
-        fake_server(r#"{"statusCode":0,"version":"1"}"#, std::time::Duration::from_millis(200), usize::MAX).await;
+        fake_server(r#"{"statusCode":0,"version":"1"}"#, std::time::Duration::from_millis(200), usize::MAX).await.0;
     let text =
         format!("{VERSION_REQUESTS}load: {{ rate: 20, duration: 2s, connections: 1, max_lag: 50ms }}\ndrain: 2s\n");
     let file = write(&dir, "slow.yaml", &text);
@@ -366,7 +371,7 @@ fn validate_recognises_load_files() {
 async fn a_server_that_stops_answering_cannot_hold_the_run_past_its_drain() {
     let dir = workdir("silent");
     // The first request (the reachability probe) is answered; no other ever is.
-    let target = fake_server(r#"{"statusCode":0,"version":"1"}"#, std::time::Duration::ZERO, 1).await;
+    let target = fake_server(r#"{"statusCode":0,"version":"1"}"#, std::time::Duration::ZERO, 1).await.0;
     let text = format!("{VERSION_REQUESTS}load: {{ concurrency: 2, duration: 1s }}\ndrain: 1s\n");
     let file = write(&dir, "silent.yaml", &text);
     let args = [

@@ -28,12 +28,12 @@ fn workdir(name: &str) -> PathBuf {
     dir
 }
 
-fn load_file(dir: &Path, agent_think: &str, drain: &str) -> PathBuf {
+/// A minute of chats whose agents think for seconds: when the signal comes, chats are in
+/// flight, and the drain must complete them rather than wait out their conversations.
+fn load_file(dir: &Path) -> PathBuf {
     let path = dir.join("minute.yaml");
-    let text = format!(
-        "name: minute\nchat: {{ messages: 2, customer_think: 5ms..20ms, agent_think: {agent_think}, \
-         poll_interval: 5ms, timeout: 5s }}\nload: {{ rate: 5, duration: 60s }}\ndrain: {drain}\n"
-    );
+    let text = "name: minute\nchat: { messages: 3, customer_think: 5ms..20ms, agent_think: 2s..3s, \
+                poll_interval: 5ms, timeout: 5s }\nload: { rate: 5, duration: 60s }\ndrain: 30s\n";
     std::fs::write(&path, text).unwrap();
     path
 }
@@ -87,11 +87,13 @@ async fn the_first_signal_drains_reports_interrupted_and_logs_every_agent_out() 
         let running = sim::start(SimConfig::default(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
         let dir = workdir(&signal[1..]);
         let reports = dir.join("reports");
-        let file = load_file(&dir, "5ms..20ms", "10s");
+        let file = load_file(&dir);
         let mut child = spawn(&file, &running.base_url(), &reports);
         wait_until("an agent holds a chat", || running.handle.stats().agents_holding_chats > 0).await;
         kill(&child, signal);
+        let sent = Instant::now();
         let code = exit_code(&mut child, signal).await;
+        eprintln!("{signal}: exit {code:?} {:?} after the signal", sent.elapsed());
         let out = child.wait_with_output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -103,6 +105,9 @@ async fn the_first_signal_drains_reports_interrupted_and_logs_every_agent_out() 
         assert_eq!(json["interrupted"], true);
         let started = json["counts"]["chats_started"].as_u64().unwrap();
         assert!(started > 0 && started < PLANNED_CHATS, "{started} chats started");
+        // Every chat in flight was completed, none abandoned.
+        assert_eq!(json["counts"]["chats_completed"], json["counts"]["chats_started"], "{}", json["error_samples"]);
+        assert_eq!(json["counts"]["errors"], 0, "{}", json["error_samples"]);
         let md = std::fs::read_to_string(reports.join("load-report.md")).unwrap();
         assert!(md.contains("INTERRUPTED"), "{md}");
         assert_eq!(files_in(&reports), ["load-report.html", "load-report.json", "load-report.md"]);
@@ -115,32 +120,68 @@ async fn the_first_signal_drains_reports_interrupted_and_logs_every_agent_out() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_signal_exits_at_once_and_leaves_no_half_written_report() {
-    let running = sim::start(SimConfig::default(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    // A server that answers the reachability probe and nothing after: after the first signal
+    // the workers wait out a long drain, and the second signal arrives while they do.
+    let (target, seen) = super::load::fake_server(r#"{"statusCode":0,"version":"1"}"#, Duration::ZERO, 1).await;
     let dir = workdir("twice");
     let reports = dir.join("reports");
     std::fs::create_dir_all(&reports).unwrap();
-    // Agents think for seconds and the drain is long: after the first signal, the run is still
-    // draining when the second arrives.
-    let file = load_file(&dir, "3s..4s", "60s");
-    let mut child = spawn(&file, &running.base_url(), &reports);
-    wait_until("an agent holds a chat", || running.handle.stats().agents_holding_chats > 0).await;
+    let file = dir.join("silent.yaml");
+    std::fs::write(
+        &file,
+        "name: silent\njourney: request\nrequest: { path: /api/v2/diagnostics/version }\n\
+         load: { concurrency: 2, duration: 60s }\ndrain: 10m\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chatprobe"))
+        .arg("load")
+        .arg(&file)
+        .args(["--target", &target, "--request-timeout", "10m", "--progress", "off", "--report-dir"])
+        .arg(&reports)
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = lines_of(child.stderr.take().unwrap());
+    // The load runs once both workers have sent a request (after the probe).
+    wait_until("both workers wait for an answer", || seen.load(std::sync::atomic::Ordering::Relaxed) >= 3).await;
     kill(&child, "-INT");
-    // The first signal is heard when the console says so.
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    let deadline = Instant::now() + BOUND;
-    while !line.contains("interrupted;") {
-        line.clear();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "stderr closed before the first signal was heard");
-        assert!(Instant::now() < deadline);
+    let heard = read_until(&lines, "interrupted;");
+    if !heard {
+        let _ = child.kill();
     }
+    assert!(heard, "the first signal was not heard");
     kill(&child, "-INT");
     assert_eq!(exit_code(&mut child, "the second signal").await, Some(130));
-    let mut rest = String::new();
-    let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
-    assert!(rest.contains("interrupted again; exiting"), "{rest}");
+    assert!(read_until(&lines, "interrupted again; exiting"));
     // Still draining: no report was due yet, and no temporary file is left.
     let left = files_in(&reports);
     assert!(left.is_empty(), "{left:?}");
-    running.shutdown().await;
+}
+
+/// The lines of a child's standard error, read on a thread of their own.
+fn lines_of(stderr: std::process::ChildStderr) -> std::sync::mpsc::Receiver<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// Whether a line holding `what` comes within the bound.
+fn read_until(lines: &std::sync::mpsc::Receiver<String>, what: &str) -> bool {
+    let deadline = Instant::now() + BOUND;
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match lines.recv_timeout(left) {
+            Ok(line) if line.contains(what) => return true,
+            Ok(_) => {}
+            Err(_) => return false,
+        }
+    }
+    false
 }

@@ -309,6 +309,8 @@ async fn a_harness_that_cannot_keep_its_schedule_exits_3_naming_the_saturation()
     assert!(r["timeline"].as_array().unwrap().iter().any(|s| s["saturated"] == true));
     let md = std::fs::read_to_string(dir.join("load-report.md")).unwrap();
     assert!(md.contains("SATURATED") && md.contains("latencies include client queueing"), "{md}");
+    let html = std::fs::read_to_string(dir.join("load-report.html")).unwrap();
+    assert!(html.contains("harness saturated (") && html.contains("latencies include client queueing"));
 
     let mut args = args.to_vec();
     args.push("--allow-saturation");

@@ -5,6 +5,12 @@
 //! goose schedules the workers from behind [`goose_adapter`]; the journeys and the measurements
 //! are chatprobe's. Without a target, the reference simulator is started in-process on a
 //! loopback port with enough agents for the profile.
+//!
+//! Every value was checked against [`bounds`]; the whole run — logins, load, drain, logouts —
+//! ends by one deadline (profile + drain + [`bounds::GRACE`]). An interrupt (the `stop` token)
+//! stops arrivals, completes the chats in flight within the drain and logs the agents out. The
+//! harness watches its own lag ([`saturation`]) so that its queueing is never reported as the
+//! server's latency.
 
 mod agents;
 pub mod baseline;

@@ -1,6 +1,7 @@
 //! The load file: what a chat (or a single request) does, the load profile that paces it, and
 //! the thresholds that gate the run. Parsed from YAML with serde-saphyr spans so that every
-//! problem is reported as `file:line:col` like scenario files are.
+//! problem is reported as `file:line:col` like scenario files are. Every number and duration is
+//! checked against its bound in [`super::bounds`], the same table the command line uses.
 //!
 //! ```yaml
 //! name: smoke

@@ -125,6 +125,9 @@ pub struct Tick {
     pub late_probes: u32,
     #[serde(default)]
     pub max_lag_us: u64,
+    /// The harness process's CPU this second, in percent of one core (where the OS tells it).
+    #[serde(default)]
+    pub cpu_percent: f64,
 }
 
 /// Everything measured, mergeable.
@@ -204,6 +207,12 @@ impl Metrics {
         t.max_lag_us = t.max_lag_us.max(lag.as_micros() as u64);
     }
 
+    /// The process's CPU over the second ending at `at`, in percent of one core.
+    pub fn cpu(&mut self, at: Instant, percent: f64) {
+        let t = self.tick(at);
+        t.cpu_percent = t.cpu_percent.max(percent);
+    }
+
     pub fn error(&mut self, at: Instant, what: impl FnOnce() -> String) {
         self.counts.errors += 1;
         self.tick(at).errors += 1;
@@ -257,6 +266,7 @@ impl Metrics {
             mine.probes += theirs.probes;
             mine.late_probes += theirs.late_probes;
             mine.max_lag_us = mine.max_lag_us.max(theirs.max_lag_us);
+            mine.cpu_percent = mine.cpu_percent.max(theirs.cpu_percent);
         }
     }
 

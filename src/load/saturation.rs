@@ -72,15 +72,37 @@ pub fn assess(timeline: &[Tick]) -> Option<Saturation> {
     Some(Saturation { from_second, seconds, dropped, lagging_seconds, max_lag_ms, reason })
 }
 
-/// Run the probe until the task is aborted.
+/// CPU time this process has used (user and system), from `/proc/self/stat`.
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name may hold spaces; the fields after it are plain numbers.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let (user, system): (u64, u64) = (fields.next()?.parse().ok()?, fields.next()?.parse().ok()?);
+    // Linux reports these in USER_HZ, 100 per second on every architecture it exposes them.
+    Some(Duration::from_millis((user + system) * 10))
+}
+
+/// Run the probe until the task is aborted; it also records the process's CPU every second.
 pub fn start(ctx: Arc<Ctx>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut planned = Instant::now() + PROBE_EVERY;
+        let mut cpu_from = process_cpu().map(|c| (Instant::now(), c));
         loop {
             tokio::time::sleep_until(planned.into()).await;
             let now = Instant::now();
             let lag = now.saturating_duration_since(planned);
-            ctx.lock().probe(planned, lag, lag > LATE_PROBE);
+            let mut m = ctx.lock();
+            m.probe(planned, lag, lag > LATE_PROBE);
+            if let Some((since, used)) = cpu_from
+                && now.duration_since(since) >= Duration::from_secs(1)
+                && let Some(cpu) = process_cpu()
+            {
+                let percent = cpu.saturating_sub(used).as_secs_f64() / now.duration_since(since).as_secs_f64() * 100.0;
+                m.cpu(now, percent);
+                cpu_from = Some((now, cpu));
+            }
+            drop(m);
             // After a long lag, the next wake-up is planned from now: one stall is one late probe.
             planned = now + PROBE_EVERY;
         }

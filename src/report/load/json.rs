@@ -43,6 +43,8 @@ struct Second {
     max_lag_ms: f64,
     /// The harness could not keep up this second.
     saturated: bool,
+    /// The harness process's CPU, in percent of one core.
+    cpu_percent: f64,
 }
 
 #[derive(Serialize)]
@@ -135,6 +137,7 @@ pub fn write(run: &LoadResult, out: &mut dyn Write) -> std::io::Result<()> {
             dropped: t.dropped,
             max_lag_ms: t.max_lag_us as f64 / 1e3,
             saturated: crate::load::saturation::saturated(t),
+            cpu_percent: t.cpu_percent,
         })
         .collect();
     let report = Report {

@@ -180,7 +180,9 @@ async fn an_unreachable_target_exits_3() {
         "--request-timeout",
         "2s",
     ];
+    std::fs::write(dir.join("load-report.json"), "{\"outcome\": \"pass\"}").unwrap();
     assert_eq!(load(&args).await, 3);
+    assert!(!dir.join("load-report.json").exists(), "an earlier report is not left looking current");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

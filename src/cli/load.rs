@@ -1,19 +1,20 @@
 //! `chatprobe load`: read a load file, apply the command line's overrides, run it against the
 //! target (the embedded simulator unless `--target`), write the JSON, HTML and Markdown reports,
-//! and map the verdict to an exit code (0 pass, 2 invalid input, 3 could not run, 4 a threshold
-//! or the baseline breached).
+//! and map the verdict to an exit code (0 pass, 1 contract violations with no threshold on them,
+//! 2 invalid input, 3 could not run or the harness saturated, 4 a threshold or the baseline
+//! breached, 130 interrupted).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Args;
 
-use super::{credentials, invalid};
+use super::{credentials, invalid, output};
 use crate::client::ClientConfig;
 use crate::contract::schema::SchemaRegistry;
-use crate::load::{self, BaselineSpec, LoadConfig, LoadError, ProgressMode, Stall, Target, thresholds};
+use crate::load::{self, BaselineSpec, LoadConfig, LoadError, ProgressMode, Stall, Target, bounds, thresholds};
 use crate::report;
-use crate::runner::Outcome;
+use crate::runner::{CancellationToken, Outcome};
 use crate::scenario::parse::parse_duration;
 
 #[derive(Debug, Args)]
@@ -82,6 +83,13 @@ pub struct LoadArgs {
     /// ...for this long (default 1s).
     #[arg(long)]
     pub stall_for: Option<String>,
+    /// Report the harness's own saturation (it could not keep its schedule) without exiting 3.
+    #[arg(long)]
+    pub allow_saturation: bool,
+    /// Check every value and print the plan (arrivals, workers, duration, deadline, gates,
+    /// bounds) without running anything.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 fn shard(s: &str) -> Result<(u64, u64), String> {
@@ -91,6 +99,7 @@ fn shard(s: &str) -> Result<(u64, u64), String> {
     if n == 0 || i >= n {
         return Err(bad());
     }
+    bounds::SHARDS.check("--shard N", n as f64).map_err(|e| e.to_string())?;
     Ok((i, n))
 }
 
@@ -115,8 +124,7 @@ fn config(args: &LoadArgs) -> Result<LoadConfig, Outcome> {
         spec.thresholds.push(thresholds::parse(t).map_err(|e| invalid(format!("--threshold `{t}`: {e}")))?);
     }
     let request_timeout = match parse_duration(&args.request_timeout) {
-        Ok(d) if !d.is_zero() => d,
-        Ok(_) => return Err(invalid("--request-timeout must be more than zero")),
+        Ok(d) => bounds::REQUEST_TIMEOUT.duration("--request-timeout", d).map_err(invalid)?,
         Err(e) => return Err(invalid(format!("--request-timeout: {e}"))),
     };
     let progress = match args.progress.as_str() {
@@ -178,29 +186,48 @@ fn config(args: &LoadArgs) -> Result<LoadConfig, Outcome> {
         shard: shard(&args.shard).map_err(invalid)?,
         stall,
         baseline,
+        stop: CancellationToken::new(),
+        allow_saturation: args.allow_saturation,
     })
 }
 
 pub async fn load(args: LoadArgs) -> Outcome {
+    let json = args.json.clone().unwrap_or_else(|| args.report_dir.join("load-report.json"));
+    let html = args.html.clone().unwrap_or_else(|| args.report_dir.join("load-report.html"));
+    let markdown = args.markdown.clone().unwrap_or_else(|| args.report_dir.join("load-report.md"));
+    // A run that writes no report removes an earlier run's, so none is left looking current.
+    let nothing_written = |outcome: Outcome| {
+        for path in [&json, &html, &markdown] {
+            output::remove_stale(path);
+        }
+        outcome
+    };
     let cfg = match config(&args) {
         Ok(c) => c,
-        Err(o) => return o,
+        Err(o) if args.dry_run => return o,
+        Err(o) => return nothing_written(o),
     };
+    if args.dry_run {
+        let target = cfg.target.as_ref().map(|t| t.base_url.as_str());
+        output::print(&load::plan::describe(&cfg.spec, cfg.shard, target));
+        output::print("valid: nothing was run (--dry-run)\n");
+        return Outcome::Pass;
+    }
+    // Before our own handler: goose must not take SIGINT from it.
+    load::keep_signals_from_goose();
+    output::on_signals(cfg.stop.clone(), "stopping arrivals, draining, writing the reports");
     if cfg.progress != ProgressMode::Off {
         let at = cfg.target.as_ref().map_or("the embedded simulator", |t| t.base_url.as_str());
         eprintln!("chatprobe load: {} ({}) against {at}", cfg.spec.name, cfg.spec.file);
     }
     let result = match load::run(cfg).await {
         Ok(r) => r,
-        Err(e @ LoadError::Invalid(_)) => return invalid(e),
+        Err(e @ LoadError::Invalid(_)) => return nothing_written(invalid(e)),
         Err(e) => {
             eprintln!("error: {e}");
-            return Outcome::CouldNotRun;
+            return nothing_written(Outcome::CouldNotRun);
         }
     };
-    let json = args.json.clone().unwrap_or_else(|| args.report_dir.join("load-report.json"));
-    let html = args.html.clone().unwrap_or_else(|| args.report_dir.join("load-report.html"));
-    let markdown = args.markdown.clone().unwrap_or_else(|| args.report_dir.join("load-report.md"));
     type Writer = fn(&load::LoadResult, &mut dyn std::io::Write) -> std::io::Result<()>;
     let writers: [(&PathBuf, Writer); 3] = [
         (&json, report::load::json::write),
@@ -216,9 +243,74 @@ pub async fn load(args: LoadArgs) -> Outcome {
     let mut summary = Vec::new();
     // Writing into a Vec cannot fail.
     let _ = report::load::markdown::write(&result, &mut summary);
-    print!("{}", String::from_utf8_lossy(&summary));
-    println!("reports: {} {} {}", json.display(), html.display(), markdown.display());
-    result.outcome()
+    output::print(&String::from_utf8_lossy(&summary));
+    output::print(&format!("reports: {} {} {}\n", json.display(), html.display(), markdown.display()));
+    let outcome = result.outcome();
+    output::print(&format!("result: {} (exit {})\n", result.verdict(), outcome.code()));
+    outcome
+}
+
+/// Whether `path` is a load file rather than a scenario: YAML with a top-level `load:` key.
+pub fn is_load_file(path: &std::path::Path) -> bool {
+    let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
+    // Only the start is read: a load file names its profile near the top, and a huge file is
+    // left to the scenario parser's own limits.
+    let head = || -> Option<String> {
+        use std::io::Read;
+        let mut buf = Vec::new();
+        std::fs::File::open(path).ok()?.take(64 * 1024).read_to_end(&mut buf).ok()?;
+        Some(String::from_utf8_lossy(&buf).into_owned())
+    };
+    yaml && path.is_file() && head().is_some_and(|t| t.lines().any(|l| l.starts_with("load:")))
+}
+
+/// The load files among `paths`: files that are load files, and directories whose YAML files
+/// all are (such as `scenarios/load`). The rest are left to the scenario parser.
+pub fn split_load_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let (mut loads, mut rest) = (Vec::new(), Vec::new());
+    for p in paths {
+        if p.is_dir() {
+            let mut yaml: Vec<PathBuf> =
+                std::fs::read_dir(p).map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect()).unwrap_or_default();
+            yaml.retain(|f| f.extension().is_some_and(|e| e == "yaml" || e == "yml"));
+            yaml.sort();
+            if !yaml.is_empty() && yaml.iter().all(|f| is_load_file(f)) {
+                loads.extend(yaml);
+                continue;
+            }
+        } else if is_load_file(p) {
+            loads.push(p.clone());
+            continue;
+        }
+        rest.push(p.clone());
+    }
+    (loads, rest)
+}
+
+/// Check load files as `load` would (every bound included); print one line each.
+pub fn validate_files(files: &[PathBuf]) -> Result<(), Outcome> {
+    let mut bad = 0;
+    for f in files {
+        match load::spec::parse_file(f) {
+            Ok(spec) => {
+                let arrivals = load::plan::arrivals(&spec, (0, 1))
+                    .map_or_else(|| format!("peak concurrency {}", spec.profile.peak()), |n| format!("{n} arrivals"));
+                let secs = spec.profile.duration().as_secs_f64();
+                output::print(&format!("{}: load `{}`, {arrivals} over {secs} s: valid\n", f.display(), spec.name));
+            }
+            Err(diags) => {
+                bad += 1;
+                for d in diags {
+                    eprint!("{d}");
+                }
+            }
+        }
+    }
+    if bad > 0 {
+        eprintln!("error: {bad} load file(s) are invalid");
+        return Err(Outcome::InvalidInput);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -416,7 +416,14 @@ pub fn validate(args: ValidateArgs) -> Outcome {
         Ok(v) => v.into_iter().map(|(n, _)| n).collect(),
         Err(o) => return o,
     };
-    let (scenarios, _) = match load(&args.paths, &names) {
+    let (load_files, paths) = super::load::split_load_files(&args.paths);
+    if let Err(o) = super::load::validate_files(&load_files) {
+        return o;
+    }
+    if paths.is_empty() {
+        return Outcome::Pass;
+    }
+    let (scenarios, _) = match load(&paths, &names) {
         Ok(x) => x,
         Err(o) => return o,
     };

@@ -138,6 +138,10 @@ async fn chat(
     let mut seen_index = 0u64;
     let mut after = done;
     for k in 0..j.messages {
+        if ctx.interrupted() {
+            // Interrupted: no more conversation, straight to completing the chat.
+            break;
+        }
         next = after + j.customer_think.sample();
         pause_until(ctx, next).await;
         let text = format!("customer {k} {tag}");
@@ -158,6 +162,7 @@ async fn chat(
     }
 
     if let Some(u) = &j.uploads
+        && !ctx.interrupted()
         && rand::random::<f64>() < u.share
     {
         let size = if u.size.1 > u.size.0 { rand::random_range(u.size.0..=u.size.1) } else { u.size.0 };
@@ -173,9 +178,16 @@ async fn chat(
     Ok(())
 }
 
-/// Sleep until `at`, but never past the end of the drain.
+/// Sleep until `at`, but never past the end of the drain, and not at all once interrupted: the
+/// chat then goes straight on to its end.
 async fn pause_until(ctx: &Ctx, at: Instant) {
-    tokio::time::sleep_until(at.min(ctx.hard_stop()).into()).await;
+    if ctx.interrupted() {
+        return;
+    }
+    tokio::select! {
+        () = tokio::time::sleep_until(at.min(ctx.hard_stop()).into()) => {}
+        () = ctx.stop.cancelled() => {}
+    }
 }
 
 /// Record an answered operation; a transport error or a refusal fails the chat.

@@ -5,7 +5,6 @@
 //! path the request journey exists to avoid).
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 use goose::client::GooseClientBuilder;
 use goose::config::{GooseConfiguration, GooseDefault, GooseDefaultType};
@@ -83,13 +82,28 @@ pub async fn drive(ctx: Arc<Ctx>, plan: Plan) -> Result<(), String> {
     attack.register_scenario(scenario).execute().await.map(|_| ()).map_err(|e| e.to_string())
 }
 
-/// How long goose may take to wind down after the plan, before the run counts as stuck.
-pub const WIND_DOWN: Duration = Duration::from_secs(30);
+/// Stop goose's users (the graceful stop goose's own Ctrl-C handler would make): closed-model
+/// users finish their unit of work and are not started again.
+pub fn stop_users() {
+    goose::trigger_killswitch("chatprobe was interrupted");
+}
+
+/// goose 0.19 installs a Ctrl-C handler (through the `ctrlc` crate) whenever a load starts, and
+/// offers no option against it: that handler replaces the process's SIGINT action, so the
+/// command line's own handler never hears the signal, and a second Ctrl-C exits 1 with no
+/// report. `ctrlc` allows one handler per process: installing ours (which does nothing) first
+/// makes goose's attempt fail harmlessly. Call it before the command line registers its own
+/// SIGINT handler, which then chains to this one.
+pub fn keep_signals_from_goose() {
+    // An error means a handler is already set, which is just as good.
+    let _ = ctrlc::set_handler(|| {});
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::load::spec::Stage;
+    use std::time::Duration;
 
     #[test]
     fn stages_become_a_goose_plan() {

@@ -115,6 +115,19 @@ impl Counts {
 pub struct Tick {
     pub ops: u64,
     pub errors: u64,
+    /// Arrivals of this second dropped (open model).
+    #[serde(default)]
+    pub dropped: u64,
+    /// The harness's timer probe: wake-ups, how many were late, the latest (microseconds).
+    #[serde(default)]
+    pub probes: u32,
+    #[serde(default)]
+    pub late_probes: u32,
+    #[serde(default)]
+    pub max_lag_us: u64,
+    /// The harness process's CPU this second, in percent of one core (where the OS tells it).
+    #[serde(default)]
+    pub cpu_percent: f64,
 }
 
 /// Everything measured, mergeable.
@@ -180,6 +193,26 @@ impl Metrics {
         let _ = series.uncorrected.record(value.max(1));
     }
 
+    /// An arrival meant for `intended` that could not start within `max_lag`.
+    pub fn dropped(&mut self, intended: Instant) {
+        self.counts.dropped += 1;
+        self.tick(intended).dropped += 1;
+    }
+
+    /// A wake-up of the harness's timer probe, meant for `planned`, `lag` late.
+    pub fn probe(&mut self, planned: Instant, lag: Duration, late: bool) {
+        let t = self.tick(planned);
+        t.probes += 1;
+        t.late_probes += u32::from(late);
+        t.max_lag_us = t.max_lag_us.max(lag.as_micros() as u64);
+    }
+
+    /// The process's CPU over the second ending at `at`, in percent of one core.
+    pub fn cpu(&mut self, at: Instant, percent: f64) {
+        let t = self.tick(at);
+        t.cpu_percent = t.cpu_percent.max(percent);
+    }
+
     pub fn error(&mut self, at: Instant, what: impl FnOnce() -> String) {
         self.counts.errors += 1;
         self.tick(at).errors += 1;
@@ -229,6 +262,11 @@ impl Metrics {
         for (mine, theirs) in self.timeline.iter_mut().zip(other.timeline.drain(..)) {
             mine.ops += theirs.ops;
             mine.errors += theirs.errors;
+            mine.dropped += theirs.dropped;
+            mine.probes += theirs.probes;
+            mine.late_probes += theirs.late_probes;
+            mine.max_lag_us = mine.max_lag_us.max(theirs.max_lag_us);
+            mine.cpu_percent = mine.cpu_percent.max(theirs.cpu_percent);
         }
     }
 

@@ -5,17 +5,26 @@
 //! goose schedules the workers from behind [`goose_adapter`]; the journeys and the measurements
 //! are chatprobe's. Without a target, the reference simulator is started in-process on a
 //! loopback port with enough agents for the profile.
+//!
+//! Every value was checked against [`bounds`]; the whole run — logins, load, drain, logouts —
+//! ends by one deadline (profile + drain + [`bounds::GRACE`]). An interrupt (the `stop` token)
+//! stops arrivals, completes the chats in flight within the drain and logs the agents out. The
+//! harness watches its own lag ([`saturation`]) so that its queueing is never reported as the
+//! server's latency.
 
 mod agents;
 pub mod baseline;
+pub mod bounds;
 mod chat;
 mod check;
 mod goose_adapter;
 mod http;
 pub mod metrics;
+pub mod plan;
 pub mod progress;
 mod request;
 pub mod result;
+pub mod saturation;
 pub mod schedule;
 pub mod spec;
 pub mod stall;
@@ -28,6 +37,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 pub use baseline::BaselineSpec;
+pub use goose_adapter::keep_signals_from_goose;
 pub use metrics::Metrics;
 pub use progress::ProgressMode;
 pub use result::LoadResult;
@@ -36,7 +46,7 @@ pub use stall::Stall;
 
 use crate::client::{ClientConfig, CustomerClient};
 use crate::contract::schema::SchemaRegistry;
-use crate::runner::Credentials;
+use crate::runner::{CancellationToken, Credentials};
 use agents::AgentPool;
 use schedule::Schedule;
 
@@ -59,7 +69,15 @@ pub struct LoadConfig {
     /// Pause the embedded simulator during the run (benchmark hook).
     pub stall: Option<Stall>,
     pub baseline: Option<BaselineSpec>,
+    /// Cancelled on the first SIGINT or SIGTERM: arrivals stop, work in flight drains.
+    pub stop: CancellationToken,
+    /// Report the harness's saturation without failing the run on it.
+    pub allow_saturation: bool,
 }
+
+/// How long goose may take to stop its users after an interrupt's drain, and how long logging
+/// agents out may take: both within [`bounds::GRACE`].
+const WIND_DOWN: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -105,6 +123,11 @@ pub struct Ctx {
     /// Chats accepted and not yet ended, and the most at once.
     chatting: AtomicU64,
     peak_chatting: AtomicU64,
+    stop: CancellationToken,
+    /// When the run was interrupted: the drain is counted from here.
+    stopped_at: OnceLock<Instant>,
+    /// The deadline of each request of the request journey.
+    request_timeout: Duration,
 }
 
 impl Ctx {
@@ -126,9 +149,15 @@ impl Ctx {
         self.t0() + self.spec.profile.duration()
     }
 
-    /// End of the drain: work still running stops waiting.
+    /// End of the drain: work still running stops waiting. An interrupt brings it forward.
     fn hard_stop(&self) -> Instant {
-        self.end() + self.spec.drain
+        let planned = self.end() + self.spec.drain;
+        self.stopped_at.get().map_or(planned, |at| planned.min(*at + self.spec.drain))
+    }
+
+    /// Whether the run was interrupted (no new work starts).
+    pub fn interrupted(&self) -> bool {
+        self.stopped_at.get().is_some() || self.stop.is_cancelled()
     }
 
     /// The latency the progress line shows.
@@ -188,14 +217,21 @@ async fn work(ctx: &Ctx, worker: &mut Option<request::Worker>) {
             return;
         }
     };
-    while let Some(ticket) = ctx.schedule().take() {
-        let now = Instant::now();
-        if ticket.intended > now {
-            tokio::time::sleep_until(ticket.intended.into()).await;
-        } else if now - ticket.intended > max_lag {
-            ctx.lock().counts.dropped += 1;
+    while !ctx.interrupted() {
+        let Some(ticket) = ctx.schedule().take() else { break };
+        if ticket.intended > Instant::now() {
+            tokio::select! {
+                () = tokio::time::sleep_until(ticket.intended.into()) => {}
+                () = ctx.stop.cancelled() => break,
+            }
+        }
+        // Measured after the wait: a worker whose timer fired late (a saturated runtime) starts
+        // late too, and says so.
+        let lateness = Instant::now().saturating_duration_since(ticket.intended);
+        if lateness > max_lag {
+            ctx.lock().dropped(ticket.intended);
             continue;
-        } else if now - ticket.intended > LATE_AFTER {
+        } else if lateness > LATE_AFTER {
             ctx.lock().counts.late += 1;
         }
         match &ctx.spec.journey {
@@ -218,7 +254,7 @@ async fn work(ctx: &Ctx, worker: &mut Option<request::Worker>) {
 /// One closed-model unit: a chat, or requests for a quarter of a second.
 async fn closed_unit(ctx: &Ctx, worker: &mut Option<request::Worker>) {
     let now = Instant::now();
-    if now >= ctx.end() {
+    if now >= ctx.end() || ctx.interrupted() {
         // goose is about to stop this user; do not spin meanwhile.
         if let Some(w) = worker {
             w.flush(ctx);
@@ -246,7 +282,21 @@ async fn closed_unit(ctx: &Ctx, worker: &mut Option<request::Worker>) {
 
 /// Run the load described by `cfg` to its end.
 pub async fn run(cfg: LoadConfig) -> Result<LoadResult, LoadError> {
-    let LoadConfig { spec, target, client, schemas, contact_center_id, progress, shard, stall, baseline } = cfg;
+    let LoadConfig {
+        spec,
+        target,
+        client,
+        schemas,
+        contact_center_id,
+        progress,
+        shard,
+        stall,
+        baseline,
+        stop,
+        allow_saturation,
+    } = cfg;
+    // Nothing of the run outlives its profile, its drain and a fixed grace.
+    let deadline = Instant::now() + spec.profile.duration() + spec.drain + bounds::GRACE;
     let started_at =
         time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
     let open = matches!(spec.profile.model, Model::Open { .. });
@@ -279,10 +329,12 @@ pub async fn run(cfg: LoadConfig) -> Result<LoadResult, LoadError> {
     };
     let embedded_simulator = embedded.is_some();
     let pauser = embedded.as_ref().map(stall::Embedded::pauser);
-    let setup = Setup { base_url: base_url.clone(), creds, client, schemas, contact_center_id, shard, workers };
+    let setup =
+        Setup { base_url: base_url.clone(), creds, client, schemas, contact_center_id, shard, workers, stop, deadline };
     let driven = drive(&spec, setup, progress, stall.zip(pauser)).await;
     if let Some(sim) = embedded.take() {
-        sim.shutdown().await;
+        let until = deadline.max(Instant::now() + Duration::from_secs(1));
+        let _ = tokio::time::timeout_at(until.into(), sim.shutdown()).await;
     }
     let (ctx, elapsed) = driven?;
     let metrics = std::mem::replace(&mut *ctx.lock(), Metrics::new(Instant::now(), open));
@@ -306,8 +358,13 @@ pub async fn run(cfg: LoadConfig) -> Result<LoadResult, LoadError> {
         peak_rss_bytes: result::peak_rss_bytes(),
         thresholds: Vec::new(),
         baseline: None,
+        interrupted: ctx.interrupted(),
+        saturation: None,
+        allow_saturation,
+        violations_gate: !spec.thresholds.iter().any(|t| matches!(t.metric, thresholds::Metric::Violations(_))),
     };
-    result.thresholds = thresholds::evaluate(&spec.thresholds, &result);
+    result.saturation = saturation::assess(&result.metrics.timeline);
+    result.thresholds = thresholds::evaluate(&thresholds::with_default_gates(&spec.thresholds), &result);
     result.baseline = baseline.as_ref().map(|b| baseline::compare(&result, b));
     Ok(result)
 }
@@ -321,6 +378,9 @@ struct Setup {
     contact_center_id: String,
     shard: (u64, u64),
     workers: usize,
+    stop: CancellationToken,
+    /// When everything, logouts included, must be over.
+    deadline: Instant,
 }
 
 /// Log in, run the workers under goose, log out. Returns the context and how long the load ran.
@@ -330,7 +390,7 @@ async fn drive(
     progress_mode: ProgressMode,
     stall: Option<(Stall, stall::Pauser)>,
 ) -> Result<(Arc<Ctx>, Duration), LoadError> {
-    let Setup { base_url, creds, client, schemas, contact_center_id, shard, workers } = setup;
+    let Setup { base_url, creds, client, schemas, contact_center_id, shard, workers, stop, deadline } = setup;
     let open = matches!(spec.profile.model, Model::Open { .. });
     let metrics = Arc::new(Mutex::new(Metrics::new(Instant::now(), open)));
     let unreachable = |reason: String| LoadError::Unreachable { url: base_url.clone(), reason };
@@ -362,8 +422,11 @@ async fn drive(
                     "the chat journey needs agent credentials (--agent USER:PASSWORD)".into(),
                 ));
             }
-            let pool =
-                agents::login_all(&base_url, &creds, &client, &schemas, &metrics).await.map_err(LoadError::Login)?;
+            let login = agents::login_all(&base_url, &creds, &client, &schemas, &metrics);
+            let pool = tokio::time::timeout_at(deadline.into(), login)
+                .await
+                .map_err(|_| LoadError::Login("the agents' logins did not finish before the run's deadline".into()))?
+                .map_err(LoadError::Login)?;
             (Some(pool), None, String::new())
         }
         Journey::Request(r) => {
@@ -396,9 +459,13 @@ async fn drive(
         peak: AtomicU64::new(0),
         chatting: AtomicU64::new(0),
         peak_chatting: AtomicU64::new(0),
+        stop,
+        stopped_at: OnceLock::new(),
+        request_timeout: client.request_timeout,
     });
 
     let shown = progress::start(Arc::clone(&ctx), progress_mode);
+    let probe = saturation::start(Arc::clone(&ctx));
     let stall_task = stall.map(|(st, pauser)| {
         let ctx = Arc::clone(&ctx);
         tokio::spawn(async move {
@@ -415,9 +482,26 @@ async fn drive(
     } else {
         goose_adapter::Plan::Steps(goose_adapter::steps(&spec.profile.stages))
     };
-    let bound = spec.profile.duration() + spec.drain + goose_adapter::WIND_DOWN;
-    let outcome = tokio::time::timeout(bound, goose_adapter::drive(Arc::clone(&ctx), plan)).await;
+    // goose gets until the run's deadline less the time to log the agents out; after an
+    // interrupt, the drain and a little more.
+    let goose_deadline = deadline.checked_sub(WIND_DOWN).unwrap_or(deadline);
+    let goose = goose_adapter::drive(Arc::clone(&ctx), plan);
+    tokio::pin!(goose);
+    let mut until = goose_deadline;
+    let outcome = loop {
+        tokio::select! {
+            r = &mut goose => break Some(r),
+            () = tokio::time::sleep_until(until.into()) => break None,
+            () = ctx.stop.cancelled(), if ctx.stopped_at.get().is_none() => {
+                let now = Instant::now();
+                let _ = ctx.stopped_at.set(now);
+                goose_adapter::stop_users();
+                until = until.min(now + spec.drain + WIND_DOWN);
+            }
+        }
+    };
     let elapsed = ctx.elapsed();
+    probe.abort();
     if let Some(task) = stall_task {
         task.abort();
     }
@@ -425,11 +509,16 @@ async fn drive(
         p.finish().await;
     }
     if let Some(pool) = &ctx.pool {
-        pool.logout_all(&schemas, &metrics).await;
+        let logout_deadline = deadline.max(Instant::now() + WIND_DOWN);
+        if tokio::time::timeout_at(logout_deadline.into(), pool.logout_all(&schemas, &metrics)).await.is_err() {
+            ctx.lock().error(Instant::now(), || "the agents' logouts did not finish before the run's deadline".into());
+        }
     }
     match outcome {
-        Ok(Ok(())) => Ok((ctx, elapsed)),
-        Ok(Err(e)) => Err(LoadError::Driver(e)),
-        Err(_) => Err(LoadError::Driver(format!("the workers did not stop within {bound:?}"))),
+        // An interrupted run reports what it measured, whether or not every worker stopped.
+        _ if ctx.interrupted() => Ok((ctx, elapsed)),
+        Some(Ok(())) => Ok((ctx, elapsed)),
+        Some(Err(e)) => Err(LoadError::Driver(e)),
+        None => Err(LoadError::Driver("the workers did not stop before the run's deadline".into())),
     }
 }

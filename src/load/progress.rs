@@ -82,5 +82,12 @@ fn snapshot(ctx: &Ctx, last_ops: u64, over: Duration) -> (String, u64) {
         m.counts.violations,
         m.counts.dropped
     );
+    // The last whole second: saturation shows as it happens, not only in the report.
+    let last = m.timeline.len().checked_sub(2).and_then(|i| m.timeline.get(i));
+    let line = if last.is_some_and(super::saturation::saturated) {
+        format!("{line} | HARNESS SATURATED (latencies include client queueing)")
+    } else {
+        line
+    };
     (line, ops)
 }

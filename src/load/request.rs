@@ -32,7 +32,15 @@ impl Worker {
     /// Send the request once, meant at `intended`.
     pub async fn once(&mut self, ctx: &Ctx, req: &Prepared, intended: Instant) {
         let sent = Instant::now();
-        let result = self.send(ctx, req).await;
+        // Every request has a deadline: its own timeout, and never past the end of the drain.
+        let deadline = (sent + ctx.request_timeout).min(ctx.hard_stop());
+        let result = match tokio::time::timeout_at(deadline.into(), self.send(ctx, req)).await {
+            Ok(r) => r,
+            Err(_) => Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no answer within {:?}", deadline.saturating_duration_since(sent)),
+            )),
+        };
         let done = Instant::now();
         match result {
             Ok(()) => self.local.record(&ctx.request_name, intended, sent, done),

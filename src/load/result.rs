@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::baseline::BaselineReport;
 use super::metrics::Metrics;
+use super::saturation::Saturation;
 use super::thresholds::ThresholdResult;
 use crate::runner::Outcome;
 
@@ -36,6 +37,14 @@ pub struct LoadResult {
     pub peak_rss_bytes: Option<u64>,
     pub thresholds: Vec<ThresholdResult>,
     pub baseline: Option<BaselineReport>,
+    /// Stopped by SIGINT or SIGTERM before the profile's end.
+    pub interrupted: bool,
+    /// The harness could not keep up with its schedule: latencies include its own queueing.
+    pub saturation: Option<Saturation>,
+    /// `--allow-saturation`: saturation is reported, not failed on.
+    pub allow_saturation: bool,
+    /// No threshold names violations: any contract violation fails the run (exit 1).
+    pub violations_gate: bool,
 }
 
 impl LoadResult {
@@ -63,8 +72,32 @@ impl LoadResult {
         self.thresholds.iter().all(|t| t.passed) && self.baseline.as_ref().is_none_or(|b| b.passed)
     }
 
+    /// The outcome's name in reports.
+    pub fn verdict(&self) -> &'static str {
+        match self.outcome() {
+            Outcome::Pass => "pass",
+            Outcome::Interrupted => "interrupted",
+            Outcome::ThresholdBreached => "threshold-breached",
+            Outcome::Violations => "violations",
+            Outcome::CouldNotRun => "saturated",
+            Outcome::InvalidInput => "invalid-input",
+        }
+    }
+
+    /// The exit code's outcome: interrupted, then the harness's saturation (its figures cannot
+    /// be trusted), then thresholds and baseline, then contract violations.
     pub fn outcome(&self) -> Outcome {
-        if self.passed() { Outcome::Pass } else { Outcome::ThresholdBreached }
+        if self.interrupted {
+            Outcome::Interrupted
+        } else if self.saturation.is_some() && !self.allow_saturation {
+            Outcome::CouldNotRun
+        } else if !self.passed() {
+            Outcome::ThresholdBreached
+        } else if self.violations_gate && self.metrics.counts.violations > 0 {
+            Outcome::Violations
+        } else {
+            Outcome::Pass
+        }
     }
 }
 

@@ -120,6 +120,20 @@ mod tests {
     }
 
     #[test]
+    fn the_largest_schedule_costs_no_more_than_a_small_one() {
+        // The bounds' largest: 100,000 arrivals a second for a day, 8.64 billion arrivals. Each
+        // arrival's time is computed when asked for; the schedule holds one segment per stage.
+        let s = Schedule::new(Instant::now(), 100_000.0, &[stage(100_000.0, 86_400)], (0, 1));
+        assert_eq!(s.total(), 8_640_000_000);
+        assert_eq!(std::mem::size_of_val(&s) + s.segments.capacity() * std::mem::size_of::<Segment>(), {
+            let small = Schedule::new(Instant::now(), 1.0, &[stage(1.0, 1)], (0, 1));
+            std::mem::size_of_val(&small) + small.segments.capacity() * std::mem::size_of::<Segment>()
+        });
+        assert!((s.offset_of(8_639_999_999).unwrap() - 86_399.999_99).abs() < 1e-3);
+        assert!(s.offset_of(8_640_000_000).is_none());
+    }
+
+    #[test]
     fn shards_split_the_arrivals() {
         let t0 = Instant::now();
         let stages = [stage(4.0, 1)];

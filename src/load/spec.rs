@@ -1,6 +1,7 @@
 //! The load file: what a chat (or a single request) does, the load profile that paces it, and
 //! the thresholds that gate the run. Parsed from YAML with serde-saphyr spans so that every
-//! problem is reported as `file:line:col` like scenario files are.
+//! problem is reported as `file:line:col` like scenario files are. Every number and duration is
+//! checked against its bound in [`super::bounds`], the same table the command line uses.
 //!
 //! ```yaml
 //! name: smoke
@@ -35,6 +36,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_saphyr::Spanned;
 
+use super::bounds::{self, Bound};
 use super::thresholds::{self, Threshold};
 use crate::scenario::parse::parse_duration;
 use crate::scenario::{Diagnostic, Span};
@@ -168,29 +170,24 @@ impl LoadSpec {
             _ => None,
         };
         let duration = match (duration, constant) {
-            (Some(d), _) if d.is_zero() => return Err("--duration must be more than zero".into()),
-            (Some(d), _) => Some(d),
+            (Some(d), _) => Some(bounds::DURATION.duration("--duration", d).map_err(|e| e.to_string())?),
             (None, c) => c,
         };
         let need = || duration.ok_or("the load file has stages: give --duration with a constant rate or concurrency");
         match (rate, concurrency) {
             (Some(_), Some(_)) => return Err("give --chats-per-sec or --concurrency, not both".into()),
             (Some(r), None) => {
-                if !(r.is_finite() && r > 0.0) {
-                    return Err("--chats-per-sec must be more than zero".into());
-                }
+                let r = bounds::RATE.check("--chats-per-sec", r).map_err(|e| e.to_string())?;
                 let d = need()?;
                 let (max_active, max_lag) = match self.profile.model {
-                    Model::Open { max_active, max_lag, .. } => (max_active.max((r * 30.0) as usize), max_lag),
-                    Model::Closed => (((r * 30.0) as usize).clamp(16, 20_000), Duration::from_secs(5)),
+                    Model::Open { max_active, max_lag, .. } => (max_active.max(default_max_active(r)), max_lag),
+                    Model::Closed => (default_max_active(r), Duration::from_secs(5)),
                 };
                 self.profile.model = Model::Open { start_rate: r, max_active, max_lag };
                 self.profile.stages = vec![Stage { target: r, duration: d }];
             }
             (None, Some(c)) => {
-                if !(c.is_finite() && c >= 1.0) {
-                    return Err("--concurrency must be at least 1".into());
-                }
+                let c = bounds::CONCURRENCY.count("--concurrency", c).map_err(|e| e.to_string())? as f64;
                 let d = need()?;
                 self.profile.model = Model::Closed;
                 self.profile.stages =
@@ -208,6 +205,14 @@ impl LoadSpec {
         }
         Ok(())
     }
+}
+
+/// Workers of the open chat journey when the file does not say: 30 s of the peak rate's chats,
+/// within the bound of `max_active`.
+pub fn default_max_active(peak: f64) -> usize {
+    let wanted = (peak * 30.0).clamp(16.0, bounds::MAX_ACTIVE.max);
+    // Clamped to 16..=20,000 above, so the cast is exact enough and cannot overflow.
+    wanted as usize
 }
 
 // ---- the file as written ----
@@ -231,7 +236,7 @@ struct RawSpec {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawChat {
-    messages: Option<Spanned<u32>>,
+    messages: Option<Spanned<f64>>,
     customer_think: Option<Spanned<String>>,
     agent_think: Option<Spanned<String>>,
     accept_after: Option<Spanned<String>>,
@@ -268,15 +273,15 @@ struct RawLoad {
     start_rate: Option<Spanned<f64>>,
     #[serde(default)]
     stages: Vec<Spanned<RawStage>>,
-    max_active: Option<Spanned<usize>>,
+    max_active: Option<Spanned<f64>>,
     max_lag: Option<Spanned<String>>,
-    connections: Option<Spanned<usize>>,
+    connections: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawStage {
-    target: f64,
+    target: Spanned<f64>,
     duration: Spanned<String>,
 }
 
@@ -333,11 +338,40 @@ impl Cx<'_> {
         }
     }
 
-    fn between(&mut self, s: Option<&Spanned<String>>, default: Between) -> Between {
+    /// A number within its bound; `name` is its key as written.
+    fn bounded(&mut self, s: &Spanned<f64>, name: &str, b: &Bound) -> Option<f64> {
+        match b.check(&format!("`{name}`"), s.value) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.error(s, e.to_string(), Some(b.why.into()));
+                None
+            }
+        }
+    }
+
+    /// A duration within its bound.
+    fn bounded_duration(&mut self, s: &Spanned<String>, name: &str, b: &Bound) -> Option<Duration> {
+        let d = self.duration(s)?;
+        match b.duration(&format!("`{name}`"), d) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.error(s, e.to_string(), Some(b.why.into()));
+                None
+            }
+        }
+    }
+
+    fn between(&mut self, s: Option<&Spanned<String>>, name: &str, default: Between) -> Between {
         let Some(s) = s else { return default };
         let parts: Vec<&str> = s.value.split("..").collect();
         let parsed: Vec<Result<Duration, String>> = parts.iter().map(|p| parse_duration(p)).collect();
+        let out = |d: &Duration| bounds::THINK.duration(&format!("`{name}`"), *d).is_err();
         match parsed.as_slice() {
+            [Ok(d)] | [Ok(_), Ok(d)] if out(d) => {
+                let e = bounds::THINK.duration(&format!("`{name}`"), *d).err().map(|e| e.to_string());
+                self.error(s, e.unwrap_or_default(), Some(bounds::THINK.why.into()));
+                default
+            }
             [Ok(d)] => Between::fixed(*d),
             [Ok(a), Ok(b)] if a <= b => Between { min: *a, max: *b },
             _ => {
@@ -354,7 +388,11 @@ impl Cx<'_> {
     fn spec(&mut self, raw: RawSpec) -> Option<LoadSpec> {
         let journey = self.journey(&raw);
         let profile = self.profile(&raw.load, matches!(journey, Some(Journey::Request(_))));
-        let drain = raw.drain.as_ref().and_then(|d| self.duration(d)).unwrap_or(Duration::from_secs(10));
+        let drain = raw
+            .drain
+            .as_ref()
+            .and_then(|d| self.bounded_duration(d, "drain", &bounds::DRAIN))
+            .unwrap_or(Duration::from_secs(10));
         let mut list = Vec::new();
         for t in &raw.thresholds {
             match thresholds::parse(&t.value) {
@@ -411,27 +449,37 @@ impl Cx<'_> {
         let raw = raw.unwrap_or(&empty);
         let ms = Duration::from_millis;
         let uploads = raw.uploads.as_ref().and_then(|u| {
-            let share = u.value.share.value;
-            if !(0.0..=1.0).contains(&share) {
-                self.error(&u.value.share, "`share` is a fraction between 0 and 1", None);
-                return None;
-            }
+            let share = self.bounded(&u.value.share, "share", &bounds::UPLOAD_SHARE)?;
             let size = self.size_range(&u.value.size)?;
+            for end in [size.0, size.1] {
+                if let Err(e) = bounds::UPLOAD_SIZE.check("`size`", end as f64) {
+                    self.error(&u.value.size, e.to_string(), Some(bounds::UPLOAD_SIZE.why.into()));
+                    return None;
+                }
+            }
             Some(Uploads { share, size })
         });
-        let poll = raw.poll_interval.as_ref().and_then(|p| self.duration(p)).unwrap_or(ms(50));
-        if poll.is_zero()
-            && let Some(p) = &raw.poll_interval
-        {
-            self.error(p, "`poll_interval` must be more than zero", None);
-        }
+        let poll = raw
+            .poll_interval
+            .as_ref()
+            .and_then(|p| self.bounded_duration(p, "poll_interval", &bounds::POLL_INTERVAL))
+            .unwrap_or(ms(50));
+        let messages = raw.messages.as_ref().and_then(|m| self.bounded(m, "messages", &bounds::MESSAGES));
         ChatJourney {
-            messages: raw.messages.as_ref().map_or(2, |m| m.value),
-            customer_think: self.between(raw.customer_think.as_ref(), Between { min: ms(50), max: ms(200) }),
-            agent_think: self.between(raw.agent_think.as_ref(), Between { min: ms(50), max: ms(200) }),
-            accept_after: self.between(raw.accept_after.as_ref(), Between::fixed(ms(0))),
-            poll_interval: poll.max(ms(1)),
-            timeout: raw.timeout.as_ref().and_then(|t| self.duration(t)).unwrap_or(Duration::from_secs(10)),
+            messages: messages.map_or(2, |m| m as u32),
+            customer_think: self.between(
+                raw.customer_think.as_ref(),
+                "customer_think",
+                Between { min: ms(50), max: ms(200) },
+            ),
+            agent_think: self.between(raw.agent_think.as_ref(), "agent_think", Between { min: ms(50), max: ms(200) }),
+            accept_after: self.between(raw.accept_after.as_ref(), "accept_after", Between::fixed(ms(0))),
+            poll_interval: poll,
+            timeout: raw
+                .timeout
+                .as_ref()
+                .and_then(|t| self.bounded_duration(t, "timeout", &bounds::TIMEOUT))
+                .unwrap_or(Duration::from_secs(10)),
             uploads,
         }
     }
@@ -462,7 +510,11 @@ impl Cx<'_> {
                 return None;
             }
         };
-        let shorthand = if closed { l.concurrency.as_ref() } else { l.rate.as_ref() };
+        let (shorthand, name, bound, stage_bound) = if closed {
+            (l.concurrency.as_ref(), "concurrency", &bounds::CONCURRENCY, &bounds::STAGE_USERS)
+        } else {
+            (l.rate.as_ref(), "rate", &bounds::RATE, &bounds::STAGE_RATE)
+        };
         if let (true, Some(r)) = (closed, l.rate.as_ref()) {
             self.error(r, "`rate` belongs to the open model; the closed model takes `concurrency`", None);
         }
@@ -476,18 +528,37 @@ impl Cx<'_> {
                     self.error(s, "a constant load needs a `duration`", None);
                     return None;
                 };
-                let duration = self.duration(d)?;
+                let target = self.bounded(s, name, bound);
+                let duration = self.bounded_duration(d, "duration", &bounds::DURATION)?;
+                let target = target?;
                 if closed {
                     // Constant concurrency: all workers at once, then held.
-                    stages.push(Stage { target: s.value, duration: Duration::ZERO });
+                    stages.push(Stage { target, duration: Duration::ZERO });
                 }
-                stages.push(Stage { target: s.value, duration });
+                stages.push(Stage { target, duration });
             }
             (None, false) => {
+                if let Err(e) = bounds::STAGES.check("`stages`", l.stages.len() as f64) {
+                    let at = l.stages.first().map(ReferencedAs::referenced_as).unwrap_or_else(|| raw.referenced_as());
+                    self.error(&at, format!("{} stages: {e}", l.stages.len()), None);
+                    return None;
+                }
                 for st in &l.stages {
-                    if let Some(duration) = self.duration(&st.value.duration) {
-                        stages.push(Stage { target: st.value.target, duration });
+                    let target = self.bounded(&st.value.target, "target", stage_bound);
+                    let duration = self.duration(&st.value.duration).and_then(|d| {
+                        // A stage may last no time (a step); the whole profile is checked below.
+                        if d.as_secs_f64() > bounds::DURATION.max {
+                            self.bounded_duration(&st.value.duration, "duration", &bounds::DURATION)
+                        } else {
+                            Some(d)
+                        }
+                    });
+                    if let (Some(target), Some(duration)) = (target, duration) {
+                        stages.push(Stage { target, duration });
                     }
+                }
+                if stages.len() != l.stages.len() {
+                    return None;
                 }
             }
             (Some(s), false) => {
@@ -500,30 +571,44 @@ impl Cx<'_> {
                 return None;
             }
         }
-        if stages.iter().any(|s| !(s.target.is_finite() && s.target >= 0.0)) {
-            self.error(raw, "stage targets must be numbers of at least 0", None);
-            return None;
-        }
         let total: Duration = stages.iter().map(|s| s.duration).sum();
-        if total.is_zero() {
-            self.error(raw, "the load lasts no time: give a duration above zero", None);
+        if let Err(e) = bounds::DURATION.duration("the whole profile", total) {
+            self.error(raw, e.to_string(), Some(bounds::DURATION.why.into()));
             return None;
         }
-        let connections = l.connections.as_ref().map_or(16, |c| c.value);
-        if connections == 0 {
-            self.error(l.connections.as_ref()?, "`connections` must be at least 1", None);
-        }
+        let connections = match &l.connections {
+            Some(c) => self.bounded(c, "connections", &bounds::CONNECTIONS)? as usize,
+            None => 16,
+        };
         let model = if closed {
+            if stages.iter().all(|s| s.target < 1.0) {
+                self.error(raw, "the load runs no worker: every stage's concurrency is zero", None);
+                return None;
+            }
             Model::Closed
         } else {
-            let start_rate = l.start_rate.as_ref().map_or_else(|| stages[0].target, |s| s.value);
+            let start_rate = match &l.start_rate {
+                Some(s) => self.bounded(s, "start_rate", &bounds::STAGE_RATE)?,
+                None => stages[0].target,
+            };
             let peak = stages.iter().map(|s| s.target).fold(start_rate, f64::max);
-            let default_active = if request { connections } else { ((peak * 30.0) as usize).clamp(16, 20_000) };
-            let max_active = l.max_active.as_ref().map_or(default_active, |m| m.value).max(1);
-            let max_lag = l.max_lag.as_ref().and_then(|m| self.duration(m)).unwrap_or(Duration::from_secs(5));
+            let max_active = match &l.max_active {
+                Some(m) => self.bounded(m, "max_active", &bounds::MAX_ACTIVE)? as usize,
+                None if request => connections,
+                None => default_max_active(peak),
+            };
+            let max_lag = match &l.max_lag {
+                Some(m) => self.bounded_duration(m, "max_lag", &bounds::MAX_LAG)?,
+                None => Duration::from_secs(5),
+            };
+            let schedule = super::schedule::Schedule::new(std::time::Instant::now(), start_rate, &stages, (0, 1));
+            if schedule.total() == 0 {
+                self.error(raw, "the load plans no arrival: every rate is zero, or too low for its duration", None);
+                return None;
+            }
             Model::Open { start_rate, max_active, max_lag }
         };
-        Some(Profile { model, stages, connections: connections.max(1) })
+        Some(Profile { model, stages, connections })
     }
 }
 
@@ -593,6 +678,56 @@ mod tests {
         let spec = parse_str("r.yaml", text).unwrap();
         assert_eq!(spec.profile.model, Model::Closed);
         assert!(matches!(spec.journey, Journey::Request(ref r) if r.method == "GET"));
+    }
+
+    #[test]
+    fn absurd_values_name_the_value_where_it_is_and_the_bound() {
+        let cases = [
+            (
+                "load: { rate: 1e12, duration: 8s }",
+                "`rate` 1000000000000 is out of bounds: expected from 0.001 to 100000",
+            ),
+            ("load: { rate: 0, duration: 8s }", "`rate` 0 is out of bounds"),
+            ("load: { rate: -3, duration: 8s }", "`rate` -3 is out of bounds"),
+            ("load: { rate: .nan, duration: 8s }", "`rate` NaN is out of bounds"),
+            ("load: { concurrency: 1e9, duration: 8s }", "`concurrency` 1000000000 is out of bounds"),
+            ("load: { rate: 5, duration: 8s, max_active: 1e9 }", "`max_active` 1000000000 is out of bounds"),
+            ("load: { rate: 5, duration: 8s, connections: 1e9 }", "`connections` 1000000000 is out of bounds"),
+            ("load: { rate: 5, duration: 8s, max_active: 2.5 }", "expected a whole number from 1 to 20000"),
+            ("load: { rate: 5, duration: 3000h }", "duration `3000h` is longer than a day"),
+            (
+                "load: { stages: [{ target: 1, duration: 20h }, { target: 1, duration: 20h }] }",
+                "the whole profile 1day 16h is out of bounds",
+            ),
+            ("load: { rate: 5, duration: 0s }", "`duration` 0s is out of bounds"),
+            ("load: { stages: [{ target: 0, duration: 5s }] }", "the load plans no arrival"),
+            ("load: { stages: [{ target: 1e7, duration: 5s }] }", "`target` 10000000 is out of bounds"),
+            ("load: { model: closed, stages: [{ target: 0, duration: 5s }] }", "the load runs no worker"),
+            ("load: { rate: 5, duration: 1s }\ndrain: 1h", "`drain` 1h is out of bounds"),
+            ("load: { rate: 5, duration: 1s }\nchat: { messages: 1e6 }", "`messages` 1000000 is out of bounds"),
+            ("load: { rate: 5, duration: 1s }\nchat: { agent_think: 1s..2h }", "`agent_think` 2h is out of bounds"),
+            ("load: { rate: 5, duration: 1s }\nchat: { uploads: { share: 1, size: 1GiB } }", "`size` 1073741824"),
+        ];
+        for (load, expected) in cases {
+            let text = format!("name: t\n{load}\n");
+            let diags = parse_str("t.yaml", &text).expect_err(load);
+            let shown = diags[0].to_string();
+            assert!(shown.contains(expected), "{load}: {shown}");
+            assert!(shown.contains("t.yaml:2:") || shown.contains("t.yaml:3:"), "{load}: {shown}");
+        }
+    }
+
+    #[test]
+    fn command_line_values_are_bounded_alike() {
+        let mut spec = parse_str("t.yaml", SMOKE).unwrap();
+        let e = spec.override_load(Some(1e12), None, None).unwrap_err();
+        assert!(e.starts_with("--chats-per-sec 1000000000000 is out of bounds"), "{e}");
+        let e = spec.override_load(None, Some(1e9), None).unwrap_err();
+        assert!(e.starts_with("--concurrency 1000000000 is out of bounds"), "{e}");
+        let e = spec.override_load(None, None, Some(Duration::ZERO)).unwrap_err();
+        assert!(e.starts_with("--duration 0s is out of bounds"), "{e}");
+        spec.override_load(Some(100_000.0), None, None).unwrap();
+        assert!(matches!(spec.profile.model, Model::Open { max_active: 20_000, .. }));
     }
 
     #[test]

@@ -73,6 +73,22 @@ impl fmt::Display for Threshold {
     }
 }
 
+/// The error rate above which a run fails when no threshold names `error_rate`.
+pub const DEFAULT_ERROR_RATE: &str = "error_rate <= 1%";
+
+/// The thresholds with the default gates added: `error_rate <= 1%` unless one names the error
+/// rate. (Contract violations are gated in the outcome, exit 1, unless one names violations.)
+pub fn with_default_gates(list: &[Threshold]) -> Vec<Threshold> {
+    let mut all = list.to_vec();
+    if !list.iter().any(|t| t.metric == Metric::ErrorRate)
+        && let Ok(mut t) = parse(DEFAULT_ERROR_RATE)
+    {
+        t.text = format!("{DEFAULT_ERROR_RATE} (default)");
+        all.push(t);
+    }
+    all
+}
+
 pub fn parse(text: &str) -> Result<Threshold, String> {
     let t = text.trim();
     let ops = [("<=", Cmp::Le), (">=", Cmp::Ge), ("==", Cmp::Eq), ("!=", Cmp::Ne), ("<", Cmp::Lt), (">", Cmp::Gt)];

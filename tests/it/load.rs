@@ -73,6 +73,7 @@ async fn chats_against_the_embedded_simulator_pass_and_write_three_reports() {
     assert_eq!(counts["chats_completed"], 10);
     assert_eq!(counts["errors"], 0);
     assert_eq!(counts["violations"], 0);
+    assert!(r["saturation"].is_null(), "a comfortable rate is not saturation: {}", r["saturation"]);
     assert!(
         counts["responses_validated"].as_u64().unwrap() > 0 && counts["notifications_validated"].as_u64().unwrap() > 0
     );
@@ -179,7 +180,9 @@ async fn an_unreachable_target_exits_3() {
         "--request-timeout",
         "2s",
     ];
+    std::fs::write(dir.join("load-report.json"), "{\"outcome\": \"pass\"}").unwrap();
     assert_eq!(load(&args).await, 3);
+    assert!(!dir.join("load-report.json").exists(), "an earlier report is not left looking current");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -211,4 +214,185 @@ async fn the_smoke_load_runs_and_writes_its_reports() {
     for ext in ["json", "html", "md"] {
         assert!(dir.join(format!("load-report.{ext}")).is_file(), "{ext}");
     }
+}
+
+/// A keep-alive HTTP server on loopback that answers requests with `body` (JSON), after
+/// `delay`: a server with a contract bug, or a slow one. Past `answers` requests it reads and
+/// never answers again. Returns its URL and the count of requests it has read.
+pub(crate) async fn fake_server(
+    body: &'static str,
+    delay: std::time::Duration,
+    answers: usize,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let answered = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&answered);
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let answered = Arc::clone(&answered);
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    // Requests carry no body: each ends at its blank line.
+                    while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        buf.drain(..end + 4);
+                        if answered.fetch_add(1, Ordering::Relaxed) >= answers {
+                            continue;
+                        }
+                        tokio::time::sleep(delay).await;
+                        let reply = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        if sock.write_all(reply.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                    match sock.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+            });
+        }
+    });
+    (format!("http://{addr}"), seen)
+}
+
+const VERSION_REQUESTS: &str = "name: v\njourney: request\nrequest: { path: /api/v2/diagnostics/version }\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn violations_with_no_threshold_on_them_exit_1_and_a_threshold_takes_the_gate_over() {
+    let dir = workdir("violations");
+    // `statusCode` is a number in the documentation: a string breaks the response schema.
+    let target = fake_server(r#"{"statusCode":"0","version":"1"}"#, std::time::Duration::ZERO, usize::MAX).await.0;
+    let text = format!("{VERSION_REQUESTS}load: {{ concurrency: 1, duration: 1s }}\ndrain: 1s\n");
+    let file = write(&dir, "v.yaml", &text);
+    let args = [file.to_str().unwrap(), "--report-dir", dir.to_str().unwrap(), "--target", &target];
+    assert_eq!(load(&args).await, 1);
+    let r = report(&dir);
+    check_against_schema(&r);
+    assert_eq!((r["outcome"].as_str(), r["violations_gate"].as_bool()), (Some("violations"), Some(true)));
+    assert!(r["counts"]["violations"].as_u64().unwrap() > 0);
+    assert_eq!(r["counts"]["errors"], 0);
+    let md = std::fs::read_to_string(dir.join("load-report.md")).unwrap();
+    assert!(md.contains("contract violations**"), "{md}");
+
+    let mut args = args.to_vec();
+    args.extend(["--threshold", "violations < 1000000000"]);
+    assert_eq!(load(&args).await, 0, "a threshold on violations replaces the default gate");
+    assert_eq!(report(&dir)["violations_gate"], false);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_harness_that_cannot_keep_its_schedule_exits_3_naming_the_saturation() {
+    let dir = workdir("saturated");
+    // One worker, a server that takes 200 ms per answer, 20 arrivals a second wanted: most
+    // arrivals cannot start within 50 ms of their time and are dropped.
+    let target =
+        fake_server(r#"{"statusCode":0,"version":"1"}"#, std::time::Duration::from_millis(200), usize::MAX).await.0;
+    let text =
+        format!("{VERSION_REQUESTS}load: {{ rate: 20, duration: 2s, connections: 1, max_lag: 50ms }}\ndrain: 2s\n");
+    let file = write(&dir, "slow.yaml", &text);
+    let args = [file.to_str().unwrap(), "--report-dir", dir.to_str().unwrap(), "--target", &target];
+    assert_eq!(load(&args).await, 3);
+    let r = report(&dir);
+    check_against_schema(&r);
+    assert_eq!(r["outcome"], "saturated");
+    let sat = &r["saturation"];
+    assert!(sat["dropped"].as_u64().unwrap() > 0, "{sat}");
+    assert_eq!(sat["dropped"], r["counts"]["dropped"]);
+    assert!(sat["reason"].as_str().unwrap().starts_with("harness saturated from t="), "{sat}");
+    assert!(r["timeline"].as_array().unwrap().iter().any(|s| s["saturated"] == true));
+    let md = std::fs::read_to_string(dir.join("load-report.md")).unwrap();
+    assert!(md.contains("SATURATED") && md.contains("latencies include client queueing"), "{md}");
+    let html = std::fs::read_to_string(dir.join("load-report.html")).unwrap();
+    assert!(html.contains("harness saturated (") && html.contains("latencies include client queueing"));
+
+    let mut args = args.to_vec();
+    args.push("--allow-saturation");
+    assert_eq!(load(&args).await, 0, "saturation allowed: reported, not failed on");
+    assert!(report(&dir)["saturation"]["dropped"].as_u64().unwrap() > 0);
+}
+
+#[tokio::test]
+async fn absurd_load_values_exit_2_before_anything_runs() {
+    let dir = workdir("absurd");
+    let cases: [(&str, &[&str]); 6] = [
+        ("load: { rate: 1e12, duration: 8s }", &[]),
+        ("load: { rate: 0, duration: 8s }", &[]),
+        ("load: { concurrency: 1e9, duration: 8s }", &[]),
+        ("load: { rate: 4, duration: 8s, max_active: 1e9 }", &[]),
+        ("load: { rate: 4, duration: 8s }", &["--chats-per-sec", "1e12"]),
+        ("load: { rate: 4, duration: 8s }", &["--concurrency", "1e9"]),
+    ];
+    for (load_text, flags) in cases {
+        let file = write(&dir, "absurd.yaml", &format!("name: a\n{load_text}\n"));
+        std::fs::write(dir.join("load-report.json"), "{\"outcome\": \"pass\"}").unwrap();
+        let mut args = vec![file.to_str().unwrap(), "--report-dir", dir.to_str().unwrap()];
+        args.extend_from_slice(flags);
+        assert_eq!(load(&args).await, 2, "{load_text} {flags:?}");
+        assert!(!dir.join("load-report.json").exists(), "an earlier report is not left looking current");
+    }
+}
+
+#[tokio::test]
+async fn a_dry_run_prints_the_plan_and_runs_nothing() {
+    let dir = workdir("dry");
+    let file = write(&dir, "short.yaml", SHORT_CHATS);
+    std::fs::write(dir.join("load-report.json"), "{}").unwrap();
+    let args = [file.to_str().unwrap(), "--report-dir", dir.to_str().unwrap(), "--dry-run"];
+    assert_eq!(load(&args).await, 0);
+    assert_eq!(std::fs::read_to_string(dir.join("load-report.json")).unwrap(), "{}", "nothing ran, nothing written");
+    let plan = chatprobe::load::plan::describe(&chatprobe::load::spec::parse_file(&file).unwrap(), (0, 1), None);
+    assert!(plan.contains("arrivals:   10,"), "{plan}");
+    let bad = write(&dir, "bad.yaml", "name: b\nload: { rate: 1e12, duration: 8s }\n");
+    assert_eq!(load(&[bad.to_str().unwrap(), "--dry-run"]).await, 2);
+}
+
+#[test]
+fn validate_recognises_load_files() {
+    let dir = workdir("validate");
+    let good = write(&dir, "good.yaml", SHORT_CHATS);
+    let bad = write(&dir, "bad.yaml", "name: b\nload: { concurrency: 1e9, duration: 8s }\n");
+    let run = |paths: &[&Path]| {
+        let mut argv = vec!["chatprobe".to_owned(), "validate".to_owned()];
+        argv.extend(paths.iter().map(|p| p.display().to_string()));
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(cli::main(Cli::parse_from(argv)))
+    };
+    assert_eq!(run(&[&good]), 0);
+    assert_eq!(run(&[&bad]), 2);
+    assert_eq!(run(&[&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/load")]), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_stops_answering_cannot_hold_the_run_past_its_drain() {
+    let dir = workdir("silent");
+    // The first request (the reachability probe) is answered; no other ever is.
+    let target = fake_server(r#"{"statusCode":0,"version":"1"}"#, std::time::Duration::ZERO, 1).await.0;
+    let text = format!("{VERSION_REQUESTS}load: {{ concurrency: 2, duration: 1s }}\ndrain: 1s\n");
+    let file = write(&dir, "silent.yaml", &text);
+    let args = [
+        file.to_str().unwrap(),
+        "--report-dir",
+        dir.to_str().unwrap(),
+        "--target",
+        &target,
+        "--request-timeout",
+        "10m",
+    ];
+    // Each request waits at most until the end of the drain, not its ten minutes.
+    assert_eq!(load(&args).await, 4, "errors over the default 1% gate");
+    let r = report(&dir);
+    assert!(r["counts"]["errors"].as_u64().unwrap() >= 2);
+    assert_eq!(r["counts"]["ops"], 0);
+    assert!(r["error_samples"][0].as_str().unwrap().contains("no answer within"), "{}", r["error_samples"]);
+    let failed: Vec<&Value> = r["thresholds"].as_array().unwrap().iter().filter(|t| t["passed"] == false).collect();
+    assert_eq!(failed[0]["rule"], "error_rate <= 1% (default)");
 }

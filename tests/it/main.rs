@@ -7,6 +7,7 @@ mod files;
 mod hostile;
 mod interop;
 mod load;
+mod load_signals;
 mod readme;
 mod run;
 mod schemas;

@@ -110,6 +110,19 @@ fn throughput_plot(run: &LoadResult) -> String {
     axes(&mut svg, ymax, "per second");
     let n = t.len().max(1) as f64;
     let step = (W - 2.0 * PAD) / n;
+    // Seconds in which the harness could not keep up: shaded, their latencies are its own too.
+    let mut shaded = 0;
+    for (i, tick) in t.iter().enumerate().filter(|(_, tick)| crate::load::saturation::saturated(tick)) {
+        let x = PAD + step * i as f64;
+        let _ = write!(
+            svg,
+            r##"<rect x="{x:.1}" y="{PAD}" width="{step:.1}" height="{:.1}" fill="#ff7f0e" fill-opacity="0.2"><title>{i}s: harness saturated (dropped {}, timer lag up to {:.0} ms)</title></rect>"##,
+            H - 2.0 * PAD,
+            tick.dropped,
+            tick.max_lag_us as f64 / 1e3
+        );
+        shaded += 1;
+    }
     let line = |f: &dyn Fn(usize) -> u64| -> String {
         (0..t.len())
             .map(|i| {
@@ -134,6 +147,14 @@ fn throughput_plot(run: &LoadResult) -> String {
         PAD + 8.0,
         PAD + 14.0
     );
+    if shaded > 0 {
+        let _ = write!(
+            svg,
+            r##"<text x="{:.1}" y="{:.1}" font-size="11" fill="#ff7f0e">harness saturated ({shaded} s shaded)</text>"##,
+            PAD + 8.0,
+            PAD + 28.0
+        );
+    }
     for k in (0..t.len()).step_by((t.len() / 10).max(1)) {
         let x = PAD + step * (k as f64 + 0.5);
         let _ = write!(
@@ -148,7 +169,12 @@ fn throughput_plot(run: &LoadResult) -> String {
 
 pub fn write(run: &LoadResult, out: &mut dyn Write) -> std::io::Result<()> {
     let c = &run.metrics.counts;
-    let (mark, colour) = if run.passed() { ("PASS", "#2ca02c") } else { ("FAIL", "#d62728") };
+    let mark = super::mark(run);
+    let colour = match mark {
+        "PASS" => "#2ca02c",
+        "INTERRUPTED" | "SATURATED" => "#ff7f0e",
+        _ => "#d62728",
+    };
     let mut page = String::new();
     let _ = write!(
         page,
@@ -176,6 +202,20 @@ pub fn write(run: &LoadResult, out: &mut dyn Write) -> std::io::Result<()> {
         late = c.late,
         peak = run.peak_active,
     );
+    if let Some(sat) = &run.saturation {
+        let allowed = if run.allow_saturation { " (allowed by --allow-saturation)" } else { "" };
+        let seconds: Vec<String> = sat.seconds.iter().take(60).map(|s| format!("{s}s")).collect();
+        let more = if sat.seconds.len() > 60 { format!(" and {} more", sat.seconds.len() - 60) } else { String::new() };
+        let _ = write!(
+            page,
+            "<p><b>{}</b>{allowed}</p><p>Saturated seconds: {}{more}</p>",
+            esc(&sat.reason),
+            seconds.join(", ")
+        );
+    }
+    if run.interrupted {
+        page.push_str("<p><b>Interrupted by a signal: the figures cover the run until then.</b></p>");
+    }
     if !run.thresholds.is_empty() {
         page.push_str("<h2>Thresholds</h2><table><tr><th>threshold</th><th>observed</th><th>result</th></tr>");
         for t in &run.thresholds {

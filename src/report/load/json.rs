@@ -15,6 +15,7 @@ use serde_json::Value;
 use super::{LOAD_REPORT_VERSION, Summary, summary, verdict};
 use crate::load::LoadResult;
 use crate::load::metrics::{Counts, Tick};
+use crate::load::saturation::Saturation;
 use crate::load::{baseline::BaselineReport, thresholds::ThresholdResult};
 
 #[derive(Serialize)]
@@ -37,6 +38,13 @@ struct Second {
     second: usize,
     ops: u64,
     errors: u64,
+    dropped: u64,
+    /// The harness's worst timer lag this second, in milliseconds.
+    max_lag_ms: f64,
+    /// The harness could not keep up this second.
+    saturated: bool,
+    /// The harness process's CPU, in percent of one core.
+    cpu_percent: f64,
 }
 
 #[derive(Serialize)]
@@ -57,6 +65,12 @@ struct Report<'a> {
     workers: usize,
     outcome: &'static str,
     exit_code: i32,
+    /// Stopped by SIGINT or SIGTERM: the figures cover the run until then.
+    interrupted: bool,
+    /// Why the harness could not keep up, if it could not.
+    saturation: Option<&'a Saturation>,
+    /// Whether contract violations fail the run (no threshold names them).
+    violations_gate: bool,
     counts: &'a Counts,
     peak_active: u64,
     peak_chatting: u64,
@@ -116,7 +130,15 @@ pub fn write(run: &LoadResult, out: &mut dyn Write) -> std::io::Result<()> {
         .timeline
         .iter()
         .enumerate()
-        .map(|(second, t): (usize, &Tick)| Second { second, ops: t.ops, errors: t.errors })
+        .map(|(second, t): (usize, &Tick)| Second {
+            second,
+            ops: t.ops,
+            errors: t.errors,
+            dropped: t.dropped,
+            max_lag_ms: t.max_lag_us as f64 / 1e3,
+            saturated: crate::load::saturation::saturated(t),
+            cpu_percent: t.cpu_percent,
+        })
         .collect();
     let report = Report {
         report_version: LOAD_REPORT_VERSION,
@@ -135,6 +157,9 @@ pub fn write(run: &LoadResult, out: &mut dyn Write) -> std::io::Result<()> {
         workers: run.workers,
         outcome: verdict(run),
         exit_code: run.outcome().code(),
+        interrupted: run.interrupted,
+        saturation: run.saturation.as_ref(),
+        violations_gate: run.violations_gate,
         counts: &run.metrics.counts,
         peak_active: run.peak_active,
         peak_chatting: run.peak_chatting,

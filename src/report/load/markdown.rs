@@ -8,8 +8,19 @@ use crate::load::LoadResult;
 
 pub fn write(run: &LoadResult, out: &mut dyn Write) -> std::io::Result<()> {
     let c = &run.metrics.counts;
-    let mark = if run.passed() { "PASS" } else { "FAIL" };
+    let mark = super::mark(run);
     writeln!(out, "## chatprobe load: {} — {mark} ({})\n", run.name, verdict(run))?;
+    if let Some(s) = &run.saturation {
+        let allowed = if run.allow_saturation { " (allowed by --allow-saturation)" } else { "" };
+        writeln!(out, "> **{}**{allowed}\n", s.reason)?;
+    }
+    if run.violations_gate && c.violations > 0 {
+        writeln!(
+            out,
+            "> **{} contract violations**: with no threshold on `violations`, any fails the run.\n",
+            c.violations
+        )?;
+    }
     let target =
         if run.embedded_simulator { format!("embedded simulator ({})", run.target) } else { run.target.clone() };
     writeln!(

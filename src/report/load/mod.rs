@@ -64,7 +64,17 @@ pub fn ms(us: f64) -> String {
     if us >= 100_000.0 { format!("{:.0}", us / 1e3) } else { format!("{:.2}", us / 1e3) }
 }
 
-/// "pass" or "threshold-breached".
+/// The outcome's name: "pass", "threshold-breached", "interrupted"...
 pub fn verdict(run: &LoadResult) -> &'static str {
-    if run.passed() { "pass" } else { "threshold-breached" }
+    run.verdict()
+}
+
+/// The verdict as a banner word.
+pub fn mark(run: &LoadResult) -> &'static str {
+    match run.verdict() {
+        "pass" => "PASS",
+        "interrupted" => "INTERRUPTED",
+        "saturated" => "SATURATED",
+        _ => "FAIL",
+    }
 }

@@ -158,6 +158,9 @@ fn details(c: &Check) -> String {
         c.subject,
         c.message
     );
+    if let Some(step) = &c.step {
+        s.push_str(&format!("step: {step}\n"));
+    }
     if let Some(span) = &c.span {
         s.push_str(&format!("at: {span}\n"));
     }

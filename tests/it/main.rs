@@ -21,4 +21,5 @@ mod support;
 mod tegsoft;
 mod tegsoft_suite;
 mod tls;
+mod trace;
 mod verdicts;

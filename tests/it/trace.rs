@@ -123,3 +123,102 @@ async fn every_failed_check_names_a_step_and_a_line_of_its_file() {
     let console = String::from_utf8(console).unwrap();
     assert!(!console.contains("?:0:0"), "{console}");
 }
+
+fn har_of(result: &RunResult) -> serde_json::Value {
+    let mut out = Vec::new();
+    report::har::write(result, &mut out).unwrap();
+    serde_json::from_slice(&out).unwrap()
+}
+
+fn har_errors(har: &serde_json::Value) -> Vec<String> {
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("tests/fixtures/har-1.2.schema.json")).unwrap())
+            .unwrap();
+    let validator = jsonschema::draft202012::new(&schema).unwrap();
+    validator.iter_errors(har).map(|e| format!("{e} at {}", e.instance_path())).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_run_traces_valid_har_without_secrets_and_every_failure_points_into_it() {
+    let scenarios = scenarios();
+    let (mut result, mut secrets) = run_faulty(&scenarios, faults(), Some(TraceMode::Failing)).await;
+    report::har::link(&mut result);
+    let har = har_of(&result);
+    assert_eq!(har_errors(&har), Vec::<String>::new());
+    // The schema is not a formality: a HAR missing a required field fails it.
+    let mut broken = har.clone();
+    broken["log"]["entries"][0]["request"].as_object_mut().unwrap().remove("headers");
+    assert!(!har_errors(&broken).is_empty());
+
+    let entries = har["log"]["entries"].as_array().unwrap();
+    assert!(!entries.is_empty());
+    // Only failing steps' exchanges, and those a failed check points at.
+    let linked: Vec<usize> =
+        result.scenarios.iter().flat_map(|s| &s.steps).flat_map(|s| s.failures()).filter_map(|c| c.har_entry).collect();
+    for (i, e) in entries.iter().enumerate() {
+        assert!(e["_step_failed"] == true || linked.contains(&i), "entry {i} is a passing step's: {e:#}");
+    }
+    let failed: Vec<_> = result.scenarios.iter().flat_map(|s| &s.steps).flat_map(|s| s.failures()).collect();
+    assert!(!failed.is_empty());
+    for c in &failed {
+        let i = c.har_entry.unwrap_or_else(|| panic!("no HAR entry: {c:#?}"));
+        assert_eq!(entries[i]["_step"], c.step.as_deref().unwrap(), "{c:#?}");
+    }
+    // The JSON report carries the links and still validates against its schema.
+    let report_json = report::json::to_value(&result);
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("schemas/chatprobe/report.schema.json")).unwrap())
+            .unwrap();
+    let validator = jsonschema::draft202012::new(&schema).unwrap();
+    let errors: Vec<String> =
+        validator.iter_errors(&report_json).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert!(report_json.to_string().contains("\"har_entry\""));
+
+    // No secret seen on the wire, no password, no Basic form in the trace.
+    assert!(secrets.len() >= 3, "a session id and a CSRF token were seen on the wire: {secrets:?}");
+    for i in 1..=4 {
+        secrets
+            .push(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("agent{i}:{PASSWORD}")));
+    }
+    let text = har.to_string();
+    for s in &secrets {
+        assert!(!text.contains(s.as_str()), "the trace shows the secret {s:?}");
+    }
+    assert!(text.contains("[redacted]"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_all_keeps_every_exchange_with_session_headers_redacted() {
+    let scenarios = scenarios();
+    let (failing, _) = run_faulty(&scenarios, faults(), Some(TraceMode::Failing)).await;
+    let (all, secrets) = run_faulty(&scenarios, faults(), Some(TraceMode::All)).await;
+    let (failing, har) = (har_of(&failing), har_of(&all));
+    assert_eq!(har_errors(&har), Vec::<String>::new());
+    let n = |h: &serde_json::Value| h["log"]["entries"].as_array().unwrap().len();
+    assert!(n(&har) > n(&failing), "{} exchanges in all, {} of failing steps", n(&har), n(&failing));
+    let entries = har["log"]["entries"].as_array().unwrap();
+    // Passing steps are there, Bayeux POSTs too, and every request each agent sent with
+    // credentials shows the scheme only.
+    assert!(entries.iter().any(|e| e["_step_failed"] == false));
+    assert!(entries.iter().any(|e| e["request"]["url"].as_str().unwrap().contains("/notifications/handshake")));
+    let auth: Vec<&str> = entries
+        .iter()
+        .flat_map(|e| e["request"]["headers"].as_array().unwrap())
+        .filter(|h| h["name"] == "authorization")
+        .map(|h| h["value"].as_str().unwrap())
+        .collect();
+    assert!(!auth.is_empty());
+    assert!(auth.iter().all(|v| *v == "Basic [redacted]"), "{auth:?}");
+    let set_cookies: Vec<&str> = entries
+        .iter()
+        .flat_map(|e| e["response"]["cookies"].as_array().unwrap())
+        .map(|c| c["value"].as_str().unwrap())
+        .collect();
+    assert!(!set_cookies.is_empty());
+    assert!(set_cookies.iter().all(|v| *v == "[redacted]"), "{set_cookies:?}");
+    let text = har.to_string();
+    for s in &secrets {
+        assert!(!text.contains(s.as_str()), "the trace shows the secret {s:?}");
+    }
+}

@@ -222,3 +222,51 @@ async fn trace_all_keeps_every_exchange_with_session_headers_redacted() {
         assert!(!text.contains(s.as_str()), "the trace shows the secret {s:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_html_report_shows_the_failed_check_its_source_line_and_its_exchange_and_loads_nothing() {
+    let scenarios = scenarios();
+    let (mut result, secrets) = run_faulty(&scenarios, faults(), Some(TraceMode::Failing)).await;
+    let sources: std::collections::HashMap<String, String> =
+        scenarios.iter().map(|s| (s.file.clone(), std::fs::read_to_string(&s.file).unwrap())).collect();
+    // A hostile server's text in a check must come out as text.
+    let hostile = "<script>alert(1)</script><img src=x onerror=alert(2)>";
+    let check = result
+        .scenarios
+        .iter_mut()
+        .flat_map(|s| s.steps.iter_mut())
+        .flat_map(|s| s.checks.iter_mut())
+        .find(|c| c.is_violation() && c.actual.is_some())
+        .expect("a violation with an actual value");
+    check.actual = Some(format!("{} {hostile}", check.actual.as_deref().unwrap()));
+    let (message, span) = (check.message.clone(), check.span.clone().unwrap());
+
+    let mut out = Vec::new();
+    report::html::write(&result, &sources, &mut out).unwrap();
+    let html = String::from_utf8(out).unwrap();
+    let esc = report::html::escape;
+    assert!(html.starts_with("<!doctype html>"));
+    assert!(html.contains(&esc(&message)), "the failed check's message");
+    let line = sources[&span.file].lines().nth(span.line as usize - 1).unwrap();
+    assert!(
+        html.contains(&format!("<span class=\"at\">{} | {}</span>", span.line, esc(line))),
+        "the source line {}:{} `{line}`",
+        span.file,
+        span.line
+    );
+    assert!(html.contains(&esc(hostile)) && !html.contains(hostile), "server text is escaped");
+    // The exchange the failure is about, redacted like the trace.
+    assert!(html.contains("<details class=\"exchange\""));
+    for s in &secrets {
+        assert!(!html.contains(s.as_str()), "the page shows the secret {s:?}");
+    }
+    // Filters, and nothing loaded from anywhere.
+    for f in ["failed", "observations", "all"] {
+        assert!(html.contains(&format!("data-filter=\"{f}\"")), "{f} filter");
+    }
+    let lower = html.to_ascii_lowercase();
+    for external in ["<script src", "<link", " src=\"http", " href=\"http", "url(http", "@import"] {
+        assert!(!lower.contains(external), "the page loads something: {external}");
+    }
+    assert_eq!(lower.matches("<script").count(), 1, "one inline script");
+}

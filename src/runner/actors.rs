@@ -216,7 +216,14 @@ impl Actors {
                 o.finish(Instant::now());
                 o.take()
             };
-            sink.checks.extend(end.into_iter().map(super::step::violation_check));
+            // Found on the whole of what the scenario saw: no one exchange shows it.
+            sink.checks.extend(end.into_iter().map(|v| {
+                let mut c = super::step::violation_check(v);
+                if c.step.is_none() {
+                    c.exchange = Some(super::result::NO_EXCHANGE);
+                }
+                c
+            }));
         }
         // From here on what arrives is the teardown's own doing.
         self.cursor.set(TEARDOWN, &self.span);

@@ -34,13 +34,17 @@ pub struct Check {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,
     /// The recorded exchange (see [`crate::client::Exchange::id`]) the check is about, when the
-    /// run records exchanges.
+    /// run records exchanges; [`NO_EXCHANGE`] when it is about no single one.
     #[serde(skip)]
     pub exchange: Option<u64>,
     /// Index of that exchange in the HAR trace (`--trace`), when one is written.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub har_entry: Option<usize>,
 }
+
+/// The exchange of a check about no single exchange (a transcript judged whole at the end of a
+/// scenario); real exchange ids start at 1.
+pub const NO_EXCHANGE: u64 = 0;
 
 /// Most characters a check keeps in its subject, message, expected and actual: a server's answer
 /// must not be able to make one check megabytes long.

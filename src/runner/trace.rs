@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use crate::client::secrets::{REDACTED, Redactor};
 use crate::client::tap::{ExchangeTap, Traced};
 
-use super::result::{ScenarioResult, StepResult};
+use super::result::{NO_EXCHANGE, ScenarioResult, StepResult};
 
 /// Most exchanges a run keeps.
 pub const MAX_ENTRIES: usize = 10_000;
@@ -80,9 +80,11 @@ impl Recorder {
         })
     }
 
-    /// What was heard since the last call.
+    /// What was heard since the last call, in the order the requests were sent.
     pub fn take(&self) -> Vec<Traced> {
-        std::mem::take(&mut *self.heard.lock().unwrap_or_else(PoisonError::into_inner))
+        let mut heard = std::mem::take(&mut *self.heard.lock().unwrap_or_else(PoisonError::into_inner));
+        heard.sort_by_key(|t| t.started);
+        heard
     }
 
     /// Forget what was heard since the last call (another scenario's stragglers).
@@ -93,7 +95,8 @@ impl Recorder {
 }
 
 /// Link every failed check of a finished scenario to an exchange: the one it was found in, or
-/// else the main exchange of the step it names (the last one of that step when it has none);
+/// else the main exchange of the step it names (the last one of that step when it has none),
+/// unless it is about no single exchange;
 /// then, unless every exchange is kept, let go of those no failing step or check needs.
 pub fn settle(sc: &mut ScenarioResult, rec: &Recorder) {
     let steps = &mut sc.steps;
@@ -101,6 +104,9 @@ pub fn settle(sc: &mut ScenarioResult, rec: &Recorder) {
     let mut links: Vec<(usize, usize, Option<u64>)> = Vec::new();
     for (si, st) in steps.iter().enumerate() {
         for (ci, c) in st.checks.iter().enumerate().filter(|(_, c)| !c.passed) {
+            if c.exchange == Some(NO_EXCHANGE) {
+                continue;
+            }
             let known = c.exchange.filter(|id| steps.iter().any(|s| recorded(s, *id)));
             let named = || {
                 let name = c.step.as_deref().unwrap_or(&st.name);

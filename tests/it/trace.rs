@@ -161,6 +161,11 @@ async fn a_failing_run_traces_valid_har_without_secrets_and_every_failure_points
     let failed: Vec<_> = result.scenarios.iter().flat_map(|s| &s.steps).flat_map(|s| s.failures()).collect();
     assert!(!failed.is_empty());
     for c in &failed {
+        // A transcript judged whole when the scenario ends rests on no one exchange.
+        if c.step.as_deref() == Some("teardown") && c.rule == "transcript.index-gap" {
+            assert_eq!(c.har_entry, None, "{c:#?}");
+            continue;
+        }
         let i = c.har_entry.unwrap_or_else(|| panic!("no HAR entry: {c:#?}"));
         assert_eq!(entries[i]["_step"], c.step.as_deref().unwrap(), "{c:#?}");
     }

@@ -167,6 +167,9 @@ fn details(c: &Check) -> String {
     if let (Some(e), Some(a)) = (&c.expected, &c.actual) {
         s.push_str(&format!("expected: {e}\nactual: {a}\n"));
     }
+    if let Some(i) = c.har_entry {
+        s.push_str(&format!("trace: log.entries[{i}]\n"));
+    }
     s
 }
 

@@ -40,6 +40,9 @@ struct State {
     counts: Counts,
     seq: usize,
     closed: bool,
+    /// The latest Bayeux POST heard: the client reports each one before the messages its answer
+    /// carried, so it is the one a message arrived in.
+    carrier: Option<u64>,
 }
 
 /// Shared between the pump task and the runner.
@@ -117,10 +120,10 @@ impl Inbox {
         let mut counts = Counts::default();
         match ev {
             BayeuxEvent::Message { received_at, message } => {
-                let seq = {
+                let (seq, carrier) = {
                     let mut st = self.lock();
                     st.seq += 1;
-                    st.seq
+                    (st.seq, st.carrier)
                 };
                 check_bayeux(reg, &message, seq, &mut counts, &mut checks);
                 let channel = message.get("channel").and_then(Value::as_str).unwrap_or_default().to_owned();
@@ -132,7 +135,12 @@ impl Inbox {
                     o.notification(agent, &data, received_at);
                     checks.extend(o.take().into_iter().map(super::step::violation_check));
                 }
-                for c in &mut checks {
+                for c in checks.iter_mut().filter(|c| !c.passed) {
+                    // What the message itself shows is in the answer that carried it; what an
+                    // earlier step's operation led to rests on that step's exchange.
+                    if c.step.is_none() {
+                        c.exchange = carrier;
+                    }
                     self.cursor.place(c);
                 }
                 let mut st = self.lock();
@@ -156,6 +164,7 @@ impl Inbox {
                     self.cursor.place(c);
                 }
                 let mut st = self.lock();
+                st.carrier = Some(ex.id);
                 st.counts.add(&counts);
                 for c in checks {
                     st.checks.push(c);

@@ -14,7 +14,7 @@ use crate::runner::{Check, RunResult, ScenarioResult, StepResult, Verdict};
 use crate::scenario::Span;
 
 /// Most characters of a body the page shows (the trace keeps more).
-const BODY_SHOWN: usize = 8 * 1024;
+const BODY_SHOWN: usize = 16 * 1024;
 
 /// Most characters of one scenario line the page shows.
 const LINE_SHOWN: usize = 240;
@@ -185,7 +185,7 @@ fn page(run: &RunResult, sources: &HashMap<String, String>, h: &mut String) {
         ("", format!("{} / {}", run.scenarios.len() - failed, run.scenarios.len()), "scenarios passed"),
         ("", run.counts.requests.to_string(), "requests"),
         ("", run.counts.checks_passed.to_string(), "checks passed"),
-        ("", format!("{:.1} s", run.duration.as_secs_f64()), "time"),
+        ("", duration(run.duration), "time"),
     ];
     for (class, value, label) in numbers {
         let _ = writeln!(h, "<li class=\"{class}\"><b>{}</b>{label}</li>", escape(&value));
@@ -317,6 +317,17 @@ fn step(
     h.push_str("</div>\n");
 }
 
+fn duration(d: std::time::Duration) -> String {
+    if d.as_secs() == 0 { format!("{} ms", d.as_millis()) } else { format!("{:.1} s", d.as_secs_f64()) }
+}
+
+/// A body as shown: JSON indented (the trace has the bytes as sent), cut to [`BODY_SHOWN`].
+fn body(text: &str) -> String {
+    let pretty =
+        serde_json::from_str::<serde_json::Value>(text).ok().and_then(|v| serde_json::to_string_pretty(&v).ok());
+    cut(pretty.as_deref().unwrap_or(text), BODY_SHOWN)
+}
+
 fn location(span: &Span) -> String {
     format!("{}:{}", span.file, span.line)
 }
@@ -429,7 +440,7 @@ fn exchange_block(t: &Traced, shown: &mut HashSet<u64>, h: &mut String) {
         let _ = writeln!(req, "{n}: {v}");
     }
     if let Some(body) = &t.request_text {
-        let _ = write!(req, "\n{}", cut(body, BODY_SHOWN));
+        let _ = write!(req, "\n{}", self::body(body));
     }
     let _ = write!(h, "<pre>{}</pre>", escape(&req));
     let resp = match &t.response {
@@ -439,7 +450,7 @@ fn exchange_block(t: &Traced, shown: &mut HashSet<u64>, h: &mut String) {
                 let _ = writeln!(r, "{n}: {v}");
             }
             if !ex.body_text.is_empty() {
-                let _ = write!(r, "\n{}", cut(&ex.body_text, BODY_SHOWN));
+                let _ = write!(r, "\n{}", body(&ex.body_text));
             }
             r
         }

@@ -281,3 +281,42 @@ async fn the_html_report_shows_the_failed_check_its_source_line_and_its_exchange
     }
     assert_eq!(lower.matches("<script").count(), 1, "one inline script");
 }
+
+#[test]
+fn the_binary_writes_the_trace_and_the_page_and_links_the_json_report_to_the_trace() {
+    let dir = std::env::temp_dir().join(format!("chatprobe-it-trace-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (har, html) = (dir.join("run.har"), dir.join("run.html"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_chatprobe"))
+        .args(["run", "tests/fixtures/scenarios/wrong-value.yaml", "--quiet", "--progress", "off", "--report-dir"])
+        .arg(&dir)
+        .arg("--trace")
+        .arg(&har)
+        .arg("--html")
+        .arg(&html)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let har: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&har).unwrap()).unwrap();
+    assert_eq!(har_errors(&har), Vec::<String>::new());
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("chatprobe-report.json")).unwrap()).unwrap();
+    let failed: Vec<&serde_json::Value> = report["scenarios"][0]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["checks"].as_array().unwrap())
+        .filter(|c| c["passed"] == false)
+        .collect();
+    assert!(!failed.is_empty());
+    for c in failed {
+        let i = c["har_entry"].as_u64().unwrap_or_else(|| panic!("no har_entry: {c:#}")) as usize;
+        let entry = &har["log"]["entries"][i];
+        assert_eq!(entry["_step"], c["step"], "{c:#}");
+    }
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("class=\"check violation\""), "the failed check is on the page");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -126,7 +126,7 @@ fn parse_json(body: &[u8]) -> (Option<Value>, Option<String>, bool) {
 }
 
 /// Lossy UTF-8 of the first [`BODY_TEXT_LIMIT`] bytes, never splitting a character.
-fn text_prefix(body: &[u8]) -> String {
+pub(crate) fn text_prefix(body: &[u8]) -> String {
     if body.len() <= BODY_TEXT_LIMIT {
         return String::from_utf8_lossy(body).into_owned();
     }
@@ -192,15 +192,7 @@ pub(crate) async fn execute(
     let method = req.method().as_str().to_owned();
     let url = req.url().clone();
     // What was sent, taken before sending only when someone listens.
-    let sent = cfg.tap.as_ref().map(|_| {
-        let headers: Vec<(String, String)> = req
-            .headers()
-            .iter()
-            .map(|(n, v)| (n.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-            .collect();
-        let body = req.body().and_then(reqwest::Body::as_bytes);
-        (std::time::SystemTime::now(), headers, body.map(text_prefix), body.map_or(0, <[u8]>::len))
-    });
+    let sent = super::tap::Sent::of(cfg.tap.as_ref(), &req, None);
     let mut version = String::from("HTTP/1.1");
     let started = Instant::now();
     let exchange = async {
@@ -233,19 +225,8 @@ pub(crate) async fn execute(
         Ok(result) => result,
         Err(_) => Err(TransportError::Timeout { method: method.clone(), url: url.to_string(), after: timeout }),
     };
-    if let (Some(tap), Some((at, request_headers, request_text, request_bytes))) = (&cfg.tap, sent) {
-        tap.hear(super::tap::Traced {
-            id: result.as_ref().map_or_else(|_| next_id(), |ex| ex.id),
-            started: at,
-            method: method.clone(),
-            url: url.to_string(),
-            request_headers,
-            request_text,
-            request_bytes,
-            http_version: version,
-            response: result.as_ref().map(Exchange::for_trace).map_err(ToString::to_string),
-            elapsed: started.elapsed(),
-        });
+    if let Some(sent) = sent {
+        sent.heard(cfg.tap.as_ref(), &method, url.as_str(), version, result.as_ref());
     }
     result
 }

@@ -93,7 +93,7 @@ pub fn entry(t: &Traced) -> Value {
         "headers": pairs(&t.request_headers),
         "queryString": query(&t.url),
         "headersSize": -1,
-        "bodySize": t.request_bytes,
+        "bodySize": t.request_bytes.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX)),
     });
     if let (Some(text), Value::Object(m)) = (&t.request_text, &mut request) {
         let mime = header(&t.request_headers, "content-type").unwrap_or_default();
@@ -222,7 +222,7 @@ mod tests {
             url: "http://h/api/v2/me?fields=*&x=1".into(),
             request_headers: vec![("cookie".into(), "JSESSIONID=[redacted]".into())],
             request_text: None,
-            request_bytes: 0,
+            request_bytes: Some(0),
             http_version: "HTTP/1.1".into(),
             response: Err("GET http://h/api/v2/me: cannot connect".into()),
             elapsed: std::time::Duration::from_millis(3),

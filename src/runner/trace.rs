@@ -213,7 +213,7 @@ mod tests {
             url: "http://h/api/v2/me".into(),
             request_headers: req.into_iter().map(|(n, v)| (n.to_owned(), v.to_owned())).collect(),
             request_text: Some(r#"{"password":"s3cr3t"}"#.into()),
-            request_bytes: 21,
+            request_bytes: Some(21),
             http_version: "HTTP/1.1".into(),
             response: Err("boom".into()),
             elapsed: std::time::Duration::ZERO,

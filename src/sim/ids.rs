@@ -150,8 +150,7 @@ mod tests {
         // A counter would make the ids differ in their last digits only, one step at a time.
         let middle: std::collections::BTreeSet<&str> = chats.iter().map(|c| &c[6..12]).collect();
         assert!(middle.len() > 32, "{chats:?}");
-        let customers: Vec<u128> =
-            (0..8).map(|_| Uuid::parse_str(&ids.customer_chat_id()).unwrap().as_u128()).collect();
+        let customers: Vec<u128> = (0..8).map(|_| Uuid::parse_str(&ids.customer_chat_id()).unwrap().as_u128()).collect();
         assert!(customers.windows(2).all(|w| (w[0] ^ w[1]).count_ones() > 20), "{customers:x?}");
     }
 

@@ -134,6 +134,17 @@ pub struct RunArgs {
     /// Print only the summary.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Write the HTTP exchanges of failing steps (Bayeux POSTs included) to this HAR 1.2 file,
+    /// with credentials, cookies and CSRF tokens redacted; the JSON report links each failed
+    /// check to its entry.
+    #[arg(long, value_name = "FILE.har")]
+    pub trace: Option<PathBuf>,
+    /// With --trace: every exchange of the run, not only those of failing steps.
+    #[arg(long, requires = "trace")]
+    pub trace_all: bool,
+    /// Write a self-contained conformance report (one HTML page) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// Which alternative the simulator takes where the documentation leaves a choice

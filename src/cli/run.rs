@@ -11,6 +11,7 @@ use super::{CoverageArgs, RunArgs, ValidateArgs, credentials, invalid, output, r
 use crate::client::ClientConfig;
 use crate::contract::schema::SchemaRegistry;
 use crate::report;
+use crate::runner::trace::{self, TraceMode};
 use crate::runner::{self, Credentials, Outcome, RunConfig, Target};
 use crate::scenario::{self, Scenario, parse::parse_duration};
 use crate::sim;
@@ -91,10 +92,17 @@ fn external_vars(flags: &[String], files: &[PathBuf]) -> Result<Vec<(String, ser
     super::vars::collect(std::env::vars(), files, flags).map_err(invalid)
 }
 
+/// A report format, writing the run's result.
+type Writer<'a> = dyn Fn(&runner::RunResult, &mut dyn std::io::Write) -> std::io::Result<()> + 'a;
+
 /// Where the run's reports go.
 struct ReportPaths {
     json: PathBuf,
     junit: PathBuf,
+    /// `--trace`.
+    har: Option<PathBuf>,
+    /// `--html`.
+    html: Option<PathBuf>,
 }
 
 impl ReportPaths {
@@ -102,13 +110,23 @@ impl ReportPaths {
         ReportPaths {
             json: args.json.clone().unwrap_or_else(|| args.report_dir.join("chatprobe-report.json")),
             junit: args.junit.clone().unwrap_or_else(|| args.report_dir.join("junit.xml")),
+            har: args.trace.clone(),
+            html: args.html.clone(),
         }
     }
 
-    /// Write both reports; the outcome becomes "could not run" when one cannot be written.
-    fn write(&self, result: &runner::RunResult) -> Outcome {
-        type Writer = fn(&runner::RunResult, &mut dyn std::io::Write) -> std::io::Result<()>;
-        let writers: [(&PathBuf, Writer); 2] = [(&self.json, report::json::write), (&self.junit, report::junit::write)];
+    /// Write every report; the outcome becomes "could not run" when one cannot be written.
+    /// `sources` are the scenario files' texts, which the HTML report quotes.
+    fn write(&self, result: &runner::RunResult, sources: &HashMap<String, String>) -> Outcome {
+        let html = |r: &runner::RunResult, out: &mut dyn std::io::Write| report::html::write(r, sources, out);
+        let mut writers: Vec<(&PathBuf, Box<Writer<'_>>)> =
+            vec![(&self.json, Box::new(report::json::write)), (&self.junit, Box::new(report::junit::write))];
+        if let Some(har) = &self.har {
+            writers.push((har, Box::new(report::har::write)));
+        }
+        if let Some(path) = &self.html {
+            writers.push((path, Box::new(html)));
+        }
         for (path, writer) in writers {
             if let Err(e) = super::write_file(path, |out| writer(result, out)) {
                 eprintln!("error: cannot write report {}: {e}", path.display());
@@ -117,6 +135,13 @@ impl ReportPaths {
         }
         result.outcome()
     }
+
+    /// Every path written, for the closing line.
+    fn shown(&self) -> String {
+        let mut all = vec![self.json.display().to_string(), self.junit.display().to_string()];
+        all.extend(self.har.iter().chain(&self.html).map(|p| p.display().to_string()));
+        all.join(" ")
+    }
 }
 
 /// A run that cannot start still writes its reports, saying why: reports an earlier run left
@@ -124,7 +149,7 @@ impl ReportPaths {
 fn not_started(paths: &ReportPaths, outcome: Outcome, error: String, target: &str) -> Outcome {
     eprintln!("error: {error}");
     let result = runner::RunResult::not_started(outcome, error, target);
-    let written = paths.write(&result);
+    let written = paths.write(&result, &HashMap::new());
     let mut line = Vec::new();
     // Writing into a Vec cannot fail.
     let _ = report::console::write_verdict(written, &mut line);
@@ -200,7 +225,7 @@ pub async fn run(args: RunArgs) -> Outcome {
         Err(o) => {
             let result =
                 runner::RunResult::not_started(o, "invalid scenario files (see the diagnostics)", &shown_target);
-            return paths.write(&result).max_by_code(o);
+            return paths.write(&result, &HashMap::new()).max_by_code(o);
         }
     };
     let scenarios = match select(scenarios, &args) {
@@ -269,11 +294,18 @@ pub async fn run(args: RunArgs) -> Outcome {
     let jobs = usize::from(args.jobs).min(scenarios.len()).max(1);
     let needed = scenarios.iter().map(|s| s.agents.len()).max().unwrap_or(0);
     let stop = runner::CancellationToken::new();
-    let job_cfg = |target: Target| RunConfig {
-        vars: vars.clone(),
-        strict: args.strict,
-        stop: stop.clone(),
-        ..RunConfig::new(target, client.clone(), Arc::clone(&registry))
+    // The HTML report shows the exchanges of failures too: it records them as a trace does.
+    let tracing = args.trace.is_some() || args.html.is_some();
+    let trace_mode = if args.trace_all { TraceMode::All } else { TraceMode::Failing };
+    let budget = trace::Budget::new(trace::MAX_ENTRIES);
+    let job_cfg = |target: Target| {
+        let cfg = RunConfig {
+            vars: vars.clone(),
+            strict: args.strict,
+            stop: stop.clone(),
+            ..RunConfig::new(target, client.clone(), Arc::clone(&registry))
+        };
+        if tracing { cfg.traced(trace::Recorder::new(trace_mode, Arc::clone(&budget))) } else { cfg }
     };
 
     let mut embedded = Vec::new();
@@ -392,7 +424,11 @@ pub async fn run(args: RunArgs) -> Outcome {
     let mut result = runner::run_jobs(&scenarios, &configs, &|_, r| stream.finished(r)).await;
     stream.finish();
     result.target = shown_target;
+    result.trace_dropped = budget.dropped();
     result.redact(&runner::redactor(first));
+    if args.trace.is_some() {
+        report::har::link(&mut result);
+    }
     for sim in embedded {
         sim.shutdown().await;
     }
@@ -401,10 +437,18 @@ pub async fn run(args: RunArgs) -> Outcome {
     // Writing into a Vec cannot fail.
     let _ = report::console::summary(&result, &mut console);
     output::print(String::from_utf8_lossy(&console).trim_start_matches('\n'));
-    let outcome = paths.write(&result);
+    let outcome = paths.write(&result, &sources);
     let mut tail = Vec::new();
     if !args.quiet && outcome != Outcome::CouldNotRun {
-        let _ = writeln!(tail, "reports: {} {}", paths.json.display(), paths.junit.display());
+        let _ = writeln!(tail, "reports: {}", paths.shown());
+        if args.trace.is_some() {
+            let dropped = if result.trace_dropped > 0 {
+                format!(" ({} more not kept, past {} per run)", result.trace_dropped, trace::MAX_ENTRIES)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(tail, "trace: {} exchange(s){dropped}", report::har::len(&result));
+        }
     }
     let _ = report::console::write_verdict(outcome, &mut tail);
     output::print(&String::from_utf8_lossy(&tail));

@@ -116,7 +116,7 @@ impl AgentSession {
         let auth = req.with_auth.then_some((self.username.as_str(), self.password.as_str()));
         let csrf = if req.with_csrf { self.csrf_token() } else { None };
         let (method, (request, body)) = build(&self.http, &self.base_url, req, &[], auth, csrf.as_ref())?;
-        let ex = execute(&self.http, request, body, self.cfg.request_timeout, self.cfg.max_body).await?;
+        let ex = execute(&self.http, request, body, self.cfg.request_timeout, &self.cfg).await?;
         self.cfg.secrets.record(&ex);
         if method == Method::GET
             && let Some(token) = csrf_from(&ex)

@@ -64,7 +64,7 @@ impl CustomerClient {
     pub async fn request(&self, req: RawRequest) -> Result<Exchange, TransportError> {
         let defaults = [(api::CONTACT_CENTER_ID_HEADER, self.contact_center_id.as_str())];
         let (_, (request, body)) = build(&self.http, &self.base_url, req, &defaults, None, None)?;
-        execute(&self.http, request, body, self.cfg.request_timeout, self.cfg.max_body).await
+        execute(&self.http, request, body, self.cfg.request_timeout, &self.cfg).await
     }
 
     async fn send(&self, method: Method, path: String, body: Option<Value>) -> Result<Exchange, TransportError> {

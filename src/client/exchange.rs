@@ -13,6 +13,9 @@ pub const BODY_TEXT_LIMIT: usize = 64 * 1024;
 /// One HTTP request and what came back, as data.
 #[derive(Clone, Debug, Serialize)]
 pub struct Exchange {
+    /// Unique within the process: what a trace entry and a check about this exchange share.
+    #[serde(skip)]
+    pub id: u64,
     pub method: String,
     pub url: String,
     /// The URL's path, without the query.
@@ -48,6 +51,26 @@ impl Exchange {
         self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
+    /// A copy without the parsed bodies (the text is kept): what a trace holds.
+    pub fn for_trace(&self) -> Exchange {
+        Exchange {
+            id: self.id,
+            method: self.method.clone(),
+            url: self.url.clone(),
+            path: self.path.clone(),
+            request_body: None,
+            status: self.status,
+            content_type: self.content_type.clone(),
+            headers: self.headers.clone(),
+            body_text: self.body_text.clone(),
+            body_bytes: self.body_bytes,
+            json: None,
+            json_error: self.json_error.clone(),
+            json_over_limit: self.json_over_limit,
+            elapsed: self.elapsed,
+        }
+    }
+
     /// Build the record of a completed request from its parts.
     pub(crate) fn new(
         method: &str,
@@ -65,6 +88,7 @@ impl Exchange {
         let content_type = headers.iter().find(|(n, _)| n == "content-type").map(|(_, v)| v.clone());
         let (json, json_error, json_over_limit) = parse_json(body);
         Exchange {
+            id: next_id(),
             method: method.to_owned(),
             url: url.to_string(),
             path: url.path().to_owned(),
@@ -82,6 +106,12 @@ impl Exchange {
     }
 }
 
+/// A fresh exchange id.
+pub(crate) fn next_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The body parsed as JSON (within the value budget), or why it is not; an empty (or blank)
 /// body is neither.
 fn parse_json(body: &[u8]) -> (Option<Value>, Option<String>, bool) {
@@ -96,7 +126,7 @@ fn parse_json(body: &[u8]) -> (Option<Value>, Option<String>, bool) {
 }
 
 /// Lossy UTF-8 of the first [`BODY_TEXT_LIMIT`] bytes, never splitting a character.
-fn text_prefix(body: &[u8]) -> String {
+pub(crate) fn text_prefix(body: &[u8]) -> String {
     if body.len() <= BODY_TEXT_LIMIT {
         return String::from_utf8_lossy(body).into_owned();
     }
@@ -149,19 +179,25 @@ pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     out
 }
 
-/// Send `req` and read the whole answer within `timeout`, refusing bodies over `max_body`.
+/// Send `req` and read the whole answer within `timeout`, refusing bodies over `cfg.max_body`;
+/// `cfg.tap` hears of it either way.
 pub(crate) async fn execute(
     http: &reqwest::Client,
     req: reqwest::Request,
     request_body: Option<Value>,
     timeout: Duration,
-    max_body: usize,
+    cfg: &super::ClientConfig,
 ) -> Result<Exchange, TransportError> {
+    let max_body = cfg.max_body;
     let method = req.method().as_str().to_owned();
     let url = req.url().clone();
+    // What was sent, taken before sending only when someone listens.
+    let sent = super::tap::Sent::of(cfg.tap.as_ref(), &req, None);
+    let mut version = String::from("HTTP/1.1");
     let started = Instant::now();
     let exchange = async {
         let mut resp = http.execute(req).await.map_err(|e| classify(&method, &url, e))?;
+        version = format!("{:?}", resp.version());
         let too_large = |declared| TransportError::BodyTooLarge {
             method: method.clone(),
             url: url.to_string(),
@@ -185,10 +221,14 @@ pub(crate) async fn execute(
         }
         Ok(Exchange::new(&method, &url, request_body, status, &headers, &body, started.elapsed()))
     };
-    match tokio::time::timeout(timeout, exchange).await {
+    let result = match tokio::time::timeout(timeout, exchange).await {
         Ok(result) => result,
         Err(_) => Err(TransportError::Timeout { method: method.clone(), url: url.to_string(), after: timeout }),
+    };
+    if let Some(sent) = sent {
+        sent.heard(cfg.tap.as_ref(), &method, url.as_str(), version, result.as_ref());
     }
+    result
 }
 
 fn classify(method: &str, url: &reqwest::Url, e: reqwest::Error) -> TransportError {

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use super::agent::AgentSession;
 use super::customer::CustomerClient;
 use super::exchange::{Exchange, TransportError};
+use super::tap::Sent;
 use super::{ClientConfig, http_client};
 use crate::api;
 
@@ -161,30 +162,42 @@ pub async fn upload(
     if let Some(token) = session.csrf_token() {
         builder = builder.header(token.header, token.token);
     }
+    let request = builder.build().map_err(|e| invalid(super::exchange::error_chain(&e)))?;
+    let note = format!(
+        "[multipart/form-data, part `{}`: file `{}` ({}), {size} bytes, not recorded]",
+        spec.field, spec.file_name, spec.mime
+    );
+    let sent = Sent::of(cfg.tap.as_ref(), &request, Some(note));
+    let http = session.http();
+    let mut version = String::from("HTTP/1.1");
     let started = Instant::now();
     let deadline = deadline_for(cfg, size);
     let send = async {
-        let response = builder.send().await?;
+        let response = http.execute(request).await?;
+        version = format!("{:?}", response.version());
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let bytes = read_capped(response, cfg.max_body).await?;
         Ok::<_, reqwest::Error>((status, headers, bytes))
     };
-    let (status, headers, bytes) = match tokio::time::timeout(deadline, send).await {
-        Err(_) => return Err(TransportError::Timeout { method: "POST".into(), url: url_text, after: deadline }),
-        Ok(Err(e)) => {
-            return Err(TransportError::Http {
-                method: "POST".into(),
-                url: url_text,
-                reason: super::exchange::error_chain(&e),
-            });
+    let result = match tokio::time::timeout(deadline, send).await {
+        Err(_) => Err(TransportError::Timeout { method: "POST".into(), url: url_text.clone(), after: deadline }),
+        Ok(Err(e)) => Err(TransportError::Http {
+            method: "POST".into(),
+            url: url_text.clone(),
+            reason: super::exchange::error_chain(&e),
+        }),
+        Ok(Ok((status, headers, bytes))) => {
+            let (h, sent) = std::mem::take(&mut *hasher.lock().unwrap_or_else(PoisonError::into_inner));
+            let digest = FileDigest { sha256: hex(&h.finalize()), size: sent };
+            let request_body = serde_json::json!({"multipart": {"field": spec.field, "filename": spec.file_name, "mime": spec.mime, "size": size}});
+            Ok((Exchange::new("POST", &url, Some(request_body), status, &headers, &bytes, started.elapsed()), digest))
         }
-        Ok(Ok(x)) => x,
     };
-    let (h, sent) = std::mem::take(&mut *hasher.lock().unwrap_or_else(PoisonError::into_inner));
-    let digest = FileDigest { sha256: hex(&h.finalize()), size: sent };
-    let request_body = serde_json::json!({"multipart": {"field": spec.field, "filename": spec.file_name, "mime": spec.mime, "size": size}});
-    Ok((Exchange::new("POST", &url, Some(request_body), status, &headers, &bytes, started.elapsed()), digest))
+    if let Some(s) = sent {
+        s.heard(cfg.tap.as_ref(), "POST", &url_text, version, result.as_ref().map(|(ex, _)| ex));
+    }
+    result
 }
 
 /// Read a response body up to `cap` bytes (the rest is dropped, not buffered).
@@ -230,15 +243,25 @@ pub async fn download(
             base.origin().ascii_serialization()
         )));
     }
-    let request = match who {
-        Downloader::Agent(session) => session.http().get(url.clone()),
+    let (http, builder) = match who {
+        Downloader::Agent(session) => {
+            let http = session.http();
+            let builder = http.get(url.clone());
+            (http, builder)
+        }
         Downloader::Customer(customer) => {
-            http_client(cfg)?.get(url.clone()).header(api::CONTACT_CENTER_ID_HEADER, customer.contact_center_id())
+            let http = http_client(cfg)?;
+            let builder = http.get(url.clone()).header(api::CONTACT_CENTER_ID_HEADER, customer.contact_center_id());
+            (http, builder)
         }
     };
+    let request = builder.build().map_err(|e| invalid(super::exchange::error_chain(&e)))?;
+    let sent = Sent::of(cfg.tap.as_ref(), &request, None);
+    let mut version = String::from("HTTP/1.1");
     let started = Instant::now();
     let fetch = async {
-        let response = request.send().await?;
+        let response = http.execute(request).await?;
+        version = format!("{:?}", response.version());
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let declared = response.content_length().unwrap_or(0);
@@ -256,23 +279,26 @@ pub async fn download(
         Ok::<_, reqwest::Error>((status, headers, declared, hasher, size, kept))
     };
     let deadline = deadline_for(cfg, 0) + Duration::from_secs(60);
-    let (status, headers, _declared, hasher, size, kept) = match tokio::time::timeout(deadline, fetch).await {
-        Err(_) => return Err(TransportError::Timeout { method: "GET".into(), url: url_text, after: deadline }),
-        Ok(Err(e)) => {
-            return Err(TransportError::Http {
-                method: "GET".into(),
-                url: url_text,
-                reason: super::exchange::error_chain(&e),
-            });
+    let result = match tokio::time::timeout(deadline, fetch).await {
+        Err(_) => Err(TransportError::Timeout { method: "GET".into(), url: url_text.clone(), after: deadline }),
+        Ok(Err(e)) => Err(TransportError::Http {
+            method: "GET".into(),
+            url: url_text.clone(),
+            reason: super::exchange::error_chain(&e),
+        }),
+        Ok(Ok((status, headers, _declared, hasher, size, kept))) => {
+            let is_json = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.contains("json"));
+            // A file's bytes are not a body to parse; an error answer is.
+            let body: &[u8] = if is_json { &kept } else { &[] };
+            let mut ex = Exchange::new("GET", &url, None, status, &headers, body, started.elapsed());
+            ex.body_bytes = size as usize;
+            Ok((ex, FileDigest { sha256: hex(&hasher.finalize()), size }))
         }
-        Ok(Ok(x)) => x,
     };
-    let is_json = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.contains("json"));
-    // A file's bytes are not a body to parse; an error answer is.
-    let body: &[u8] = if is_json { &kept } else { &[] };
-    let mut ex = Exchange::new("GET", &url, None, status, &headers, body, started.elapsed());
-    ex.body_bytes = size as usize;
-    Ok((ex, FileDigest { sha256: hex(&hasher.finalize()), size }))
+    if let Some(s) = sent {
+        s.heard(cfg.tap.as_ref(), "GET", &url_text, version, result.as_ref().map(|(ex, _)| ex));
+    }
+    result
 }
 
 #[cfg(test)]

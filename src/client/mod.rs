@@ -14,6 +14,7 @@ mod exchange;
 pub mod files;
 pub mod json;
 pub mod secrets;
+pub mod tap;
 pub mod tegsoft;
 
 use std::time::Duration;
@@ -38,6 +39,8 @@ pub struct ClientConfig {
     pub secrets: secrets::SecretLog,
     /// TLS trust, client identity and proxy.
     pub tls: TlsOptions,
+    /// Hears every exchange (`run --trace`).
+    pub tap: Option<tap::ExchangeTap>,
 }
 
 /// How the clients reach an HTTPS target: extra roots of trust (a private CA), whether to trust
@@ -63,6 +66,7 @@ impl Default for ClientConfig {
             max_body: 16 * 1024 * 1024,
             secrets: secrets::SecretLog::default(),
             tls: TlsOptions::default(),
+            tap: None,
         }
     }
 }

@@ -97,7 +97,7 @@ impl TegsoftClient {
             with_csrf: false,
         };
         let (_, (request, body)) = build(&self.http, &self.base_url, req, &[], None, None)?;
-        execute(&self.http, request, body, self.cfg.request_timeout, self.cfg.max_body).await
+        execute(&self.http, request, body, self.cfg.request_timeout, &self.cfg).await
     }
 }
 

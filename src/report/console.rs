@@ -124,7 +124,10 @@ fn diagnostic(c: &Check, step: &str, sources: &HashMap<String, String>) -> Diagn
         span.clone(),
         sources.get(&span.file).map(String::as_str),
     )
-    .note(format!("step: {step}"))
+    .note(match c.step.as_deref() {
+        Some(origin) if origin != step => format!("step: {origin} (found during `{step}`)"),
+        _ => format!("step: {step}"),
+    })
     .note(format!("subject: {}", c.subject))
     .note(format!("source: {}", c.source));
     if c.is_observation() {

@@ -158,11 +158,17 @@ fn details(c: &Check) -> String {
         c.subject,
         c.message
     );
+    if let Some(step) = &c.step {
+        s.push_str(&format!("step: {step}\n"));
+    }
     if let Some(span) = &c.span {
         s.push_str(&format!("at: {span}\n"));
     }
     if let (Some(e), Some(a)) = (&c.expected, &c.actual) {
         s.push_str(&format!("expected: {e}\nactual: {a}\n"));
+    }
+    if let Some(i) = c.har_entry {
+        s.push_str(&format!("trace: log.entries[{i}]\n"));
     }
     s
 }

@@ -2,6 +2,8 @@
 
 pub mod console;
 pub mod coverage;
+pub mod har;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod load;

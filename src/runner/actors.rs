@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::inbox::Inbox;
+use super::inbox::{Inbox, StepCursor};
 use super::result::{Abort, Check, Counts, StepResult};
 use super::validate::check_exchange;
 use super::{Credentials, RunConfig};
@@ -41,7 +41,10 @@ impl Customer {
 }
 
 pub struct Actors {
-    file: String,
+    /// Where the scenario's name is: the teardown's place in reports.
+    span: Span,
+    /// The step running now, for what the agents' inboxes find between steps.
+    pub cursor: Arc<StepCursor>,
     /// The stateful contract rules, fed by the steps and the agents' notification pumps.
     pub observer: Arc<std::sync::Mutex<Observer>>,
     creds: HashMap<String, Credentials>,
@@ -71,7 +74,8 @@ impl Actors {
     pub fn new(sc: &Scenario, cfg: &RunConfig) -> Actors {
         let creds = sc.agents.iter().cloned().zip(cfg.target.agents.iter().cloned()).collect();
         Actors {
-            file: sc.file.clone(),
+            span: sc.span.clone(),
+            cursor: Arc::default(),
             observer: Arc::new(std::sync::Mutex::new(Observer::new(crate::scenario::DEFAULT_WITHIN))),
             creds,
             agents: HashMap::new(),
@@ -90,7 +94,13 @@ impl Actors {
             let session = AgentSession::new(&cfg.target.base_url, &cred.username, &cred.password, &cfg.client)?;
             self.agents.insert(
                 role.to_owned(),
-                Agent { session, inbox: Arc::new(Inbox::default()), bayeux: None, pump: None, logged_in: false },
+                Agent {
+                    session,
+                    inbox: Arc::new(Inbox::new(Arc::clone(&self.cursor))),
+                    bayeux: None,
+                    pump: None,
+                    logged_in: false,
+                },
             );
             self.order.push(role.to_owned());
         }
@@ -206,8 +216,17 @@ impl Actors {
                 o.finish(Instant::now());
                 o.take()
             };
-            sink.checks.extend(end.into_iter().map(super::step::violation_check));
+            // Found on the whole of what the scenario saw: no one exchange shows it.
+            sink.checks.extend(end.into_iter().map(|v| {
+                let mut c = super::step::violation_check(v);
+                if c.step.is_none() {
+                    c.exchange = Some(super::result::NO_EXCHANGE);
+                }
+                c
+            }));
         }
+        // From here on what arrives is the teardown's own doing.
+        self.cursor.set(TEARDOWN, &self.span);
         let mut error = None;
         let close = self.close_all(cfg, &mut sink);
         if interrupted {
@@ -226,13 +245,16 @@ impl Actors {
         sink.checks.extend(late.into_iter().map(super::step::violation_check));
         let mut capped = super::result::CappedChecks::default();
         capped.absorb(std::mem::take(&mut sink.checks), std::mem::take(&mut sink.suppressed));
-        let (checks, suppressed) = capped.take();
+        let (mut checks, suppressed) = capped.take();
+        for c in &mut checks {
+            c.place(TEARDOWN, &self.span);
+        }
         sink.counts.tally(&checks, &suppressed, false);
         sink.checks = checks;
         StepResult {
-            name: "teardown".into(),
-            kind: "teardown",
-            span: Span::new(&self.file, 0, 0),
+            name: TEARDOWN.into(),
+            kind: TEARDOWN,
+            span: self.span.clone(),
             duration: started.elapsed(),
             counts: sink.counts,
             checks: sink.checks,
@@ -240,6 +262,8 @@ impl Actors {
             skipped: false,
             skip_reason: None,
             suppressed,
+            exchange: None,
+            exchanges: cfg.trace.as_ref().map(|t| t.take()).unwrap_or_default(),
         }
     }
 
@@ -266,6 +290,10 @@ impl Actors {
         }
     }
 }
+
+/// The name of the step every scenario ends with: chats closed, agents logged out. It is placed
+/// at the scenario's name.
+pub const TEARDOWN: &str = "teardown";
 
 /// How long the teardown of an interrupted scenario may take.
 pub const TEARDOWN_WHEN_INTERRUPTED: std::time::Duration = std::time::Duration::from_secs(3);

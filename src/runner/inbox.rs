@@ -17,7 +17,7 @@ use crate::contract::observe::Observer;
 use crate::contract::rules;
 use crate::contract::schema::SchemaRegistry;
 use crate::scenario::matcher::{self, Failure};
-use crate::scenario::{Expectation, NotificationExpect};
+use crate::scenario::{Expectation, NotificationExpect, Span};
 
 /// Most notifications an inbox keeps for steps to match; older ones are let go.
 const MAX_DELIVERED: usize = 10_000;
@@ -40,6 +40,9 @@ struct State {
     counts: Counts,
     seq: usize,
     closed: bool,
+    /// The latest Bayeux POST heard: the client reports each one before the messages its answer
+    /// carried, so it is the one a message arrived in.
+    carrier: Option<u64>,
 }
 
 /// Shared between the pump task and the runner.
@@ -47,6 +50,26 @@ struct State {
 pub struct Inbox {
     state: Mutex<State>,
     notify: Notify,
+    /// The step running when a message arrives is the one it is placed at.
+    cursor: Arc<StepCursor>,
+}
+
+/// The step a scenario is running now (or ran last), shared by its inboxes: a failure found in
+/// what arrives between two steps names the step before, whose exchange caused it.
+#[derive(Debug, Default)]
+pub struct StepCursor(Mutex<Option<(String, Span)>>);
+
+impl StepCursor {
+    pub fn set(&self, step: &str, span: &Span) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some((step.to_owned(), span.clone()));
+    }
+
+    /// Place a failed check without a place at the current step.
+    pub fn place(&self, c: &mut Check) {
+        if let Some((step, span)) = &*self.0.lock().unwrap_or_else(PoisonError::into_inner) {
+            c.place(step, span);
+        }
+    }
 }
 
 /// A notification expectation resolved against the inbox.
@@ -60,6 +83,11 @@ pub struct WaitOutcome {
 }
 
 impl Inbox {
+    /// An inbox whose failures are placed at the step `cursor` names.
+    pub fn new(cursor: Arc<StepCursor>) -> Inbox {
+        Inbox { cursor, ..Inbox::default() }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -92,23 +120,35 @@ impl Inbox {
         let mut counts = Counts::default();
         match ev {
             BayeuxEvent::Message { received_at, message } => {
-                let seq = {
+                let (seq, carrier) = {
                     let mut st = self.lock();
                     st.seq += 1;
-                    st.seq
+                    (st.seq, st.carrier)
                 };
                 check_bayeux(reg, &message, seq, &mut counts, &mut checks);
                 let channel = message.get("channel").and_then(Value::as_str).unwrap_or_default().to_owned();
+                let data = message.get("data").cloned().unwrap_or(Value::Null);
+                if let Some((obs, agent)) = observer.filter(|_| channel == crate::api::CHANNEL_CHATS) {
+                    // What the notification breaks is found now: placed now, it names the step
+                    // that caused it rather than whichever step collects it.
+                    let mut o = obs.lock().unwrap_or_else(PoisonError::into_inner);
+                    o.notification(agent, &data, received_at);
+                    checks.extend(o.take().into_iter().map(super::step::violation_check));
+                }
+                for c in checks.iter_mut().filter(|c| !c.passed) {
+                    // What the message itself shows is in the answer that carried it; what an
+                    // earlier step's operation led to rests on that step's exchange.
+                    if c.step.is_none() {
+                        c.exchange = carrier;
+                    }
+                    self.cursor.place(c);
+                }
                 let mut st = self.lock();
                 st.counts.add(&counts);
                 for c in checks {
                     st.checks.push(c);
                 }
                 if !channel.starts_with("/meta/") {
-                    let data = message.get("data").cloned().unwrap_or(Value::Null);
-                    if let Some((obs, agent)) = observer.filter(|_| channel == crate::api::CHANNEL_CHATS) {
-                        obs.lock().unwrap_or_else(PoisonError::into_inner).notification(agent, &data, received_at);
-                    }
                     st.delivered.push(Delivered { seq, at: received_at, channel, data, consumed: false });
                     // Only unconsumed notifications can still match; a flood of them is bounded.
                     if st.delivered.len() > MAX_DELIVERED {
@@ -119,7 +159,12 @@ impl Inbox {
             }
             BayeuxEvent::Exchange(ex) => {
                 check_exchange(reg, &ex, &mut counts, &mut checks);
+                for c in checks.iter_mut().filter(|c| !c.passed) {
+                    c.exchange = Some(ex.id);
+                    self.cursor.place(c);
+                }
                 let mut st = self.lock();
+                st.carrier = Some(ex.id);
                 st.counts.add(&counts);
                 for c in checks {
                     st.checks.push(c);
@@ -127,7 +172,9 @@ impl Inbox {
             }
             BayeuxEvent::Problem { fatal, description } => {
                 if fatal {
-                    self.lock().checks.push(Check::fail(&rules::PROTOCOL_BAYEUX, "CometD session", description));
+                    let mut c = Check::fail(&rules::PROTOCOL_BAYEUX, "CometD session", description);
+                    self.cursor.place(&mut c);
+                    self.lock().checks.push(c);
                 }
             }
             BayeuxEvent::Closed => self.lock().closed = true,
@@ -246,7 +293,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::scenario::{NotificationMatcher, Span};
+    use crate::scenario::NotificationMatcher;
 
     fn expect(items: Vec<Vec<(&str, Value)>>, ordered: bool) -> (NotificationExpect, Vec<Vec<(String, Value)>>) {
         let resolved: Vec<Vec<(String, Value)>> =

@@ -11,6 +11,7 @@ pub mod expect;
 pub mod inbox;
 pub mod result;
 mod step;
+pub mod trace;
 pub mod validate;
 
 use std::collections::{BTreeMap, HashMap};
@@ -61,11 +62,28 @@ pub struct RunConfig {
     /// Cancelled when the run must stop (a signal): the current step is abandoned, the
     /// scenario torn down, the rest not run.
     pub stop: CancellationToken,
+    /// Records the exchanges of this job's clients (`--trace`); its tap must be in `client`.
+    pub trace: Option<Arc<trace::Recorder>>,
 }
 
 impl RunConfig {
     pub fn new(target: Target, client: ClientConfig, schemas: Arc<SchemaRegistry>) -> RunConfig {
-        RunConfig { target, client, schemas, vars: Vec::new(), strict: false, stop: CancellationToken::new() }
+        RunConfig {
+            target,
+            client,
+            schemas,
+            vars: Vec::new(),
+            strict: false,
+            stop: CancellationToken::new(),
+            trace: None,
+        }
+    }
+
+    /// Record this job's exchanges into `recorder`.
+    pub fn traced(mut self, recorder: Arc<trace::Recorder>) -> RunConfig {
+        self.client.tap = Some(recorder.tap());
+        self.trace = Some(recorder);
+        self
     }
 }
 
@@ -113,6 +131,7 @@ pub async fn run_jobs(
         observations_by_rule: BTreeMap::new(),
         checks_suppressed: 0,
         coverage: crate::scenario::coverage::coverage(scenarios, crate::scenario::coverage::documented_errors),
+        trace_dropped: 0,
     };
     run.finish();
     run
@@ -154,6 +173,9 @@ pub fn partition_agents(agents: &[Credentials], jobs: usize, per_job: usize) -> 
 /// Run one scenario, then tear down what it left (chats completed, agents logged out).
 pub async fn run_scenario(sc: &Scenario, cfg: &RunConfig) -> ScenarioResult {
     let started = Instant::now();
+    if let Some(rec) = &cfg.trace {
+        rec.discard();
+    }
     let mut result = ScenarioResult {
         name: sc.name.clone(),
         file: sc.file.clone(),
@@ -239,6 +261,9 @@ pub async fn run_scenario(sc: &Scenario, cfg: &RunConfig) -> ScenarioResult {
         }
     }
     result.steps.push(actors.teardown(cfg).await);
+    if let Some(rec) = &cfg.trace {
+        trace::settle(&mut result, rec);
+    }
     result.duration = started.elapsed();
     result
 }

@@ -29,7 +29,22 @@ pub struct Check {
     pub expected: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actual: Option<String>,
+    /// The step whose exchange caused the check: the step that records it, or an earlier one
+    /// when the failure showed only later (a notification, the end of the scenario).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// The recorded exchange (see [`crate::client::Exchange::id`]) the check is about, when the
+    /// run records exchanges; [`NO_EXCHANGE`] when it is about no single one.
+    #[serde(skip)]
+    pub exchange: Option<u64>,
+    /// Index of that exchange in the HAR trace (`--trace`), when one is written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub har_entry: Option<usize>,
 }
+
+/// The exchange of a check about no single exchange (a transcript judged whole at the end of a
+/// scenario); real exchange ids start at 1.
+pub const NO_EXCHANGE: u64 = 0;
 
 /// Most characters a check keeps in its subject, message, expected and actual: a server's answer
 /// must not be able to make one check megabytes long.
@@ -61,6 +76,9 @@ impl Check {
             span: None,
             expected: None,
             actual: None,
+            step: None,
+            exchange: None,
+            har_entry: None,
         }
     }
 
@@ -88,6 +106,19 @@ impl Check {
     pub fn at(mut self, span: Option<Span>) -> Check {
         self.span = span;
         self
+    }
+
+    /// A failed check without a place yet is the named step's, at its span.
+    pub fn place(&mut self, step: &str, span: &Span) {
+        if self.passed {
+            return;
+        }
+        if self.span.is_none() {
+            self.span = Some(span.clone());
+        }
+        if self.step.is_none() {
+            self.step = Some(step.to_owned());
+        }
     }
 
     pub fn expected_actual(mut self, expected: impl Into<String>, actual: impl Into<String>) -> Check {
@@ -218,6 +249,12 @@ pub struct StepResult {
     /// per rule.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub suppressed: BTreeMap<&'static str, Suppressed>,
+    /// The exchange the step's action made (its response is what the step checked).
+    #[serde(skip)]
+    pub exchange: Option<u64>,
+    /// The exchanges recorded during the step, when the run is traced (`--trace`).
+    #[serde(skip)]
+    pub exchanges: Vec<crate::client::tap::Traced>,
 }
 
 impl StepResult {
@@ -340,6 +377,9 @@ pub struct RunResult {
     pub checks_suppressed: u64,
     /// Which catalogue operations the scenarios of this run exercise.
     pub coverage: crate::scenario::coverage::Coverage,
+    /// Exchanges a trace did not keep, past [`super::trace::MAX_ENTRIES`].
+    #[serde(skip)]
+    pub trace_dropped: u64,
 }
 
 /// The documented exit codes (README, house style rule 4).
@@ -404,6 +444,9 @@ impl RunResult {
                 for text in [&mut st.error, &mut st.skip_reason].into_iter().flatten() {
                     r.scrub(text);
                 }
+                for t in &mut st.exchanges {
+                    super::trace::redact(t, r);
+                }
                 for c in &mut st.checks {
                     r.scrub(&mut c.subject);
                     r.scrub(&mut c.message);
@@ -437,6 +480,7 @@ impl RunResult {
             observations_by_rule: BTreeMap::new(),
             checks_suppressed: 0,
             coverage: crate::scenario::coverage::Coverage::default(),
+            trace_dropped: 0,
         }
     }
 

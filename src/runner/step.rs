@@ -27,16 +27,20 @@ pub fn skipped(st: &Step, reason: String) -> StepResult {
         skipped: true,
         skip_reason: Some(reason),
         suppressed: Default::default(),
+        exchange: None,
+        exchanges: Vec::new(),
     }
 }
 
 /// A stateful rule's violation as a failed check, placed at the step that caused it.
 pub fn violation_check(v: crate::contract::observe::Violation) -> Check {
-    let (span, message) = match &v.origin {
-        Some(o) => (o.span.clone(), format!("{} (from step `{}`)", v.message, o.step)),
-        None => (None, v.message),
+    let (span, step, message) = match &v.origin {
+        Some(o) => (o.span.clone(), Some(o.step.clone()), format!("{} (from step `{}`)", v.message, o.step)),
+        None => (None, None, v.message),
     };
-    Check::fail(v.rule, v.subject, message).at(span).expected_actual(v.expected, v.actual)
+    let mut c = Check::fail(v.rule, v.subject, message).at(span).expected_actual(v.expected, v.actual);
+    c.step = step;
+    c
 }
 
 /// A step that ran, and what it means for the steps after it.
@@ -56,6 +60,7 @@ pub async fn run(st: &Step, actors: &mut Actors, vars: &mut Vars, cfg: &RunConfi
     let mut abort = None;
     let mut skip = None;
     let mut guard_held = false;
+    let mut main_exchange = None;
 
     // The agent whose notifications this step watches, and where "after the action" starts.
     let watcher = match &st.action {
@@ -65,10 +70,12 @@ pub async fn run(st: &Step, actors: &mut Actors, vars: &mut Vars, cfg: &RunConfi
         _ => st.watch_agent.clone(),
     };
     let floor = watcher.as_ref().and_then(|a| actors.agents.get(a)).map_or(0, |a| a.inbox.mark());
+    actors.cursor.set(&st.name, &st.span);
 
     match action::act(st, actors, vars, cfg, &mut sink).await {
         Ok(Some(mut out)) => {
             if let Some(ex) = &out.exchange {
+                main_exchange = Some(ex.id);
                 let body = out.context.get("body");
                 for block in [&st.expect, &st.profile].into_iter().flatten() {
                     response_checks(block, ex, body, &out.subject, vars, &mut sink.checks);
@@ -132,9 +139,7 @@ pub async fn run(st: &Step, actors: &mut Actors, vars: &mut Vars, cfg: &RunConfi
     }
     let (mut checks, suppressed) = capped.take();
     for c in checks.iter_mut() {
-        if c.span.is_none() && !c.passed {
-            c.span = Some(st.span.clone());
-        }
+        c.place(&st.name, &st.span);
     }
     sink.counts.tally(&checks, &suppressed, error.is_some());
     let result = StepResult {
@@ -148,6 +153,8 @@ pub async fn run(st: &Step, actors: &mut Actors, vars: &mut Vars, cfg: &RunConfi
         skipped: skip.is_some(),
         skip_reason: skip.map(|r| format!("skipped: {r}")),
         suppressed,
+        exchange: main_exchange,
+        exchanges: cfg.trace.as_ref().map(|t| t.take()).unwrap_or_default(),
     };
     Ran { result, abort, guard_unmet: st.guard.is_some() && !guard_held }
 }

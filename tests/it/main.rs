@@ -24,4 +24,5 @@ mod support;
 mod tegsoft;
 mod tegsoft_suite;
 mod tls;
+mod trace;
 mod verdicts;

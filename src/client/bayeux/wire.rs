@@ -184,7 +184,7 @@ impl Shared {
             url,
             reason: error_chain(&e),
         })?;
-        let ex = execute(&self.http, request, Some(body), timeout, self.cfg.max_body).await?;
+        let ex = execute(&self.http, request, Some(body), timeout, &self.cfg).await?;
         self.cfg.secrets.record(&ex);
         let received_at = Instant::now();
         let (messages, unusable) = match &ex.json {

@@ -16,7 +16,7 @@ const H: f64 = 300.0;
 const PAD: f64 = 50.0;
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    crate::report::html::escape(s)
 }
 
 /// x of a quantile: log10(1 / (1 - q)), capped at 5 (the max).

@@ -79,6 +79,7 @@ pub async fn drive(ctx: Arc<Ctx>, plan: Plan) -> Result<(), String> {
         })
     });
     let scenario = Scenario::new("chatprobe").register_transaction(Transaction::new(unit).set_name("unit"));
+    let _hush = StdoutHush::new();
     attack.register_scenario(scenario).execute().await.map(|_| ()).map_err(|e| e.to_string())
 }
 
@@ -113,5 +114,57 @@ mod tests {
             Stage { target: 2.0, duration: Duration::from_millis(4400) },
         ];
         assert_eq!(steps(&stages), "10,0;10,20;2,4;0,0");
+    }
+}
+
+/// Standard output sent to /dev/null while it lives, restored when dropped. goose prints "N users
+/// launched." with `println!` whatever its configuration, and chatprobe's stdout carries only its
+/// summary, written after the run; the live progress goes to stderr.
+struct StdoutHush {
+    saved: Option<std::os::fd::OwnedFd>,
+}
+
+impl StdoutHush {
+    #[cfg(unix)]
+    fn new() -> StdoutHush {
+        use std::io::Write as _;
+        use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+        let _ = std::io::stdout().flush();
+        let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") else {
+            return StdoutHush { saved: None };
+        };
+        // SAFETY: dup and dup2 on the process's own descriptor 1 and a file we opened; the
+        // duplicate is owned by `saved` and closed when it is dropped.
+        let saved = unsafe {
+            let copy = libc::dup(1);
+            if copy < 0 || libc::dup2(null.as_raw_fd(), 1) < 0 {
+                if copy >= 0 {
+                    libc::close(copy);
+                }
+                return StdoutHush { saved: None };
+            }
+            OwnedFd::from_raw_fd(copy)
+        };
+        StdoutHush { saved: Some(saved) }
+    }
+
+    #[cfg(not(unix))]
+    fn new() -> StdoutHush {
+        StdoutHush { saved: None }
+    }
+}
+
+impl Drop for StdoutHush {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(saved) = self.saved.take() {
+            use std::io::Write as _;
+            use std::os::fd::AsRawFd;
+            let _ = std::io::stdout().flush();
+            // SAFETY: puts the saved descriptor back as 1; `saved` is closed after.
+            unsafe {
+                libc::dup2(saved.as_raw_fd(), 1);
+            }
+        }
     }
 }

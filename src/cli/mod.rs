@@ -42,8 +42,9 @@ pub enum Command {
     /// Drive concurrent chats (or one request) at a load profile, validating everything, and
     /// gate on latency thresholds and a baseline.
     Load(Box<LoadArgs>),
-    /// Check the harness itself: the suite against every simulator fault (each must be caught
-    /// by its expected rule) and against the variant (which must pass); prints the kill matrix.
+    /// Check the harness itself: the suite against every simulator fault on top of a variant
+    /// seed (each must be caught by its expected rule) and against each variant seed (each must
+    /// pass); prints the kill matrix and the seeds' latitude coverage.
     Selftest(SelftestArgs),
     /// List every rule chatprobe checks: id, severity, source and what it requires.
     Rules(RulesArgs),

@@ -100,23 +100,6 @@ pub fn keep_signals_from_goose() {
     let _ = ctrlc::set_handler(|| {});
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::load::spec::Stage;
-    use std::time::Duration;
-
-    #[test]
-    fn stages_become_a_goose_plan() {
-        let stages = [
-            Stage { target: 10.0, duration: Duration::from_secs(0) },
-            Stage { target: 10.0, duration: Duration::from_secs(20) },
-            Stage { target: 2.0, duration: Duration::from_millis(4400) },
-        ];
-        assert_eq!(steps(&stages), "10,0;10,20;2,4;0,0");
-    }
-}
-
 /// Standard output sent to /dev/null while it lives, restored when dropped. goose prints "N users
 /// launched." with `println!` whatever its configuration, and chatprobe's stdout carries only its
 /// summary, written after the run; the live progress goes to stderr.
@@ -166,5 +149,22 @@ impl Drop for StdoutHush {
                 libc::dup2(saved.as_raw_fd(), 1);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::spec::Stage;
+    use std::time::Duration;
+
+    #[test]
+    fn stages_become_a_goose_plan() {
+        let stages = [
+            Stage { target: 10.0, duration: Duration::from_secs(0) },
+            Stage { target: 10.0, duration: Duration::from_secs(20) },
+            Stage { target: 2.0, duration: Duration::from_millis(4400) },
+        ];
+        assert_eq!(steps(&stages), "10,0;10,20;2,4;0,0");
     }
 }

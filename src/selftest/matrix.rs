@@ -1,7 +1,9 @@
 //! The kill matrix as a person reads it: one row per fault (with the variant seed it was injected
 //! on top of), one column per rule that fired anywhere (or was expected), each cell the number of
 //! violations of that rule the fault caused; the expected rule's cell is bracketed, `[ ]` when it
-//! did not fire. One row per variant seed comes last, each of which must be empty. A legend names
+//! did not fire. One row per variant seed comes last, each of which must be empty (its
+//! violations; the observations, profile checks that do not fail it, are counted after the
+//! verdict). A legend names
 //! the columns, a summary gives the verdict. `write_coverage` prints which seeds took each
 //! alternative of each latitude.
 
@@ -44,8 +46,8 @@ pub fn write(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(
         out,
         "Kill matrix: {} fault(s) × {} rule(s), the suite ({} scenarios) against each fault alone on top of a \
-         variant seed, then against each of {} seed(s); cells count failed checks (violations and observations), \
-         [n] is the expected rule.",
+         variant seed, then against each of {} seed(s); a fault's cells count failed checks (violations and \
+         observations), a seed's its violations; [n] is the expected rule.",
         report.faults.len(),
         columns.len(),
         scenarios.unwrap_or(0),
@@ -77,7 +79,8 @@ pub fn write(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             let text = v.raised.get(id).map_or_else(|| ".".to_owned(), u64::to_string);
             write!(out, "{text:>cell$}")?;
         }
-        writeln!(out, "  {}", if v.passed() { "pass" } else { "FAIL" })?;
+        let verdict = if v.passed() { "pass" } else { "FAIL" };
+        writeln!(out, "  {verdict} ({} observations)", v.observations)?;
     }
     writeln!(out)?;
     for (i, id) in columns.iter().enumerate() {

@@ -106,6 +106,8 @@ pub struct VariantRun {
     pub latitudes: Latitudes,
     /// Failed checks per rule id: none, for a pass.
     pub raised: BTreeMap<&'static str, u64>,
+    /// Observations: profile checks where the documentation is silent, which do not fail a seed.
+    pub observations: u64,
     pub scenarios: usize,
     /// Names of the scenarios that failed, and why when they were aborted.
     pub failed: Vec<String>,
@@ -299,6 +301,7 @@ pub async fn run_latitudes(seed: u64, latitudes: Latitudes, opts: &Options) -> R
         seed,
         latitudes,
         raised: result.violations_by_rule.clone(),
+        observations: result.observations_by_rule.values().sum(),
         scenarios: result.scenarios.len(),
         failed,
         outcome: result.outcome(),

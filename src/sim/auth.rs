@@ -215,15 +215,11 @@ impl Sessions {
     fn caller(&self, id: &str, created: bool) -> Option<Caller> {
         let s = self.by_id.get(id)?;
         s.last_seen.set(Instant::now());
-        Some(Caller {
-            session_id: id.to_owned(),
-            agent: s.agent.unwrap_or(0),
-            csrf_token: s.csrf_token.clone(),
-            created,
-        })
+        Some(caller_of(id, s, created))
     }
 
-    fn open(&mut self, agent: Option<usize>) -> String {
+    /// A new session, its id and token fresh.
+    fn open(&mut self, agent: Option<usize>) -> Caller {
         let now = Instant::now();
         self.reap(now);
         let id = Uuid::new_v4().simple().to_string().to_uppercase();
@@ -233,8 +229,9 @@ impl Sessions {
         if agent.is_none() {
             self.anonymous.push_back(id.clone());
         }
-        self.by_id.insert(id.clone(), session);
-        id
+        let caller = caller_of(&id, &session, true);
+        self.by_id.insert(id, session);
+        caller
     }
 
     /// A read: the session cookie, else Basic credentials (opening a session, or under
@@ -250,28 +247,24 @@ impl Sessions {
         }
         let anonymous = self.any_by_cookie(headers).map(|(id, _)| id.to_owned());
         let Some(agent) = basic_agent(headers, engine, password) else {
-            let (id, created) = match anonymous {
-                Some(id) => (id, false),
-                None => (self.open(None), true),
+            let anonymous = match anonymous.and_then(|id| self.caller(&id, false)) {
+                Some(known) => known,
+                None => self.open(None),
             };
-            let anonymous = self.caller(&id, created).expect("the session was just found or opened");
             return Err(Unauthenticated { anonymous });
         };
-        let (id, created) = match anonymous {
-            Some(id) if !self.policy.rotate_at_login => {
-                if let Some(session) = self.by_id.get_mut(&id) {
-                    session.agent = Some(agent);
-                }
-                (id, false)
+        if !self.policy.rotate_at_login
+            && let Some(session) = anonymous.as_deref().and_then(|id| self.by_id.get_mut(id))
+        {
+            session.agent = Some(agent);
+            if let Some(kept) = anonymous.as_deref().and_then(|id| self.caller(id, false)) {
+                return Ok(kept);
             }
-            previous => {
-                if let Some(previous) = previous {
-                    self.by_id.remove(&previous);
-                }
-                (self.open(Some(agent)), true)
-            }
-        };
-        Ok(self.caller(&id, created).expect("the session was just found or opened"))
+        }
+        if let Some(previous) = anonymous {
+            self.by_id.remove(&previous);
+        }
+        Ok(self.open(Some(agent)))
     }
 
     /// A write: the session cookie and its CSRF token, or None (HTTP 403).
@@ -305,6 +298,15 @@ impl Sessions {
     /// Logged-in sessions.
     pub fn count(&self) -> usize {
         self.by_id.values().filter(|s| s.agent.is_some()).count()
+    }
+}
+
+fn caller_of(id: &str, session: &Session, created: bool) -> Caller {
+    Caller {
+        session_id: id.to_owned(),
+        agent: session.agent.unwrap_or(0),
+        csrf_token: session.csrf_token.clone(),
+        created,
     }
 }
 

@@ -142,7 +142,7 @@ pub(crate) struct Chat {
     pub attachments: Vec<Linked>,
     /// Files uploaded into the conversation and not deleted.
     pub files: Vec<Uploaded>,
-    /// The variant's External participant (a bot), by participant id.
+    /// The External participant (`external-bot=joins-after-customer`), by participant id.
     pub bot: Option<String>,
     /// The highest message index returned to the customer so far.
     pub customer_read: u64,

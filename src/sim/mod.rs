@@ -2,7 +2,8 @@
 //! the customer Chat API and CometD notifications, and a document store standing for UCS with
 //! uploads and downloads, so the harness has something conforming to run against on any machine.
 //! It depends only on `crate::api`. It can also break the contract on purpose (`faults`) and
-//! run as the variant (`variant`), for the harness's self-test.
+//! take, at each point the documentation leaves open, any documented alternative (`latitude`),
+//! for the harness's self-test.
 //!
 //! All state sits behind one lock in `Sim`: an operation's change and the notifications it
 //! causes are made together, so every client sees notifications in the order things happened.

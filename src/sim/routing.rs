@@ -18,7 +18,7 @@ pub(super) enum Target<'a> {
 
 impl Engine {
     /// Offer waiting chats, oldest first, to Ready agents with free capacity: least loaded
-    /// first, ties by agent number (the variant takes the highest). A chat is never routed to an agent it was offered to before;
+    /// first, ties by agent number (the lowest, or under `routing=highest-numbered` the highest). A chat is never routed to an agent it was offered to before;
     /// a queued Consult goes to an agent who does not hold the chat now.
     pub(super) fn route(&mut self, host: &str) {
         self.route_line(false, host);
@@ -39,7 +39,7 @@ impl Engine {
             let eligible = |a: &&AgentRecord| {
                 chat.is_some_and(|c| if consults { !c.holds(a.number) } else { !c.was_offered_to(a.number) })
             };
-            // Least loaded first; ties go to the lowest agent number, or the highest in the variant.
+            // Least loaded first; ties go to the lowest agent number, or the highest.
             let highest = self.opts.lat.routing == Routing::HighestNumbered;
             let order = |a: &&AgentRecord| (a.active, if highest { usize::MAX - a.number } else { a.number });
             let best = self.agents.iter().filter(free).filter(eligible).min_by_key(order);

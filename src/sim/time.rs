@@ -1,6 +1,6 @@
 //! Timestamps in the two forms the documentation shows: message `timestamp`
 //! (`2014-01-02T14:23:18.109-0800`) and chat `receivedDate` (`2016-07-21 19:25:03.000+0300`).
-//! The documentation shows both forms for both fields, so the variant swaps them.
+//! The documentation shows both forms for both fields, so `timestamp-form=message-space` swaps them.
 
 use time::OffsetDateTime;
 use time::format_description::BorrowedFormatItem;

@@ -6,6 +6,7 @@ mod csrf_login;
 mod files;
 mod hostile;
 mod interop;
+mod latitude_cli;
 mod load;
 mod load_signals;
 mod readme;

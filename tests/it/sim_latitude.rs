@@ -52,6 +52,8 @@ struct Agent {
     base: String,
     csrf: String,
     client_id: String,
+    /// The agent's user URI, as Consult takes it.
+    uri: String,
 }
 
 impl Agent {
@@ -70,7 +72,9 @@ impl Agent {
         assert_eq!(login.status(), StatusCode::OK);
         let csrf = login.headers()["X-CSRF-TOKEN"].to_str().unwrap().to_owned();
         let after_cookie = set_cookie(&login);
-        let mut agent = Agent { http, base: base.to_owned(), csrf, client_id: String::new() };
+        let me: Value = login.json().await.unwrap();
+        let uri = me["user"]["uri"].as_str().unwrap().to_owned();
+        let mut agent = Agent { http, base: base.to_owned(), csrf, client_id: String::new(), uri };
         let hs =
             json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"]}]);
         let tokenless = agent.http.post(format!("{base}/api/v2/notifications")).json(&hs).send().await.unwrap();
@@ -350,9 +354,54 @@ async fn each_other_alternative_changes_what_is_served() {
     assert_eq!(observe(pinned("routing=highest-numbered")).await.routed_to, 3);
 }
 
-#[test]
-fn capacity_one_more_adds_a_chat_per_agent() {
+/// The statusCode of a consultant's RemoveParticipantFromConference.
+async fn consultant_removal(latitudes: Latitudes) -> i64 {
+    let config = SimConfig { agents: 2, cometd_timeout: Duration::from_secs(1), latitudes, ..SimConfig::default() };
+    let sim = start(config).await;
+    let base = sim.base_url();
+    let first = Agent::login(&base, 1, None).await;
+    first.ready().await;
+    request_chat(&base, "Pat").await;
+    let offer = events(&first.first_event().await)[0].clone();
+    let chat = offer["chat"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(first.op(&chat, json!({"operationName": "Accept", "nickname": "A1"})).await.1["statusCode"], 0);
+    let second = Agent::login(&base, 2, None).await;
+    second.ready().await;
+    assert_eq!(first.op(&chat, json!({"operationName": "Consult", "targetUri": second.uri})).await.1["statusCode"], 0);
+    let consult = events(&second.first_event().await)[0].clone();
+    let consulted = consult["chat"]["id"].as_str().unwrap().to_owned();
+    let accept = json!({"operationName": "Accept", "nickname": "A2"});
+    assert_eq!(second.op(&consulted, accept).await.1["statusCode"], 0);
+    let remove = json!({"operationName": "RemoveParticipantFromConference", "targetUri": first.uri});
+    let code = second.op(&consulted, remove).await.1["statusCode"].as_i64().unwrap();
+    sim.shutdown().await;
+    code
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consultants_removal_is_refused_with_the_chosen_code() {
+    assert_eq!(consultant_removal(Latitudes::default()).await, 3);
+    assert_eq!(consultant_removal(pinned("consultant-removal-code=2")).await, 2);
+}
+
+/// Chats left waiting when one Ready agent of capacity 1 is sent three.
+async fn waiting_after_three_chats(latitudes: Latitudes) -> usize {
+    let config = SimConfig { agents: 1, capacity: 1, latitudes, ..SimConfig::default() };
+    let sim = start(config).await;
+    let base = sim.base_url();
+    Agent::login(&base, 1, None).await.ready().await;
+    for nickname in ["P", "Q", "R"] {
+        request_chat(&base, nickname).await;
+    }
+    let waiting = sim.handle.stats().chats_waiting;
+    sim.shutdown().await;
+    waiting
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capacity_one_more_gives_each_agent_another_chat() {
+    assert_eq!(waiting_after_three_chats(Latitudes::default()).await, 2);
+    assert_eq!(waiting_after_three_chats(pinned("capacity=one-more")).await, 1);
     let config = SimConfig { latitudes: pinned("capacity=one-more"), ..SimConfig::default() };
     assert_eq!(config.effective_capacity(), config.capacity + 1);
-    assert_eq!(SimConfig::default().effective_capacity(), SimConfig::default().capacity);
 }

@@ -128,10 +128,49 @@ pub struct RunArgs {
     #[arg(long, env = "CHATPROBE_TEGSOFT_PROFILE", value_name = "FILE|builtin:NAME")]
     pub tegsoft_profile: Option<String>,
     #[command(flatten)]
+    pub latitudes: LatitudeArgs,
+    #[command(flatten)]
     pub tls: TlsArgs,
     /// Print only the summary.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// Which alternative the simulator takes where the documentation leaves a choice
+/// (docs/latitude.md).
+#[derive(Debug, Args, Clone, Default)]
+pub struct LatitudeArgs {
+    /// Take the variant: the last alternative of every latitude, or with --seed one drawn per
+    /// latitude from the seed.
+    #[arg(long)]
+    pub variant: bool,
+    /// Draw one alternative per latitude from this seed (splitmix64; implies --variant).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Pin one latitude, NAME=ALT (repeatable; applied after --variant/--seed; `chatprobe
+    /// selftest --list` lists them).
+    #[arg(long = "latitude", value_name = "NAME=ALT")]
+    pub latitudes: Vec<String>,
+}
+
+impl LatitudeArgs {
+    /// The choices these options make: default, variant preset or seed, then the pins.
+    pub fn latitudes(&self) -> Result<crate::sim::Latitudes, crate::sim::LatitudeError> {
+        let mut out = match (self.seed, self.variant) {
+            (Some(seed), _) => crate::sim::Latitudes::from_seed(seed),
+            (None, true) => crate::sim::Latitudes::variant(),
+            (None, false) => crate::sim::Latitudes::default(),
+        };
+        for spec in &self.latitudes {
+            out.pin_spec(spec)?;
+        }
+        Ok(out)
+    }
+
+    /// Whether any option was given.
+    pub fn any(&self) -> bool {
+        self.variant || self.seed.is_some() || !self.latitudes.is_empty()
+    }
 }
 
 /// How to reach an HTTPS target, and through what.
@@ -196,7 +235,7 @@ pub struct ServeArgs {
     /// Password of every agent.
     #[arg(long, default_value = "password", env = "CHATPROBE_SIM_PASSWORD", hide_env_values = true)]
     pub password: String,
-    /// Concurrent chats per agent (default 3; 4 with --variant).
+    /// Concurrent chats per agent (default 3; the `capacity=one-more` latitude adds one).
     #[arg(long)]
     pub capacity: Option<usize>,
     /// How long a CometD connect is held (e.g. 30s).
@@ -205,13 +244,18 @@ pub struct ServeArgs {
     /// Inject these contract faults (comma-separated names; `chatprobe selftest --list` lists them).
     #[arg(long = "fault", value_delimiter = ',')]
     pub faults: Vec<String>,
-    /// Serve the variant: inside the documentation, but different from the default wherever it
-    /// allows (ids, timestamp forms, extra fields, batching, referenceId, a bot participant).
-    #[arg(long)]
-    pub variant: bool,
+    #[command(flatten)]
+    pub latitudes: LatitudeArgs,
     /// The Tegsoft profile to serve: a YAML or JSON file, or `builtin:default` / `builtin:upper`.
     #[arg(long, env = "CHATPROBE_TEGSOFT_PROFILE", value_name = "FILE|builtin:NAME", default_value = tegsoft::DEFAULT_SPEC)]
     pub tegsoft_profile: String,
+    /// The ContactCenterId customer requests must name (any value is taken without it).
+    #[arg(long, env = "CHATPROBE_SIM_CONTACT_CENTER_ID", hide_env_values = true)]
+    pub contact_center_id: Option<String>,
+    /// A URL prefix a Tegsoft `fileUrl` may name besides the simulator's own sample files
+    /// (repeatable), such as `http://127.0.0.1:9000/files/`.
+    #[arg(long = "fetch-allow", value_name = "URL-PREFIX")]
+    pub fetch_allow: Vec<String>,
 }
 
 #[derive(Debug, Args)]

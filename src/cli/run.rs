@@ -230,6 +230,17 @@ pub async fn run(args: RunArgs) -> Outcome {
     } else {
         scenarios
     };
+    let latitudes = match args.latitudes.latitudes() {
+        Ok(l) => l,
+        Err(e) => return not_started(&paths, Outcome::InvalidInput, format!("--latitude: {e}"), &shown_target),
+    };
+    if args.target.is_some() && args.latitudes.any() {
+        let e = "--variant, --seed and --latitude shape the embedded simulator; they do not apply to a --target";
+        return not_started(&paths, Outcome::InvalidInput, e.into(), &shown_target);
+    }
+    if args.target.is_none() && !latitudes.is_default() {
+        eprintln!("chatprobe: embedded simulator latitudes: {}", latitudes.to_json());
+    }
     let spec = args.tegsoft_profile.as_deref().unwrap_or(super::tegsoft::DEFAULT_SPEC);
     let tegsoft = match super::tegsoft::load(spec) {
         Ok(p) => p,
@@ -314,7 +325,7 @@ pub async fn run(args: RunArgs) -> Outcome {
         None => {
             let mut configs = Vec::with_capacity(jobs);
             for _ in 0..jobs {
-                let mut cfg = sim::SimConfig::default();
+                let mut cfg = sim::SimConfig { latitudes, ..sim::SimConfig::default() };
                 cfg.tegsoft.profile = tegsoft.clone();
                 let agents = (1..=cfg.agents)
                     .map(|i| Credentials { username: format!("agent{i}"), password: cfg.password.clone() })

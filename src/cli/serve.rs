@@ -13,7 +13,11 @@ pub async fn serve(args: ServeArgs) -> Outcome {
         Ok(ip) => ip,
         Err(e) => return invalid(format!("--bind `{}`: {e}", args.bind)),
     };
-    let base = if args.variant { sim::SimConfig::variant() } else { sim::SimConfig::default() };
+    let latitudes = match args.latitudes.latitudes() {
+        Ok(l) => l,
+        Err(e) => return invalid(format!("--latitude: {e}")),
+    };
+    let base = sim::SimConfig { latitudes, ..sim::SimConfig::default() };
     let capacity = args.capacity.unwrap_or(base.capacity);
     if args.agents == 0 || capacity == 0 {
         return invalid("--agents and --capacity must be at least 1");
@@ -30,9 +34,38 @@ pub async fn serve(args: ServeArgs) -> Outcome {
         Ok(p) => p,
         Err(e) => return invalid(e),
     };
-    let mut cfg =
-        sim::SimConfig { agents: args.agents, password: args.password, capacity, cometd_timeout, faults, ..base };
+    for prefix in &args.fetch_allow {
+        match reqwest::Url::parse(prefix) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {}
+            Ok(_) => return invalid(format!("--fetch-allow `{prefix}`: not an http or https URL with a host")),
+            Err(e) => return invalid(format!("--fetch-allow `{prefix}`: {e}")),
+        }
+    }
+    if args
+        .contact_center_id
+        .as_deref()
+        .is_some_and(|id| id.is_empty() || axum::http::HeaderValue::from_str(id).is_err())
+    {
+        return invalid("--contact-center-id must be a non-empty header value");
+    }
+    let mut cfg = sim::SimConfig {
+        agents: args.agents,
+        password: args.password,
+        capacity,
+        cometd_timeout,
+        faults,
+        contact_center_id: args.contact_center_id,
+        ..base
+    };
     cfg.tegsoft.profile = profile;
+    cfg.tegsoft.fetch_allow = args.fetch_allow;
+    if !ip.is_loopback() {
+        eprintln!(
+            "warning: --bind {ip} is not a loopback address: the simulator has no real security (agent \
+             passwords are one shared value, customers need no credentials), so anyone who can reach \
+             this address can use it"
+        );
+    }
     let profile_name = cfg.tegsoft.profile.name.clone();
     let running = match sim::start(cfg, SocketAddr::new(ip, args.port)).await {
         Ok(r) => r,
@@ -42,7 +75,9 @@ pub async fn serve(args: ServeArgs) -> Outcome {
         }
     };
     let mut mode: Vec<String> = faults.enabled().iter().map(|f| format!("fault {f}")).collect();
-    if args.variant {
+    if let Some(seed) = args.latitudes.seed {
+        mode.insert(0, format!("variant seed {seed}"));
+    } else if args.latitudes.variant {
         mode.insert(0, "variant".to_owned());
     }
     let mode = if mode.is_empty() { String::new() } else { format!("; {}", mode.join(", ")) };
@@ -51,6 +86,9 @@ pub async fn serve(args: ServeArgs) -> Outcome {
         running.base_url(),
         args.agents
     );
+    // The choices, so that a run against this server can be reproduced exactly; also served at
+    // GET /chatprobe/latitudes.
+    println!("latitudes: {}", latitudes.to_json());
     shutdown_signal().await;
     running.shutdown().await;
     Outcome::Pass

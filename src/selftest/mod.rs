@@ -1,9 +1,11 @@
 //! The self-test: evidence that the harness's verdicts can be trusted. The conformance suite is
-//! run against the embedded simulator once per fault (each fault alone, each scenario on a
-//! simulator of its own on a loopback port) and must fail with the rule that fault breaks; it is run once
-//! more against the variant, a simulator that differs from the default wherever the
-//! documentation allows, and must pass with no violation at all. The outcome is the kill matrix
-//! (`matrix`): which rules each fault raised, the expected one marked.
+//! run against the embedded simulator once per fault (each fault alone, on top of a variant seed,
+//! the seeds taken in turn; each scenario on a simulator of its own on a loopback port) and must
+//! fail with the rule that fault breaks; it is run once more per variant seed, a simulator that
+//! takes, at every point the documentation leaves open, one of the documented alternatives
+//! (`sim::Latitudes`), and must pass with no violation at all. The outcome is the kill matrix
+//! (`matrix`): which rules each fault raised, the expected one marked, and the latitude coverage
+//! of the seeds.
 
 mod matrix;
 
@@ -15,7 +17,7 @@ use thiserror::Error;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-pub use matrix::write as write_matrix;
+pub use matrix::{write as write_matrix, write_coverage};
 
 use crate::client::ClientConfig;
 use crate::contract::Rule;
@@ -23,7 +25,7 @@ use crate::contract::rules;
 use crate::contract::schema::SchemaRegistry;
 use crate::runner::{self, Credentials, Outcome, RunConfig, RunResult, Target};
 use crate::scenario::Scenario;
-use crate::sim::{self, Fault, Faults, SimConfig};
+use crate::sim::{self, Fault, Faults, Latitudes, SimConfig};
 
 /// The rule a fault must raise to count as caught: the rule it breaks, or for the faults no
 /// automatic rule can see (refusals a scenario asserts), the assertion that sees it.
@@ -64,10 +66,11 @@ pub struct Options {
     pub scenarios: Vec<Scenario>,
     /// The faults to inject, one run each.
     pub faults: Vec<Fault>,
-    /// Also run the suite against the variant.
-    pub variant: bool,
+    /// The variant seeds: the whole suite runs against each, and the faults are injected on top
+    /// of them in turn (none: the faults on the default simulator).
+    pub seeds: Vec<u64>,
     /// Runs at the same time, each against its own simulator: a run is one scenario against one
-    /// fault, or the whole suite against the variant.
+    /// fault, or the whole suite against one seed.
     pub jobs: usize,
     pub schemas: Arc<SchemaRegistry>,
     pub client: ClientConfig,
@@ -77,6 +80,8 @@ pub struct Options {
 #[derive(Debug, Clone)]
 pub struct FaultRun {
     pub fault: Fault,
+    /// The variant seed the fault was injected on top of (None: the default simulator).
+    pub seed: Option<u64>,
     pub expected: &'static Rule,
     /// Failed checks per rule id.
     pub raised: BTreeMap<&'static str, u64>,
@@ -94,9 +99,11 @@ impl FaultRun {
     }
 }
 
-/// The suite against the variant.
+/// The suite against one variant seed.
 #[derive(Debug, Clone)]
 pub struct VariantRun {
+    pub seed: u64,
+    pub latitudes: Latitudes,
     /// Failed checks per rule id: none, for a pass.
     pub raised: BTreeMap<&'static str, u64>,
     pub scenarios: usize,
@@ -118,7 +125,8 @@ impl VariantRun {
 #[derive(Debug, Clone)]
 pub struct Report {
     pub faults: Vec<FaultRun>,
-    pub variant: Option<VariantRun>,
+    /// One run per seed, in the order of the seeds.
+    pub variants: Vec<VariantRun>,
     pub duration: Duration,
 }
 
@@ -128,12 +136,12 @@ impl Report {
         self.faults.iter().filter(|f| !f.caught())
     }
 
-    /// Every fault caught and the variant (if run) passed.
+    /// Every fault caught and every seed passed.
     pub fn passed(&self) -> bool {
-        self.uncaught().next().is_none() && self.variant.as_ref().is_none_or(VariantRun::passed)
+        self.uncaught().next().is_none() && self.variants.iter().all(VariantRun::passed)
     }
 
-    /// Pass, or Violations (exit 1) when a fault went uncaught or the variant failed.
+    /// Pass, or Violations (exit 1) when a fault went uncaught or a seed failed.
     pub fn outcome(&self) -> Outcome {
         if self.passed() { Outcome::Pass } else { Outcome::Violations }
     }
@@ -148,13 +156,24 @@ pub enum SelftestError {
     Task(#[from] tokio::task::JoinError),
 }
 
-/// One run: a scenario against a fault (on a simulator of its own, so the slow deadlines of
-/// one fault's scenarios overlap), or the whole suite against the variant (one simulator for
-/// all, as `chatprobe run` does).
+/// One run: a scenario against a fault on top of a seed (on a simulator of its own, so the slow
+/// deadlines of one fault's scenarios overlap), or the whole suite against one seed (one
+/// simulator for all, as `chatprobe run` does).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Job {
-    Fault(Fault, usize),
-    Variant,
+    Fault(Fault, usize, Option<u64>),
+    Variant(u64),
+}
+
+/// The seed the `index`th fault is injected on top of: the seeds in turn.
+pub fn fault_seed(index: usize, seeds: &[u64]) -> Option<u64> {
+    (!seeds.is_empty()).then(|| seeds[index % seeds.len()])
+}
+
+/// The simulator of a fault on top of a seed.
+fn fault_config(fault: Fault, seed: Option<u64>) -> SimConfig {
+    let base = seed.map_or_else(SimConfig::default, SimConfig::seeded);
+    SimConfig { faults: Faults::only(fault), ..base }
 }
 
 /// What one run produced.
@@ -169,12 +188,11 @@ pub async fn run(opts: &Options) -> Result<Report, SelftestError> {
     let shared = Arc::new(opts.clone());
     let permits = Arc::new(Semaphore::new(opts.jobs.max(1)));
     let mut jobs = Vec::new();
-    if opts.variant {
-        // The variant first: its verdict matters most and its run is the longest when it fails.
-        jobs.push(Job::Variant);
-    }
-    for fault in &opts.faults {
-        jobs.extend((0..opts.scenarios.len()).map(|i| Job::Fault(*fault, i)));
+    // The seeds first: their verdicts matter most and their runs are the longest when they fail.
+    jobs.extend(opts.seeds.iter().map(|s| Job::Variant(*s)));
+    for (k, fault) in opts.faults.iter().enumerate() {
+        let seed = fault_seed(k, &opts.seeds);
+        jobs.extend((0..opts.scenarios.len()).map(|i| Job::Fault(*fault, i, seed)));
     }
     let mut set = JoinSet::new();
     for job in jobs {
@@ -188,9 +206,11 @@ pub async fn run(opts: &Options) -> Result<Report, SelftestError> {
     let mut by_fault: BTreeMap<Fault, FaultRun> = opts
         .faults
         .iter()
-        .map(|f| {
+        .enumerate()
+        .map(|(k, f)| {
             let run = FaultRun {
                 fault: *f,
+                seed: fault_seed(k, &opts.seeds),
                 expected: expected_rule(*f),
                 raised: BTreeMap::new(),
                 scenarios: 0,
@@ -200,7 +220,7 @@ pub async fn run(opts: &Options) -> Result<Report, SelftestError> {
             (*f, run)
         })
         .collect();
-    let mut variant = None;
+    let mut variants = Vec::new();
     while let Some(done) = set.join_next().await {
         match done?? {
             Done::Fault(fault, result) => {
@@ -208,20 +228,20 @@ pub async fn run(opts: &Options) -> Result<Report, SelftestError> {
                     run.add(&result);
                 }
             }
-            Done::Variant(run) => variant = Some(*run),
+            Done::Variant(run) => variants.push(*run),
         }
     }
-    Ok(Report { faults: by_fault.into_values().collect(), variant, duration: started.elapsed() })
+    variants.sort_by_key(|v| opts.seeds.iter().position(|s| *s == v.seed));
+    Ok(Report { faults: by_fault.into_values().collect(), variants, duration: started.elapsed() })
 }
 
 async fn run_job(job: Job, opts: &Options) -> Result<Done, SelftestError> {
     Ok(match job {
-        Job::Fault(fault, scenario) => {
-            let config = SimConfig { faults: Faults::only(fault), ..SimConfig::default() };
+        Job::Fault(fault, scenario, seed) => {
             let scenarios = &opts.scenarios[scenario..=scenario];
-            Done::Fault(fault, Box::new(run_against(config, scenarios, opts).await?))
+            Done::Fault(fault, Box::new(run_against(fault_config(fault, seed), scenarios, opts).await?))
         }
-        Job::Variant => Done::Variant(Box::new(run_variant(opts).await?)),
+        Job::Variant(seed) => Done::Variant(Box::new(run_variant(seed, opts).await?)),
     })
 }
 
@@ -239,12 +259,13 @@ impl FaultRun {
     }
 }
 
-/// The suite against a simulator with `fault` alone, scenario after scenario on one simulator.
-pub async fn run_fault(fault: Fault, opts: &Options) -> Result<FaultRun, SelftestError> {
-    let config = SimConfig { faults: Faults::only(fault), ..SimConfig::default() };
-    let result = run_against(config, &opts.scenarios, opts).await?;
+/// The suite against a simulator with `fault` alone on top of variant seed `seed` (None: the
+/// default simulator), scenario after scenario on one simulator.
+pub async fn run_fault(fault: Fault, seed: Option<u64>, opts: &Options) -> Result<FaultRun, SelftestError> {
+    let result = run_against(fault_config(fault, seed), &opts.scenarios, opts).await?;
     let mut run = FaultRun {
         fault,
+        seed,
         expected: expected_rule(fault),
         raised: BTreeMap::new(),
         scenarios: 0,
@@ -255,10 +276,16 @@ pub async fn run_fault(fault: Fault, opts: &Options) -> Result<FaultRun, Selftes
     Ok(run)
 }
 
-/// The suite against the variant (`SimConfig::variant()`).
-pub async fn run_variant(opts: &Options) -> Result<VariantRun, SelftestError> {
+/// The suite against variant seed `seed` (`SimConfig::seeded`).
+pub async fn run_variant(seed: u64, opts: &Options) -> Result<VariantRun, SelftestError> {
+    run_latitudes(seed, Latitudes::from_seed(seed), opts).await
+}
+
+/// The suite against a simulator taking `latitudes` (reported under `seed`).
+pub async fn run_latitudes(seed: u64, latitudes: Latitudes, opts: &Options) -> Result<VariantRun, SelftestError> {
     let started = Instant::now();
-    let result = run_against(SimConfig::variant(), &opts.scenarios, opts).await?;
+    let config = SimConfig { latitudes, ..SimConfig::default() };
+    let result = run_against(config, &opts.scenarios, opts).await?;
     let failed = result
         .scenarios
         .iter()
@@ -269,6 +296,8 @@ pub async fn run_variant(opts: &Options) -> Result<VariantRun, SelftestError> {
         })
         .collect();
     Ok(VariantRun {
+        seed,
+        latitudes,
         raised: result.violations_by_rule.clone(),
         scenarios: result.scenarios.len(),
         failed,
@@ -311,6 +340,7 @@ mod tests {
     fn fault_run(fault: Fault, raised: &[(&'static str, u64)]) -> FaultRun {
         FaultRun {
             fault,
+            seed: None,
             expected: expected_rule(fault),
             raised: raised.iter().copied().collect(),
             scenarios: 1,
@@ -325,7 +355,7 @@ mod tests {
         assert!(!fault_run(Fault::IndexRepeat, &[("assert.body", 1)]).caught());
         let report = Report {
             faults: vec![fault_run(Fault::IndexRepeat, &[]), fault_run(Fault::TruncatedJson, &[("protocol.json", 1)])],
-            variant: None,
+            variants: Vec::new(),
             duration: Duration::ZERO,
         };
         assert_eq!(report.uncaught().map(|f| f.fault).collect::<Vec<_>>(), vec![Fault::IndexRepeat]);

@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::auth::{Caller, csrf_refusal};
+use super::latitude::ReferenceIdInResponse;
 use super::reply::{SimError, operation_name, parse_object, success, success_body};
 use super::{Sim, SimState, variant};
 
@@ -39,7 +40,7 @@ fn read(sim: &Sim, headers: &HeaderMap, f: impl FnOnce(&mut SimState, &Caller) -
     sim.with(|st| {
         let caller = match st.sessions.authenticate(headers, &st.engine, &sim.config.password) {
             Ok(caller) => caller,
-            Err(e) => return e.into_response(),
+            Err(refused) => return refused.into_response(),
         };
         let response = match f(st, &caller) {
             Ok(fields) => success(fields),
@@ -167,7 +168,7 @@ pub(crate) async fn chat_operation(
     body: Bytes,
 ) -> Response {
     let host = host(&headers);
-    let variant = sim.config.variant;
+    let documented_only = sim.config.latitudes.reference_id_in_response == ReferenceIdInResponse::DocumentedPagesOnly;
     let result = write(&sim, &headers, &body, |st, caller, body| {
         let last = st.sessions.get(&caller.session_id).map_or(0, |s| s.last_reference);
         let reference = last + 1;
@@ -175,10 +176,10 @@ pub(crate) async fn chat_operation(
         if let Some(session) = st.sessions.get_mut(&caller.session_id) {
             session.last_reference = reference;
         }
-        // The variant answers with a referenceId only where the operation's page shows one; the
-        // notifications carry it either way.
+        // Under `reference-id-in-response=documented-pages-only` only the operations whose page
+        // shows a referenceId answer with one; the notifications carry it either way.
         let name = body.get("operationName").and_then(Value::as_str).unwrap_or_default();
-        if variant && !variant::REFERENCE_IN_RESPONSE.contains(&name) {
+        if documented_only && !variant::REFERENCE_IN_RESPONSE.contains(&name) {
             return Ok(json!({}));
         }
         Ok(json!({"referenceId": reference}))

@@ -9,6 +9,7 @@ use super::agent_ops::Call;
 use super::chat::{Linked, Origin, Uploaded};
 use super::documents::{Content, Document};
 use super::engine::Engine;
+use super::latitude::RemovalNotificationType;
 use super::message::{Draft, MessageType};
 use super::reply::SimError;
 use crate::api::Visibility;
@@ -81,7 +82,7 @@ impl Engine {
                     .ok_or_else(|| SimError::Validation("Parameter size must be a non-negative integer".into()))?,
             ),
         };
-        let document = self.documents.get(id).ok_or_else(|| not_found(id))?;
+        let document = self.readable(call.origin().agent, id).ok_or_else(|| not_found(id))?;
         let linked = Linked {
             document: document.id.clone(),
             name: call.str("name").map_or_else(|| document.name.clone(), str::to_owned),
@@ -112,7 +113,11 @@ impl Engine {
         if chat.attachments.len() == before {
             return Err(SimError::NotFound(format!("Document {id} is not attached to chat {}", call.chat)));
         }
-        self.push_chat_update(call.origin(), call.chat, "PropertiesUpdated", call.host);
+        let kind = match self.opts.lat.removal_notification_type {
+            RemovalNotificationType::Documented => "PropertiesUpdated",
+            RemovalNotificationType::AttachmentRemoved => "AttachmentRemoved",
+        };
+        self.push_chat_update(call.origin(), call.chat, kind, call.host);
         Ok(())
     }
 
@@ -175,8 +180,19 @@ impl Engine {
     }
 
     /// Any document in the store, for an authenticated agent (`/api/v2/attachments/{id}`).
-    pub fn agent_download(&self, document: &str) -> Result<Download, SimError> {
-        self.documents.get(document).map(Download::from).ok_or_else(|| not_found(document))
+    /// A document the agent may read: a standard response, or one uploaded into a chat that was
+    /// offered to the agent. Another agent's upload is as unknown as a document that does not exist.
+    fn readable(&self, agent: usize, document: &str) -> Option<&Document> {
+        let found = self.documents.get(document)?;
+        match &found.chat {
+            None => Some(found),
+            Some(chat) => self.agent_chat(agent, chat).is_ok().then_some(found),
+        }
+    }
+
+    /// `GET /api/v2/attachments/{docId}`: a document the agent may read.
+    pub fn agent_download(&self, agent: usize, document: &str) -> Result<Download, SimError> {
+        self.readable(agent, document).map(Download::from).ok_or_else(|| not_found(document))
     }
 
     /// A document linked to or uploaded into a chat the agent was offered or joined.
@@ -186,7 +202,7 @@ impl Engine {
         if !in_chat {
             return Err(not_found(document));
         }
-        self.agent_download(document)
+        self.documents.get(document).map(Download::from).ok_or_else(|| not_found(document))
     }
 
     /// Whether `id` names a chat on the customer side.
@@ -201,6 +217,6 @@ impl Engine {
         if !chat.files.iter().any(|f| f.document == document && f.for_customer) {
             return Err(not_found(document));
         }
-        self.agent_download(document)
+        self.documents.get(document).map(Download::from).ok_or_else(|| not_found(document))
     }
 }

@@ -6,6 +6,7 @@ use ::time::OffsetDateTime;
 use serde_json::{Map, Value, json};
 
 use super::config::Options;
+use super::latitude::{AttachmentCapabilities, ExtraFields, InvitedUserdataCapabilities, TimestampForm};
 use super::message::{Audience, Draft, Message, MessageType, Participant};
 use super::{time, variant};
 use crate::api::{self, ChatContext, ChatState, CustomerChatState, Visibility};
@@ -17,6 +18,13 @@ pub(crate) struct Origin {
     pub agent: usize,
     pub reference: u64,
 }
+
+/// The userData operations, which `invited-userdata-capabilities=with` adds to an Invited
+/// chat's capabilities (and allows on it).
+pub(crate) const USERDATA_OPERATIONS: &[&str] = &["AttachUserData", "UpdateUserData", "DeleteUserData"];
+
+/// The attachment operations, which `attachment-capabilities=absent` leaves out of the list.
+const ATTACHMENT_OPERATIONS: &[&str] = &["AddAttachment", "RemoveAttachment", "UploadFile", "DeleteFile"];
 
 /// How a chat came to be offered to an agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +144,8 @@ pub(crate) struct Chat {
     pub files: Vec<Uploaded>,
     /// The variant's External participant (a bot), by participant id.
     pub bot: Option<String>,
+    /// The highest message index returned to the customer so far.
+    pub customer_read: u64,
     numbering: Numbering,
     /// Text messages so far.
     texts: usize,
@@ -165,6 +175,7 @@ impl Chat {
             attachments: Vec::new(),
             files: Vec::new(),
             bot: None,
+            customer_read: 0,
             numbering,
             texts: 0,
         }
@@ -279,9 +290,20 @@ impl Chat {
                 }
             }
         }
+        // What some latitudes add to the list or leave out of it (what is listed works).
         let mut capabilities = self.capabilities(agent);
         if opts.faults.capability_missing && state == ChatState::Chatting {
             capabilities.retain(|c| *c != "SendMessage");
+        }
+        if opts.lat.invited_userdata_capabilities == InvitedUserdataCapabilities::With && state == ChatState::Invited {
+            for op in USERDATA_OPERATIONS {
+                if !capabilities.contains(op) {
+                    capabilities.push(op);
+                }
+            }
+        }
+        if opts.lat.attachment_capabilities == AttachmentCapabilities::Absent {
+            capabilities.retain(|c| !ATTACHMENT_OPERATIONS.contains(c));
         }
         let mut view = json!({
             "id": self.id,
@@ -293,10 +315,10 @@ impl Chat {
             "userData": self.user_data,
             "chatType": "Inbound",
             "interactionQueue": self.queue,
-            "receivedDate": time::received_date(self.received, opts.variant),
+            "receivedDate": time::received_date(self.received, opts.lat.timestamp_form == TimestampForm::MessageSpace),
             "attachments": self.attachments.iter().map(|a| a.resource(&self.id, host)).collect::<Vec<_>>(),
         });
-        if let (true, Some(map)) = (opts.variant, view.as_object_mut()) {
+        if let (ExtraFields::Everywhere, Some(map)) = (opts.lat.extra_fields, view.as_object_mut()) {
             variant::extra_chat_fields(map, &self.id);
         }
         view

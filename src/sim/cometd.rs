@@ -1,6 +1,7 @@
 //! The CometD (Bayeux 1.0, long-polling) endpoint at `/api/v2/notifications`: handshake,
 //! connect (held until events or timeout), subscribe, unsubscribe and disconnect, for clients
-//! owned by an authenticated HTTP session. A client's first connect is answered at once, with
+//! owned by an authenticated HTTP session. Every POST must carry the CSRF token of the session its
+//! cookie names (HTTP 403 otherwise), unless CSRF is relaxed. A client's first connect is answered at once, with
 //! advice. The client table lives in `bayeux`. Under the
 //! `connect-without-advice` fault connect replies carry no advice.
 
@@ -14,7 +15,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use super::auth::{CometdAccess, csrf_refusal};
 use super::bayeux::{Hold, Ticket, Wake};
+use super::latitude::EventOrder;
 use super::{Sim, SimState};
 
 const HANDSHAKE: &str = "/meta/handshake";
@@ -42,14 +45,19 @@ pub(crate) async fn notifications(State(sim): State<Arc<Sim>>, headers: HeaderMa
     };
     // Only a connect travelling alone may wait: a batched one would delay the other replies.
     let alone = messages.len() == 1;
-    let (mut replies, pending) = sim.with(|st| {
-        let agent = st.sessions.by_cookie(&headers).map(|(_, s)| s.agent);
+    let exchanged = sim.with(|st| {
+        let CometdAccess::Allowed(agent) = st.sessions.authorize_cometd(&headers) else {
+            return None;
+        };
         let mut exchange = Exchange { st, sim: &sim, agent, alone, replies: Vec::new(), pending: None };
         for message in &messages {
             exchange.handle(message);
         }
-        (exchange.replies, exchange.pending)
+        Some((exchange.replies, exchange.pending))
     });
+    let Some((mut replies, pending)) = exchanged else {
+        return csrf_refusal();
+    };
     if let Some(pending) = pending {
         replies.extend(wait(&sim, pending).await);
     }
@@ -248,9 +256,9 @@ fn connect_reply(id: &Option<Value>, client_id: &str, sim: &Sim) -> Value {
 }
 
 /// A connect reply and the events it carries: the events first, as CometD sends them; the
-/// variant puts the reply first, as Faye does (Bayeux fixes no order).
+/// `event-order=after-reply` latitude puts the reply first, as Faye does (Bayeux fixes no order).
 fn with_events(connect: Value, mut events: Vec<Value>, sim: &Sim) -> Vec<Value> {
-    if sim.config.variant {
+    if sim.config.latitudes.event_order == EventOrder::AfterReply {
         events.insert(0, connect);
     } else {
         events.push(connect);

@@ -5,6 +5,7 @@
 use super::agent_ops::Call;
 use super::chat::Offer;
 use super::engine::Engine;
+use super::latitude::ConsultantRemovalCode;
 use super::message::{Draft, MessageType};
 use super::reply::SimError;
 use super::routing::Target;
@@ -72,7 +73,11 @@ impl Engine {
     pub(super) fn remove_participant(&mut self, call: &Call) -> Result<(), SimError> {
         let Some(chat) = self.chats.get(call.chat) else { return Ok(()) };
         if chat.context(call.agent).consultant {
-            return Err(SimError::Forbidden("A consultant may not remove participants".into()));
+            let why = "A consultant may not remove participants".to_owned();
+            return Err(match self.opts.lat.consultant_removal_code {
+                ConsultantRemovalCode::Three => SimError::Forbidden(why),
+                ConsultantRemovalCode::Two => SimError::InvalidState(why),
+            });
         }
         let uri = call.str("targetUri").or_else(|| call.str("userUri")).unwrap_or_default();
         let user_id = match uri_target(uri) {

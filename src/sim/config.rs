@@ -1,10 +1,12 @@
 //! The simulator's settings: how many agents it knows, their password, per-agent chat capacity,
 //! the queues it routes through, the CometD timings, documented server options, the largest
-//! document it accepts, the faults it can be asked to inject, and whether it runs as the variant.
+//! document it accepts, the faults it can be asked to inject, and the alternative it takes at each
+//! latitude the documentation leaves open.
 
 use std::time::Duration;
 
 use super::faults::Faults;
+use super::latitude::{Capacity, Latitudes};
 
 /// Everything that shapes one simulator instance.
 #[derive(Clone, Debug)]
@@ -32,10 +34,12 @@ pub struct SimConfig {
     pub tegsoft: super::tegsoft::TegsoftConfig,
     /// Deliberate departures from the documented contract, for testing the harness.
     pub faults: Faults,
-    /// The variant: a server that stays inside the documentation but differs from the default
-    /// wherever the documentation allows (id formats, timestamp forms, extra fields, batching,
-    /// referenceId in responses, an External participant, routing order). See `variant`.
-    pub variant: bool,
+    /// The alternative taken at each point the documentation leaves open (see `latitude`).
+    pub latitudes: Latitudes,
+    /// The one `ContactCenterId` customer requests must name; any value is taken when None.
+    pub contact_center_id: Option<String>,
+    /// Longest wait for a request's header, and for the next request on an idle connection.
+    pub header_read_timeout: Duration,
 }
 
 /// The queue a chat requested without an `endpoint` waits in.
@@ -57,19 +61,30 @@ impl Default for SimConfig {
             max_upload: DEFAULT_MAX_UPLOAD,
             tegsoft: super::tegsoft::TegsoftConfig::default(),
             faults: Faults::default(),
-            variant: false,
+            latitudes: Latitudes::default(),
+            contact_center_id: None,
+            header_read_timeout: super::server::HEADER_READ_TIMEOUT,
         }
     }
 }
 
-/// The capacity the variant preset gives each agent: another number than the default's (the
-/// leave-and-complete scenario needs three chats at once).
-pub const VARIANT_CAPACITY: usize = 4;
-
 impl SimConfig {
-    /// The variant preset: variant behaviour and another per-agent capacity.
+    /// The variant preset: the last alternative of every latitude.
     pub fn variant() -> SimConfig {
-        SimConfig { variant: true, capacity: VARIANT_CAPACITY, ..SimConfig::default() }
+        SimConfig { latitudes: Latitudes::variant(), ..SimConfig::default() }
+    }
+
+    /// The simulator of variant seed `seed` (see `Latitudes::from_seed`).
+    pub fn seeded(seed: u64) -> SimConfig {
+        SimConfig { latitudes: Latitudes::from_seed(seed), ..SimConfig::default() }
+    }
+
+    /// Per-agent capacity once the `capacity` latitude is applied.
+    pub fn effective_capacity(&self) -> usize {
+        match self.latitudes.capacity {
+            Capacity::AsConfigured => self.capacity,
+            Capacity::OneMore => self.capacity + 1,
+        }
     }
 }
 
@@ -78,5 +93,5 @@ impl SimConfig {
 pub(crate) struct Options {
     pub include_message_type: bool,
     pub faults: Faults,
-    pub variant: bool,
+    pub lat: Latitudes,
 }

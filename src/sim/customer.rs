@@ -17,12 +17,27 @@ use super::engine::ChatRequest;
 use super::reply::{SimError, operation_name, opt_str, parse_object, req_str, success};
 use crate::api;
 
-/// The ContactCenterId header, or the documented refusal.
-fn contact_center(headers: &HeaderMap) -> Result<(), SimError> {
-    match headers.get(api::CONTACT_CENTER_ID_HEADER) {
-        Some(_) => Ok(()),
-        None => Err(SimError::MissingParameter(format!("{} header is missing", api::CONTACT_CENTER_ID_HEADER))),
+/// The request's ContactCenterId: missing is the documented refusal, and one other than the
+/// simulator's required value (`--contact-center-id`) is refused as forbidden.
+fn contact_center<'h>(sim: &Sim, headers: &'h HeaderMap) -> Result<&'h str, SimError> {
+    let name = api::CONTACT_CENTER_ID_HEADER;
+    let value = headers
+        .get(name)
+        .ok_or_else(|| SimError::MissingParameter(format!("{name} header is missing")))?
+        .to_str()
+        .map_err(|_| SimError::Validation(format!("{name} header is not visible ASCII")))?;
+    match &sim.config.contact_center_id {
+        Some(required) if required != value => Err(SimError::Forbidden(format!("{name} is not this contact center"))),
+        _ => Ok(value),
     }
+}
+
+/// A customer's request on its chat: it must name the contact centre the chat was requested
+/// in. Another contact centre's chat is as unknown as one that does not exist.
+pub(crate) fn own_chat(sim: &Sim, headers: &HeaderMap, customer_id: &str) -> Result<(), SimError> {
+    let centre = contact_center(sim, headers)?;
+    let same = sim.with(|st| st.contact_centres.get(customer_id).is_some_and(|c| c == centre));
+    if same { Ok(()) } else { Err(SimError::NotFound(format!("Chat {customer_id} not found"))) }
 }
 
 fn respond(result: Result<Value, SimError>) -> Response {
@@ -36,7 +51,7 @@ fn respond(result: Result<Value, SimError>) -> Response {
 pub(crate) async fn request_chat(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) -> Response {
     let host = host(&headers);
     respond((|| {
-        contact_center(&headers)?;
+        let centre = contact_center(&sim, &headers)?.to_owned();
         let body = parse_object(&body)?;
         match operation_name(&body)? {
             "RequestChat" => {}
@@ -53,7 +68,14 @@ pub(crate) async fn request_chat(State(sim): State<Arc<Sim>>, headers: HeaderMap
             endpoint: opt_str(&body, "endpoint")?.map(str::to_owned),
             user_data,
         };
-        let id = sim.with(|st| st.engine.request_chat(request, &host));
+        let id = sim.with(|st| {
+            for gone in st.engine.reap(&host) {
+                st.contact_centres.remove(&gone);
+            }
+            let id = st.engine.request_chat(request, &host);
+            st.contact_centres.insert(id.clone(), centre);
+            id
+        });
         Ok(json!({"id": id, "path": format!("/api/v2/chats/{id}")}))
     })())
 }
@@ -61,7 +83,7 @@ pub(crate) async fn request_chat(State(sim): State<Arc<Sim>>, headers: HeaderMap
 /// `GET /api/v2/chats/{id}`.
 pub(crate) async fn chat(State(sim): State<Arc<Sim>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     respond(
-        contact_center(&headers)
+        own_chat(&sim, &headers, &id)
             .and_then(|()| sim.with(|st| st.engine.customer_chat(&id)).map(|chat| json!({"chat": chat}))),
     )
 }
@@ -74,8 +96,8 @@ pub(crate) async fn messages(
     headers: HeaderMap,
 ) -> Response {
     respond((|| {
-        contact_center(&headers)?;
-        let from = number(&query, "index")?.unwrap_or(1);
+        own_chat(&sim, &headers, &id)?;
+        let from = number(&query, "index")?;
         let messages = sim.with(|st| st.engine.customer_messages(&id, from))?;
         Ok(json!({"messages": messages}))
     })())
@@ -90,7 +112,7 @@ pub(crate) async fn operation(
 ) -> Response {
     let host = host(&headers);
     respond((|| {
-        contact_center(&headers)?;
+        own_chat(&sim, &headers, &id)?;
         let body = parse_object(&body)?;
         sim.with(|st| st.engine.customer_operation(&id, &body, &host))?;
         Ok(json!({}))

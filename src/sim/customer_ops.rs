@@ -6,8 +6,10 @@ use serde_json::{Map, Value};
 use super::chat::{Chat, Numbering};
 use super::config::DEFAULT_QUEUE;
 use super::engine::{ChatRequest, Engine};
+use super::latitude::{CustomerMessagesGet, ExternalBot};
 use super::message::{Draft, MessageType, Participant};
 use super::reply::{SimError, operation_name, opt_str, req_str};
+use super::variant;
 use crate::api::{self, ChatState, CustomerChatState, Visibility};
 
 impl Engine {
@@ -20,6 +22,7 @@ impl Engine {
             nickname: req.nickname,
             user_id: None,
             visibility: Visibility::All,
+            external: false,
         };
         let mut user_data = req.user_data;
         if let Some(subject) = req.subject {
@@ -31,10 +34,13 @@ impl Engine {
         let faults = self.opts.faults;
         let numbering = Numbering { gap: faults.index_gap, repeat: faults.index_repeat };
         let mut chat = Chat::new(id.clone(), customer_id.clone(), customer.clone(), user_data, queue, numbering);
-        if self.opts.variant {
-            chat.bot = Some(self.ids.participant_id());
-        }
         chat.append(Draft::new(MessageType::ParticipantJoined, &customer));
+        if self.opts.lat.external_bot == ExternalBot::JoinsAfterCustomer {
+            let bot = variant::bot(self.ids.participant_id());
+            chat.append(Draft::new(MessageType::ParticipantJoined, &bot));
+            chat.append(Draft::new(MessageType::Notice, &bot).text(variant::BOT_NOTICE));
+            chat.bot = Some(bot.id);
+        }
         self.chats.insert(id.clone(), chat);
         self.by_customer.insert(customer_id.clone(), id.clone());
         self.chats_created += 1;
@@ -54,8 +60,22 @@ impl Engine {
         Ok(self.customer_chat_ref(customer_id)?.customer_view())
     }
 
-    pub fn customer_messages(&self, customer_id: &str, from: u64) -> Result<Vec<Value>, SimError> {
-        Ok(self.customer_chat_ref(customer_id)?.customer_messages(from, &self.opts))
+    /// The customer's messages from index `from`; without one, from the first (`whole`) or from
+    /// the first not yet returned (`customer-messages-get=incremental`).
+    pub fn customer_messages(&mut self, customer_id: &str, from: Option<u64>) -> Result<Vec<Value>, SimError> {
+        let opts = self.opts;
+        let id = self.customer_chat_ref(customer_id)?.id.clone();
+        let Some(chat) = self.chats.get_mut(&id) else { return Ok(Vec::new()) };
+        let from = match (from, opts.lat.customer_messages_get) {
+            (Some(from), _) => from,
+            (None, CustomerMessagesGet::Whole) => 1,
+            (None, CustomerMessagesGet::Incremental) => chat.customer_read + 1,
+        };
+        let messages = chat.customer_messages(from, &opts);
+        if let Some(last) = messages.last().and_then(|m| m["index"].as_u64()) {
+            chat.customer_read = chat.customer_read.max(last);
+        }
+        Ok(messages)
     }
 
     /// A customer operation (`api::CUSTOMER_OPERATIONS`).
@@ -92,6 +112,12 @@ impl Engine {
         Ok(())
     }
 
+    /// A chat that waited too long for an agent: given up as if its customer had left.
+    pub(super) fn give_up(&mut self, chat_id: &str, host: &str) {
+        let Some(customer) = self.chats.get(chat_id).map(|c| c.customer.clone()) else { return };
+        self.customer_complete(chat_id, customer, host);
+    }
+
     /// The customer ends the chat: pending offers are revoked, agents in the conversation see
     /// the customer leave and must still Complete.
     fn customer_complete(&mut self, chat_id: &str, customer: Participant, host: &str) {
@@ -115,6 +141,7 @@ impl Engine {
             chat.customer_state = CustomerChatState::Idle;
             chat.queued_consult = None;
         }
+        self.note_if_over(chat_id);
         if !invited.is_empty() {
             self.route(host);
         }
@@ -129,6 +156,25 @@ mod tests {
     use crate::sim::SimConfig;
 
     const HOST: &str = "sim.test";
+
+    #[test]
+    fn chats_waiting_too_long_are_given_up_and_chats_over_are_forgotten() {
+        let mut engine = Engine::new(&SimConfig { agents: 1, capacity: 1, ..SimConfig::default() });
+        engine.keep = (std::time::Duration::ZERO, std::time::Duration::from_millis(30));
+        let request =
+            || ChatRequest { nickname: "Ann".into(), subject: None, endpoint: None, user_data: Default::default() };
+        let customer_id = engine.request_chat(request(), HOST);
+        assert_eq!(engine.waiting.len(), 1, "no agent is ready");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert!(engine.reap(HOST).is_empty(), "a chat just given up is still readable");
+        assert!(engine.waiting.is_empty(), "a chat waiting past the limit was not given up");
+        let messages = engine.customer_messages(&customer_id, None).unwrap();
+        assert!(messages.iter().any(|m| m["type"] == "ParticipantLeft"), "{messages:?}");
+        std::thread::sleep(std::time::Duration::from_millis(40));
+        assert_eq!(engine.reap(HOST), std::slice::from_ref(&customer_id));
+        assert!(engine.customer_chat(&customer_id).is_err());
+        assert!(engine.chats.is_empty() && engine.by_customer.is_empty());
+    }
 
     fn ready_engine(agents: usize, capacity: usize) -> Engine {
         let mut engine = Engine::new(&SimConfig { agents, capacity, ..SimConfig::default() });
@@ -204,9 +250,9 @@ mod tests {
             engine.customer_operation(&id, say.as_object().unwrap(), HOST).unwrap();
         }
         let indices: Vec<u64> =
-            engine.customer_messages(&id, 1).unwrap().iter().map(|m| m["index"].as_u64().unwrap()).collect();
+            engine.customer_messages(&id, Some(1)).unwrap().iter().map(|m| m["index"].as_u64().unwrap()).collect();
         assert_eq!(indices, vec![1, 2, 3]);
-        assert_eq!(engine.customer_messages(&id, 3).unwrap()[0]["text"], "two");
+        assert_eq!(engine.customer_messages(&id, Some(3)).unwrap()[0]["text"], "two");
         let missing = json!({"operationName": "SendMessage"});
         let err = engine.customer_operation(&id, missing.as_object().unwrap(), HOST).unwrap_err();
         assert_eq!(err.status_code(), api::status::MISSING_PARAMETER);

@@ -74,6 +74,9 @@ pub(crate) struct Document {
     pub mime: String,
     pub size: u64,
     pub content: Content,
+    /// The (agent-side) chat it was uploaded into; None for a standard response, which every
+    /// agent may read.
+    pub chat: Option<String>,
 }
 
 impl Document {
@@ -82,7 +85,14 @@ impl Document {
             Some(text) => Content::Static(text.as_bytes()),
             None => Content::Generated(sr.seed),
         };
-        Document { id: sr.id.to_owned(), name: sr.name.to_owned(), mime: sr.mime.to_owned(), size: sr.size, content }
+        Document {
+            id: sr.id.to_owned(),
+            name: sr.name.to_owned(),
+            mime: sr.mime.to_owned(),
+            size: sr.size,
+            content,
+            chat: None,
+        }
     }
 }
 

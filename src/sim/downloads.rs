@@ -17,6 +17,7 @@ use tokio_util::io::ReaderStream;
 
 use super::attachments::Download;
 use super::auth::Caller;
+use super::customer::own_chat;
 use super::documents::{Content, DEFAULT_MIME, generate};
 use super::reply::SimError;
 use super::{Sim, SimState};
@@ -31,23 +32,30 @@ pub(crate) async fn chat_attachment(
     Path((chat_id, document)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let found = sim.with(|st| {
-        // The customer names its chat by its own id and shows no credentials.
-        if headers.contains_key(api::CONTACT_CENTER_ID_HEADER) && st.engine.is_customer_chat(&chat_id) {
-            return (None, st.engine.customer_download(&chat_id, &document));
-        }
-        as_agent(&sim, st, &headers, |st, caller| st.engine.agent_chat_download(caller.agent, &chat_id, &document))
-    });
+    // The customer names its chat by its own id and shows no credentials, only the contact
+    // centre its chat was requested in.
+    let customer =
+        headers.contains_key(api::CONTACT_CENTER_ID_HEADER) && sim.with(|st| st.engine.is_customer_chat(&chat_id));
+    let found = if customer {
+        let found = own_chat(&sim, &headers, &chat_id);
+        (None, found.and_then(|()| sim.with(|st| st.engine.customer_download(&chat_id, &document))))
+    } else {
+        sim.with(|st| {
+            as_agent(&sim, st, &headers, |st, caller| st.engine.agent_chat_download(caller.agent, &chat_id, &document))
+        })
+    };
     respond(found).await
 }
 
-/// `GET /api/v2/attachments/{docId}`: any document UCS holds, for an agent.
+/// `GET /api/v2/attachments/{docId}`: a standard response, or a document uploaded into a chat
+/// the agent was offered.
 pub(crate) async fn attachment(
     State(sim): State<Arc<Sim>>,
     Path(document): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let found = sim.with(|st| as_agent(&sim, st, &headers, |st, _| st.engine.agent_download(&document)));
+    let found =
+        sim.with(|st| as_agent(&sim, st, &headers, |st, caller| st.engine.agent_download(caller.agent, &document)));
     respond(found).await
 }
 
@@ -63,7 +71,7 @@ fn as_agent(
             let found = f(st, &caller);
             (Some(caller), found)
         }
-        Err(e) => (None, Err(e)),
+        Err(refused) => (Some(refused.anonymous), Err(SimError::NotAuthenticated)),
     }
 }
 

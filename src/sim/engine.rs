@@ -13,6 +13,7 @@ use super::config::{Options, SimConfig};
 use super::documents::DocumentStore;
 use super::faults::DROP_ONE_IN;
 use super::ids::IdGen;
+use super::latitude::{ExtraFields, IdFormat};
 use super::message::{Audience, Draft};
 use super::reply::SimError;
 use super::{time, variant};
@@ -73,7 +74,17 @@ pub(crate) struct Engine {
     /// Notifications held back by the `delay-notifications` fault, delivered later.
     pub delayed: Vec<Push>,
     pub(super) chats_created: usize,
+    /// Chats over (customer gone, no agent holds them) and when they became so, oldest first.
+    finished: VecDeque<(std::time::Instant, String)>,
+    /// How long a chat waits for an agent before it is given up, and how long a chat that is
+    /// over stays readable.
+    pub(super) keep: (std::time::Duration, std::time::Duration),
 }
+
+/// A chat that has waited this long for an agent is given up, as if its customer had left.
+pub const WAITING_LIMIT: std::time::Duration = std::time::Duration::from_secs(60 * 60);
+/// A chat that is over (its customer gone and no agent holding it) is forgotten this long after.
+pub const FINISHED_RETENTION: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
 /// The `/v2/me/channels` user-state ids, fixed per state as a real agent-state code is.
 const READY_STATE_ID: &str = "9430250E-0A1B-4B46-9E55-9AE5C4E6F0A0";
@@ -94,11 +105,11 @@ impl Engine {
             })
             .collect();
         Engine {
-            capacity: config.capacity,
+            capacity: config.effective_capacity(),
             opts: Options {
                 include_message_type: config.include_message_type,
                 faults: config.faults,
-                variant: config.variant,
+                lat: config.latitudes,
             },
             agents,
             chats: HashMap::new(),
@@ -106,11 +117,13 @@ impl Engine {
             waiting: VecDeque::new(),
             waiting_consults: VecDeque::new(),
             queues: config.queues.iter().cloned().collect(),
-            ids: IdGen::new(config.variant),
+            ids: IdGen::new(config.latitudes.id_format == IdFormat::Long),
             documents: DocumentStore::seeded(),
             outbox: Vec::new(),
             delayed: Vec::new(),
             chats_created: 0,
+            finished: VecDeque::new(),
+            keep: (WAITING_LIMIT, FINISHED_RETENTION),
         }
     }
 
@@ -246,7 +259,7 @@ impl Engine {
             if let Some(r) = self.reference(reference) {
                 map.insert("referenceId".into(), json!(r));
             }
-            if self.opts.variant {
+            if self.opts.lat.extra_fields == ExtraFields::Everywhere {
                 variant::extra_notification_fields(map, time::epoch_millis(time::now()));
             }
             if faults.attachment_without_document
@@ -334,6 +347,49 @@ impl Engine {
         }
     }
 
+    /// Remember when the chat is over: its customer gone and no agent holding it.
+    pub(super) fn note_if_over(&mut self, chat_id: &str) {
+        let over =
+            self.chats.get(chat_id).is_some_and(|c| !c.customer_present && c.assignments.iter().all(|a| !a.is_open()));
+        if over {
+            self.finished.push_back((std::time::Instant::now(), chat_id.to_owned()));
+        }
+    }
+
+    /// Give up chats that waited too long for an agent, and forget chats over for longer than
+    /// the retention; looks only at the oldest of each. Returns the customer ids forgotten.
+    pub fn reap(&mut self, host: &str) -> Vec<String> {
+        let now = std::time::Instant::now();
+        let (waiting_limit, retention) = self.keep;
+        let waited_too_long = |chat: &Chat| {
+            let waited = time::now() - chat.received;
+            waited.is_positive() && waited.unsigned_abs() > waiting_limit
+        };
+        while let Some(id) = self.waiting.front().cloned() {
+            match self.chats.get(&id) {
+                Some(chat) if waited_too_long(chat) => self.give_up(&id, host),
+                Some(_) => break,
+                None => {
+                    self.waiting.pop_front();
+                }
+            }
+        }
+        let mut forgotten = Vec::new();
+        while let Some((since, _)) = self.finished.front() {
+            if now.duration_since(*since) < retention {
+                break;
+            }
+            let Some((_, id)) = self.finished.pop_front() else { break };
+            let over =
+                self.chats.get(&id).is_some_and(|c| !c.customer_present && c.assignments.iter().all(|a| !a.is_open()));
+            if over && let Some(chat) = self.chats.remove(&id) {
+                self.by_customer.remove(&chat.customer_id);
+                forgotten.push(chat.customer_id);
+            }
+        }
+        forgotten
+    }
+
     /// Set the agent's state on a chat and keep its capacity and chat list in step.
     pub(super) fn set_assignment(&mut self, agent: usize, chat_id: &str, state: ChatState) {
         let Some(a) = self.chats.get_mut(chat_id).and_then(|c| c.assignment_mut(agent)) else { return };
@@ -349,6 +405,7 @@ impl Engine {
         match (was_open, is_open) {
             (true, false) => {
                 rec.open_chats.remove(chat_id);
+                self.note_if_over(chat_id);
             }
             (false, true) => {
                 rec.open_chats.insert(chat_id.to_owned());

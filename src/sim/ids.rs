@@ -1,13 +1,14 @@
-//! Identifiers minted by one simulator: counter-based, so two runs of the same test see the same
-//! ids in the same order. Session cookies and CSRF tokens are the exception (see `auth`): they are
-//! secrets, not names. The variant mints every kind in another format than the default (the
-//! documentation fixes none), all URL-safe.
+//! Identifiers minted by one simulator. A customer's chat id is all a customer shows to read and
+//! write its chat, and a document id is all a download names, so ids are drawn from a
+//! cryptographically secure generator (the operating system's, through `rand`): knowing one id
+//! says nothing about the next. The variant mints every kind in another format than the default
+//! (the documentation fixes none), all URL-safe.
 
 use uuid::Uuid;
 
 const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-/// One counter for every kind of id, so no two ids of a simulator ever collide.
+/// The id generator; `next` counts the ids minted.
 #[derive(Debug, Default)]
 pub(crate) struct IdGen {
     next: u64,
@@ -19,9 +20,10 @@ impl IdGen {
         IdGen { next: 0, variant }
     }
 
+    /// 64 unpredictable bits for the next id.
     fn bump(&mut self) -> u64 {
         self.next += 1;
-        self.next
+        rand::random::<u64>()
     }
 
     /// A GWS-looking 16-character interaction id such as `0001PaBMYY3600R8`; the variant's are
@@ -73,10 +75,11 @@ impl IdGen {
     }
 }
 
-/// A UUID (version 4 layout) made from the counter.
+/// A random (version 4) UUID: 122 bits from the secure generator; `n` is spent as every kind of
+/// id spends one draw.
 fn uuid_of(n: u64) -> String {
-    let n = u128::from(mix(n));
-    Uuid::from_u128(0x5a17_0000_0000_4000_8000_0000_0000_0000 | (n & 0xffff_ffff_ffff)).to_string()
+    let _ = n;
+    Uuid::new_v4().to_string()
 }
 
 /// The low `width` base-36 digits of `n`, lower case.
@@ -136,6 +139,20 @@ mod tests {
         assert!(Uuid::parse_str(ids.file_id().as_str()).is_ok());
         assert_eq!(ids.bayeux_client_id().len(), 26);
         assert!(ids.document_id().chars().all(|c| c.is_ascii_digit() || c.is_ascii_lowercase()));
+    }
+
+    #[test]
+    fn consecutive_ids_share_no_predictable_part() {
+        let mut ids = IdGen::default();
+        let chats: Vec<String> = (0..64).map(|_| ids.chat_id()).collect();
+        let distinct: std::collections::BTreeSet<&String> = chats.iter().collect();
+        assert_eq!(distinct.len(), chats.len());
+        // A counter would make the ids differ in their last digits only, one step at a time.
+        let middle: std::collections::BTreeSet<&str> = chats.iter().map(|c| &c[6..12]).collect();
+        assert!(middle.len() > 32, "{chats:?}");
+        let customers: Vec<u128> =
+            (0..8).map(|_| Uuid::parse_str(&ids.customer_chat_id()).unwrap().as_u128()).collect();
+        assert!(customers.windows(2).all(|w| (w[0] ^ w[1]).count_ones() > 20), "{customers:x?}");
     }
 
     #[test]

@@ -21,6 +21,7 @@ impl Engine {
             nickname: call.str("nickname").map_or_else(|| self.agent(agent).user_name.clone(), str::to_owned),
             user_id: Some(self.agent(agent).user_id.clone()),
             visibility: offer.joins_as(),
+            external: false,
         };
         self.set_assignment(agent, chat_id, ChatState::Chatting);
         let opts = self.opts;

@@ -5,6 +5,7 @@ use ::time::OffsetDateTime;
 use serde_json::{Value, json};
 
 use super::config::Options;
+use super::latitude::{CustomerTimeField, CustomerVisibility, ExtraFields, TimestampForm};
 use super::{time, variant};
 use crate::api::Visibility;
 
@@ -20,15 +21,23 @@ pub(crate) struct Participant {
     pub user_id: Option<String>,
     /// All, or Agents for a consultant (whom the customer never sees).
     pub visibility: Visibility,
+    /// An External participant (a bot), neither customer nor agent.
+    pub external: bool,
 }
 
 impl Participant {
     pub fn is_customer(&self) -> bool {
-        self.user_id.is_none()
+        self.user_id.is_none() && !self.external
     }
 
     fn kind(&self) -> &'static str {
-        if self.is_customer() { "Customer" } else { "Agent" }
+        if self.external {
+            "External"
+        } else if self.is_customer() {
+            "Customer"
+        } else {
+            "Agent"
+        }
     }
 
     /// As a message's `from`.
@@ -178,7 +187,7 @@ impl Message {
         let timestamp = if opts.faults.garbage_timestamp {
             time::rfc2822(self.at)
         } else {
-            time::message_timestamp(self.at, opts.variant)
+            time::message_timestamp(self.at, opts.lat.timestamp_form == TimestampForm::MessageSpace)
         };
         let mut m = json!({
             "index": self.index,
@@ -189,7 +198,7 @@ impl Message {
             "timestampSeconds": time::epoch_millis(self.at),
         });
         let Some(map) = m.as_object_mut() else { return m };
-        if opts.variant {
+        if opts.lat.extra_fields == ExtraFields::Everywhere {
             variant::extra_message_fields(map, self.index);
         }
         if let Some(text) = &c.text {
@@ -208,6 +217,16 @@ impl Message {
         }
         if let Some(kind) = c.message_type.as_ref().filter(|_| opts.include_message_type) {
             map.insert("messageType".into(), Value::String(kind.clone()));
+        }
+        if audience == Audience::Customer {
+            if opts.lat.customer_visibility == CustomerVisibility::Without {
+                map.remove("visibility");
+            }
+            if opts.lat.customer_time_field == CustomerTimeField::UtcTime {
+                map.remove("timestamp");
+                map.remove("timestampSeconds");
+                map.insert("utcTime".into(), json!(time::epoch_millis(self.at)));
+            }
         }
         m
     }

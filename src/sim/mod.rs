@@ -23,6 +23,7 @@ mod downloads;
 mod engine;
 mod faults;
 mod ids;
+pub mod latitude;
 mod lifecycle;
 mod message;
 mod messages;
@@ -39,11 +40,12 @@ mod variant;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
-pub use config::{DEFAULT_MAX_UPLOAD, DEFAULT_QUEUE, SimConfig, VARIANT_CAPACITY};
+pub use config::{DEFAULT_MAX_UPLOAD, DEFAULT_QUEUE, SimConfig};
 pub use documents::{LARGE_LOG, STANDARD_RESPONSES, StandardResponse};
 pub use faults::{DROP_ONE_IN, Fault, Faults, NOTIFICATION_DELAY, UnknownFault};
+pub use latitude::{DEFAULT_SEEDS, LatitudeError, LatitudeInfo, Latitudes, coverage, splitmix64};
 pub use reply::SimError;
-pub use server::{RunningSim, app, start};
+pub use server::{LATITUDES_PATH, RunningSim, app, start};
 
 use auth::Sessions;
 use bayeux::{Bayeux, Wake};
@@ -56,6 +58,9 @@ pub(crate) struct SimState {
     pub engine: Engine,
     pub sessions: Sessions,
     pub bayeux: Bayeux,
+    /// The `ContactCenterId` each customer chat was requested with, by customer chat id: the
+    /// customer's later requests must name the same one.
+    pub contact_centres: std::collections::HashMap<String, String>,
     /// Set by shutdown: connects are no longer held.
     pub shutting_down: bool,
 }
@@ -78,8 +83,14 @@ impl Sim {
         Arc::new_cyclic(|me| {
             let state = SimState {
                 engine: Engine::new(&config),
-                sessions: Sessions::new(!config.faults.csrf_not_enforced),
-                bayeux: Bayeux::new(config.cometd_max_interval, config.variant),
+                sessions: Sessions::new(auth::Policy {
+                    csrf_writes: !config.faults.csrf_not_enforced,
+                    csrf_cometd: !config.faults.csrf_not_enforced
+                        && config.latitudes.csrf_cometd == latitude::CsrfCometd::Enforced,
+                    rotate_at_login: config.latitudes.login_rotation == latitude::LoginRotation::Rotate,
+                }),
+                bayeux: Bayeux::new(config.cometd_max_interval, config.latitudes),
+                contact_centres: std::collections::HashMap::new(),
                 shutting_down: false,
             };
             Sim { config, uploads: UploadDir::new(), state: Mutex::new(state), me: me.clone() }
@@ -140,7 +151,7 @@ pub struct SimStats {
     pub bayeux_clients: usize,
     /// `/meta/connect` requests held open now.
     pub held_connects: usize,
-    /// HTTP sessions opened.
+    /// Logged-in HTTP sessions (anonymous ones not counted).
     pub http_sessions: usize,
     /// Documents UCS holds: the standard responses and every complete upload.
     pub documents: usize,

@@ -25,6 +25,9 @@ pub enum SimError {
     Validation(String),
     #[error("Access denied: user not authenticated")]
     NotAuthenticated,
+    /// The resource is already in use (19).
+    #[error("{0}")]
+    InUse(String),
     /// An uploaded document over the simulator's `max_upload` bytes.
     #[error("attachment is larger than {0} bytes")]
     TooLarge(u64),
@@ -43,6 +46,7 @@ impl SimError {
             SimError::NotFound(_) => status::NOT_FOUND,
             SimError::Validation(_) => status::VALIDATION_ERROR,
             SimError::NotAuthenticated => status::NOT_AUTHENTICATED,
+            SimError::InUse(_) => status::ALREADY_IN_USE,
             SimError::TooLarge(_) => status::VALIDATION_ERROR,
             SimError::Internal(_) => status::INTERNAL_ERROR,
         }
@@ -53,6 +57,7 @@ impl SimError {
         match self {
             SimError::Forbidden(_) => StatusCode::FORBIDDEN,
             SimError::NotFound(_) => StatusCode::NOT_FOUND,
+            SimError::InUse(_) => StatusCode::CONFLICT,
             SimError::NotAuthenticated => StatusCode::UNAUTHORIZED,
             SimError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             SimError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -13,6 +13,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
+use super::latitude::{ErrorHttpStatus, ExtraFields};
 use super::reply::SimError;
 use super::{Sim, SimConfig, variant};
 use crate::api;
@@ -27,8 +28,11 @@ struct Rewrite {
     truncate: bool,
     /// Say `text/plain` for a JSON body (`wrong-content-type`).
     text_plain: bool,
-    /// Add the variant's extra fields to a successful body.
+    /// Add undocumented fields to a successful body (`extra-fields=everywhere`).
     extras: bool,
+    /// Answer a refusal (a non-zero statusCode other than 20) with HTTP 200
+    /// (`error-http-status=200`).
+    ok_status: bool,
 }
 
 impl Rewrite {
@@ -42,7 +46,8 @@ impl Rewrite {
             text_plain: faults.wrong_content_type
                 && *method == Method::POST
                 && matches!(segments.as_slice(), ["api", "v2", "me", "chats", _]),
-            extras: config.variant && api_json,
+            extras: config.latitudes.extra_fields == ExtraFields::Everywhere && api_json,
+            ok_status: config.latitudes.error_http_status == ErrorHttpStatus::Ok200 && api_json,
         }
     }
 
@@ -54,7 +59,10 @@ impl Rewrite {
 /// Whether any response of a simulator so configured is ever changed: without that the layer is
 /// left out.
 pub(crate) fn needed(config: &SimConfig) -> bool {
-    config.variant || config.faults.truncated_json || config.faults.wrong_content_type
+    config.latitudes.extra_fields == ExtraFields::Everywhere
+        || config.latitudes.error_http_status == ErrorHttpStatus::Ok200
+        || config.faults.truncated_json
+        || config.faults.wrong_content_type
 }
 
 /// The layer: look at the request line, let the handler answer, change the answer if needed.
@@ -69,6 +77,9 @@ pub(crate) async fn layer(State(sim): State<Arc<Sim>>, request: Request, next: N
         Ok(bytes) => bytes,
         Err(e) => return SimError::Internal(format!("The response could not be read: {e}")).into_response(),
     };
+    if rewrite.ok_status && is_refusal(&bytes) {
+        parts.status = axum::http::StatusCode::OK;
+    }
     let mut bytes = if rewrite.extras { with_extras(bytes) } else { bytes };
     if rewrite.truncate {
         bytes.truncate(bytes.len() / 2);
@@ -89,7 +100,14 @@ fn is_json(response: &Response) -> bool {
         .is_some_and(|ct| ct.to_ascii_lowercase().contains("json"))
 }
 
-/// The body with the variant's extra fields, when it is a successful answer (`statusCode` 0):
+/// Whether the body is a refusal whose HTTP status a server may choose: a non-zero statusCode,
+/// 20 (not authenticated, answered 401 so that clients send credentials) aside.
+fn is_refusal(bytes: &Bytes) -> bool {
+    let code = serde_json::from_slice::<Value>(bytes).ok().and_then(|b| b.get("statusCode").and_then(Value::as_i64));
+    code.is_some_and(|c| c != api::status::SUCCESS && c != api::status::NOT_AUTHENTICATED)
+}
+
+/// The body with the undocumented extra fields, when it is a successful answer (`statusCode` 0):
 /// a refusal has only `statusCode` and `statusMessage`, as documented.
 fn with_extras(bytes: Bytes) -> Bytes {
     let Ok(Value::Object(mut body)) = serde_json::from_slice::<Value>(&bytes) else { return bytes };
@@ -106,7 +124,8 @@ mod tests {
     use crate::sim::Faults;
 
     fn config(faults: Faults, variant: bool) -> SimConfig {
-        SimConfig { faults, variant, ..SimConfig::default() }
+        let latitudes = if variant { crate::sim::Latitudes::variant() } else { crate::sim::Latitudes::default() };
+        SimConfig { faults, latitudes, ..SimConfig::default() }
     }
 
     #[test]

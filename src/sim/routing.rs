@@ -5,6 +5,7 @@
 use super::agent_ops::Call;
 use super::chat::{Assignment, Offer};
 use super::engine::{AgentRecord, Engine};
+use super::latitude::Routing;
 use super::reply::SimError;
 use crate::api::{ChatState, CustomerChatState, UriTarget, uri_target};
 
@@ -39,8 +40,8 @@ impl Engine {
                 chat.is_some_and(|c| if consults { !c.holds(a.number) } else { !c.was_offered_to(a.number) })
             };
             // Least loaded first; ties go to the lowest agent number, or the highest in the variant.
-            let variant = self.opts.variant;
-            let order = |a: &&AgentRecord| (a.active, if variant { usize::MAX - a.number } else { a.number });
+            let highest = self.opts.lat.routing == Routing::HighestNumbered;
+            let order = |a: &&AgentRecord| (a.active, if highest { usize::MAX - a.number } else { a.number });
             let best = self.agents.iter().filter(free).filter(eligible).min_by_key(order);
             let Some(agent) = best.map(|a| a.number) else {
                 i += 1;

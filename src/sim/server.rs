@@ -9,6 +9,10 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -18,6 +22,20 @@ use crate::api;
 
 /// How long shutdown waits for open connections to finish before cutting them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// By default a connection must send a request's whole header within this time, and an idle keep-alive
+/// connection is closed after it: a client that opens connections and sends nothing, or a byte
+/// at a time, holds a socket no longer than this. (A held CometD connect is a request being
+/// answered, not an idle connection.)
+pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The diagnostics path that serves the simulator's latitude choices as JSON.
+pub const LATITUDES_PATH: &str = "/chatprobe/latitudes";
+
+/// `GET /chatprobe/latitudes`: latitude name → alternative taken, so a run can be reproduced.
+async fn latitudes(axum::extract::State(sim): axum::extract::State<Arc<Sim>>) -> axum::Json<serde_json::Value> {
+    axum::Json(sim.config.latitudes.to_json())
+}
 
 /// The simulator as an axum Router, and a handle on its state.
 pub fn app(config: SimConfig) -> (Router, SimHandle) {
@@ -40,6 +58,7 @@ pub fn app(config: SimConfig) -> (Router, SimHandle) {
         .route("/api/v2/chats/", post(customer::request_chat))
         .route("/api/v2/chats/{id}", get(customer::chat).post(customer::operation))
         .route("/api/v2/chats/{id}/messages", get(customer::messages))
+        .route(LATITUDES_PATH, get(latitudes))
         .route(api::NOTIFICATIONS_PATH, post(cometd::notifications))
         .route(&format!("{}/", api::NOTIFICATIONS_PATH), post(cometd::notifications))
         .route(&notifications, post(cometd::notifications))
@@ -68,14 +87,62 @@ pub struct RunningSim {
 pub async fn start(config: SimConfig, addr: SocketAddr) -> io::Result<RunningSim> {
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
+    let mut config = config;
+    config.tegsoft.own_origin = Some(own_origin(addr));
+    let header_read_timeout = config.header_read_timeout;
     let (router, handle) = app(config);
     let (stop, stopped) = oneshot::channel::<()>();
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
-        // An error means the sender was dropped: stop then too.
-        let _ = stopped.await;
-    });
-    let task = tokio::spawn(async move { server.await });
+    let task = tokio::spawn(serve(listener, router, header_read_timeout, stopped));
     Ok(RunningSim { addr, handle, stop: Some(stop), task: Some(task) })
+}
+
+/// `http://IP:PORT` as the simulator's own URLs name it; an unspecified bind address is reached
+/// through loopback.
+fn own_origin(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        ip if !ip.is_unspecified() => ip,
+        std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
+}
+
+/// Accept connections until `stopped` (or its sender is dropped), each served by hyper with the
+/// header-read timeout; then wait for the open ones to finish their requests.
+async fn serve(
+    listener: TcpListener,
+    router: Router,
+    header_read_timeout: Duration,
+    mut stopped: oneshot::Receiver<()>,
+) -> io::Result<()> {
+    let graceful = GracefulShutdown::new();
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(header_read_timeout).keep_alive(true);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                // Out of file descriptors, or a connection reset before it was accepted: go on
+                // after a pause rather than spin.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+            _ = &mut stopped => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(router.clone());
+        let connection = http.serve_connection(TokioIo::new(stream), service);
+        let watched = graceful.watch(connection);
+        tokio::spawn(async move {
+            // A client that goes away mid-request is its own business.
+            let _ = watched.await;
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }
 
 impl RunningSim {

@@ -7,8 +7,8 @@
 //! required (docs/tegsoft.md). Here a `CHATID` is a customer chat id from RequestChat and what is
 //! sent speaks as that chat's customer: a text becomes a Text message, a file a `file-uploaded`
 //! SystemCommand message with an attachment the customer and the agents download like any GWS
-//! upload. Files are fetched by the simulator itself, only from hosts on
-//! `TegsoftConfig::fetch_allow`. The profile's sample paths serve one file of each `fileType` to
+//! upload. Files are fetched by the simulator itself, only from its own sample files and the URL
+//! prefixes on `TegsoftConfig::fetch_allow`. The profile's sample paths serve one file of each `fileType` to
 //! point `fileUrl` at.
 
 mod fetch;
@@ -41,9 +41,12 @@ pub use self::samples::{Sample, sample};
 pub struct TegsoftConfig {
     /// Paths, answers, codes, statuses, sample files: everything the page leaves open.
     pub profile: TegsoftProfile,
-    /// Hosts a `fileUrl` may name, as IP literals (compared as addresses) or names (compared by
-    /// spelling, case aside). Checked on the URL before any lookup or connection.
+    /// URL prefixes a `fileUrl` may name besides the simulator's own sample files (`--fetch-allow`),
+    /// such as `http://127.0.0.1:9000/files/`. Checked on the URL before any lookup or connection.
     pub fetch_allow: Vec<String>,
+    /// The simulator's own origin (`http://IP:PORT`), set when it binds: its sample files may be
+    /// fetched.
+    pub own_origin: Option<String>,
     /// Deadline of one whole download, connection included.
     pub fetch_timeout: Duration,
 }
@@ -52,15 +55,19 @@ impl Default for TegsoftConfig {
     fn default() -> Self {
         TegsoftConfig {
             profile: TegsoftProfile::default(),
-            fetch_allow: ["127.0.0.1", "localhost", "::1"].map(str::to_owned).to_vec(),
+            fetch_allow: Vec::new(),
+            own_origin: None,
             fetch_timeout: Duration::from_secs(10),
         }
     }
 }
 
-/// What the Tegsoft routes share: the simulator, the download client, the messageId counter.
+/// What the Tegsoft routes share: the simulator, the download client, the allow-list, the
+/// messageId counter.
 struct Tegsoft {
     sim: Arc<Sim>,
+    /// The simulator's own sample URLs, then the configured prefixes.
+    allow: Vec<String>,
     /// Built once; the reason it could not be, otherwise (then every download fails).
     http: Result<reqwest::Client, String>,
     messages: AtomicU64,
@@ -72,7 +79,12 @@ struct Tegsoft {
 pub(crate) fn router<S>(sim: Arc<Sim>) -> Router<S> {
     let http = fetch::http_client(sim.config.tegsoft.fetch_timeout);
     let profile = sim.config.tegsoft.profile.clone();
-    let state = Arc::new(Tegsoft { sim, http, messages: AtomicU64::new(0) });
+    let mut allow = Vec::new();
+    if let Some(origin) = &sim.config.tegsoft.own_origin {
+        allow.extend(FileType::ALL.into_iter().map(|t| format!("{origin}{}", profile.samples.get(t).path)));
+    }
+    allow.extend(sim.config.tegsoft.fetch_allow.iter().cloned());
+    let state = Arc::new(Tegsoft { sim, allow, http, messages: AtomicU64::new(0) });
     let mut router = Router::new()
         .route(profile.path(Service::UploadFile), post_route(upload_file))
         .route(profile.path(Service::SendMessage), post_route(send_message));
@@ -118,11 +130,8 @@ impl Tegsoft {
     async fn download(&self, spec: &request::FileSpec) -> Result<post::Received, Failure> {
         let http = self.http.as_ref().map_err(|e| Failure::FetchFailed(format!("cannot download: {e}")))?;
         let config = &self.sim.config;
-        let limits = fetch::Limits {
-            allow: &config.tegsoft.fetch_allow,
-            timeout: config.tegsoft.fetch_timeout,
-            max_bytes: config.max_upload,
-        };
+        let limits =
+            fetch::Limits { allow: &self.allow, timeout: config.tegsoft.fetch_timeout, max_bytes: config.max_upload };
         post::receive(&self.sim, http, spec, &limits).await
     }
 }

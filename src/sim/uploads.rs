@@ -115,6 +115,7 @@ pub(crate) async fn add_new_document(
         mime: received.mime,
         size: received.size,
         content: Content::File(file.clone()),
+        chat: Some(chat_id.clone()),
     };
     // The chat may have moved on while the body arrived: it is checked again under the lock.
     let linked = sim.with(|st| {

@@ -1,23 +1,8 @@
-//! The variant: a simulator that keeps to the documentation but takes, wherever the
-//! documentation leaves a choice, another one than the default. What differs:
-//!
-//! - ids of every kind have other formats (`ids`), the customer's chat id still differs from
-//!   the agent-side one;
-//! - message timestamps have a space and `receivedDate` a `T` (`time`), both documented forms;
-//! - responses, chat resources, messages and notifications carry fields the documentation does
-//!   not list (`extra_*` here, `rewrite` for response bodies);
-//! - a connect answer carries at most [`CONNECT_BATCH`] events, the rest ride on the next ones,
-//!   events carry an `id` and follow the connect reply (`bayeux`, `cometd`);
-//! - POST responses carry a referenceId only for the operations whose pages show one
-//!   ([`REFERENCE_IN_RESPONSE`]); notifications keep theirs;
-//! - every chat has an External participant, the bot "PoD service" of the AddAttachment sample;
-//! - waiting chats go to the highest-numbered of the least loaded agents (`routing`), and the
-//!   preset `SimConfig::variant()` gives agents another capacity.
+//! What some non-default latitudes (`latitude`) serve: the External participant of the
+//! AddAttachment sample, the undocumented extra fields, the operations whose page shows a
+//! referenceId in the response.
 
 use serde_json::{Map, Value, json};
-
-/// Most events one connect answer carries in the variant.
-pub(crate) const CONNECT_BATCH: usize = 2;
 
 /// The operations whose documented response shows a referenceId (ChatConsult, ChatInviteUser,
 /// ChatCancelConsult); Add New Document, not an operation, shows one too.
@@ -25,6 +10,20 @@ pub(crate) const REFERENCE_IN_RESPONSE: &[&str] = &["Consult", "Invite", "Cancel
 
 /// The External participant's nickname, from the AddAttachment sample.
 pub(crate) const BOT_NICKNAME: &str = "PoD service";
+
+/// The public Notice the bot posts once joined.
+pub(crate) const BOT_NOTICE: &str = "PoD service joined the chat";
+
+/// The bot as a participant whose messages the transcript carries.
+pub(crate) fn bot(id: String) -> super::message::Participant {
+    super::message::Participant {
+        id,
+        nickname: BOT_NICKNAME.to_owned(),
+        user_id: None,
+        visibility: crate::api::Visibility::All,
+        external: true,
+    }
+}
 
 /// The bot as a chat's `participants` list it (the AddAttachment sample's fields).
 pub(crate) fn bot_participant(id: &str) -> Value {

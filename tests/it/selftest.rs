@@ -1,7 +1,8 @@
-//! The self-test in-process: every simulator fault is caught by its expected rule, the variant
-//! passes the whole conformance suite with no violation, and the variant really differs from the
-//! default where the documentation allows (ids, timestamp forms, extra fields, batching,
-//! referenceId in responses, the External participant).
+//! The self-test in-process: every simulator fault is caught by its expected rule on top of a
+//! variant seed, the variant preset and every default seed pass the whole conformance suite with
+//! no violation, and the variant really differs from the default where the documentation allows
+//! (ids, timestamp forms, extra fields, batching, referenceId in responses, the External
+//! participant).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use chatprobe::client::ClientConfig;
 use chatprobe::contract::schema::SchemaRegistry;
 use chatprobe::scenario::{self, Scenario};
 use chatprobe::selftest::{self, Options};
-use chatprobe::sim::{self, Fault, RunningSim, SimConfig};
+use chatprobe::sim::{self, DEFAULT_SEEDS, Fault, Latitudes, RunningSim, SimConfig};
 use reqwest::Client;
 use serde_json::{Value, json};
 
@@ -56,11 +57,11 @@ fn whole_suite() -> Vec<Scenario> {
     files.iter().map(|f| parse(f)).collect()
 }
 
-fn options(scenarios: Vec<Scenario>, faults: Vec<Fault>, variant: bool) -> Options {
+fn options(scenarios: Vec<Scenario>, faults: Vec<Fault>, seeds: &[u64]) -> Options {
     Options {
         scenarios,
         faults,
-        variant,
+        seeds: seeds.to_vec(),
         jobs: 16,
         schemas: Arc::new(SchemaRegistry::embedded().unwrap()),
         client: ClientConfig::default(),
@@ -70,8 +71,9 @@ fn options(scenarios: Vec<Scenario>, faults: Vec<Fault>, variant: bool) -> Optio
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fault_is_caught_by_its_expected_rule() {
     let subset = FAULT_SUBSET.iter().map(|f| parse(&conformance().join(f))).collect();
-    let report = selftest::run(&options(subset, Fault::ALL.to_vec(), false)).await.unwrap();
+    let report = selftest::run(&options(subset, Fault::ALL.to_vec(), DEFAULT_SEEDS)).await.unwrap();
     assert_eq!(report.faults.len(), Fault::ALL.len());
+    assert_eq!(report.variants.len(), DEFAULT_SEEDS.len());
     let mut matrix = Vec::new();
     selftest::write_matrix(&report, &mut matrix).unwrap();
     let matrix = String::from_utf8(matrix).unwrap();
@@ -79,29 +81,40 @@ async fn every_fault_is_caught_by_its_expected_rule() {
         assert!(run.caught(), "{} was not caught by {}:\n{matrix}", run.fault, run.expected.id);
         assert_eq!(run.scenarios, FAULT_SUBSET.len());
         assert!(run.scenarios_failed > 0, "{}", run.fault);
-        assert!(matrix.lines().any(|l| l.starts_with(run.fault.name()) && l.ends_with("caught")), "{matrix}");
+        let seed = run.seed.expect("every fault rides on a seed");
+        let label = format!("{} @ seed {seed}", run.fault.name());
+        assert!(matrix.lines().any(|l| l.starts_with(&label) && l.ends_with("caught")), "{matrix}");
     }
+    // The faults take the seeds in turn.
+    let seeds: Vec<u64> = report.faults.iter().filter_map(|f| f.seed).take(DEFAULT_SEEDS.len()).collect();
+    assert_eq!(seeds, DEFAULT_SEEDS);
     assert!(report.passed());
     assert!(matrix.contains(&format!("{n} of {n} faults caught", n = Fault::ALL.len())), "{matrix}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_variant_passes_the_whole_conformance_suite() {
+async fn the_variant_and_every_default_seed_pass_the_whole_conformance_suite() {
     let suite = whole_suite();
     let count = suite.len();
-    let variant = selftest::run_variant(&options(suite, Vec::new(), true)).await.unwrap();
-    let mut console = Vec::new();
-    chatprobe::report::console::write(&variant.result, &Default::default(), &mut console).unwrap();
-    assert!(variant.passed(), "{}", String::from_utf8_lossy(&console));
-    assert_eq!(variant.scenarios, count);
-    assert!(variant.raised.is_empty());
-    assert!(variant.result.counts.notifications_validated > 0);
+    let opts = options(suite, Vec::new(), DEFAULT_SEEDS);
+    let preset = selftest::run_latitudes(0, Latitudes::variant(), &opts).await.unwrap();
+    let report = selftest::run(&opts).await.unwrap();
+    for variant in std::iter::once(&preset).chain(&report.variants) {
+        let mut console = Vec::new();
+        chatprobe::report::console::write(&variant.result, &Default::default(), &mut console).unwrap();
+        let lat = variant.latitudes;
+        assert!(variant.passed(), "seed {} ({lat}):\n{}", variant.seed, String::from_utf8_lossy(&console));
+        assert_eq!(variant.scenarios, count);
+        assert!(variant.raised.is_empty());
+        assert!(variant.result.counts.notifications_validated > 0);
+    }
+    assert_eq!(report.variants.iter().map(|v| v.seed).collect::<Vec<_>>(), DEFAULT_SEEDS);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fault_alone_fails_the_suite_and_the_report_says_so() {
     let subset = vec![parse(&conformance().join("gws/01-login-and-session.yaml"))];
-    let run = selftest::run_fault(Fault::CsrfNotEnforced, &options(subset, Vec::new(), false)).await.unwrap();
+    let run = selftest::run_fault(Fault::CsrfNotEnforced, None, &options(subset, Vec::new(), &[])).await.unwrap();
     assert!(run.caught(), "{:?}", run.raised);
     assert_eq!(run.raised.get("security.csrf"), Some(&1));
     assert_eq!((run.scenarios, run.scenarios_failed), (1, 1));
@@ -148,7 +161,8 @@ impl Peer {
 
     async fn bayeux(&self, messages: Value) -> Vec<Value> {
         let url = format!("{}{}", self.base, api::NOTIFICATIONS_PATH);
-        match self.http.post(url).json(&messages).send().await.unwrap().json::<Value>().await.unwrap() {
+        let request = self.http.post(url).header(api::CSRF_TOKEN_HEADER, &self.csrf).json(&messages);
+        match request.send().await.unwrap().json::<Value>().await.unwrap() {
             Value::Array(replies) => replies,
             other => panic!("not an array: {other}"),
         }
@@ -173,7 +187,8 @@ fn events(answer: &[Value]) -> Vec<&Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_variant_differs_from_the_default_where_the_docs_allow() {
-    let config = SimConfig { agents: 3, cometd_timeout: Duration::from_secs(2), ..SimConfig::variant() };
+    let mut config = SimConfig { agents: 3, cometd_timeout: Duration::from_secs(2), ..SimConfig::variant() };
+    config.latitudes.pin("bayeux-batching", "two-per-reply").unwrap();
     let sim = sim::start(config, "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let agent = Peer::agent(&sim, 1, true).await;
 

@@ -41,8 +41,14 @@ async fn answer(response: reqwest::Response) -> (StatusCode, Value) {
 }
 
 /// One POST to the CometD endpoint.
-async fn bayeux(http: &Client, base: &str, messages: Value) -> Vec<Value> {
-    let response = http.post(format!("{base}/api/v2/notifications")).json(&messages).send().await.unwrap();
+async fn bayeux(http: &Client, base: &str, csrf: &str, messages: Value) -> Vec<Value> {
+    let response = http
+        .post(format!("{base}/api/v2/notifications"))
+        .header("X-CSRF-TOKEN", csrf)
+        .json(&messages)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
     match response.json::<Value>().await.unwrap() {
@@ -52,13 +58,13 @@ async fn bayeux(http: &Client, base: &str, messages: Value) -> Vec<Value> {
 }
 
 /// A held (or immediate) connect; returns everything the answer carried.
-async fn connect(http: Client, base: String, client_id: String, advice: Option<Value>) -> Vec<Value> {
+async fn connect(http: Client, base: String, csrf: String, client_id: String, advice: Option<Value>) -> Vec<Value> {
     let mut message =
         json!({"id": "c", "channel": "/meta/connect", "clientId": client_id, "connectionType": "long-polling"});
     if let Some(advice) = advice {
         message["advice"] = advice;
     }
-    bayeux(&http, &base, json!([message])).await
+    bayeux(&http, &base, &csrf, json!([message])).await
 }
 
 fn meta<'a>(replies: &'a [Value], channel: &str) -> &'a Value {
@@ -112,14 +118,14 @@ impl Agent {
     /// Handshake and subscribe to `/v2/me/chats` and `/v2/me/channels`.
     async fn handshake(&mut self) {
         let hs = json!([{"id": "1", "channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"]}]);
-        let replies = bayeux(&self.http, &self.base, hs).await;
+        let replies = bayeux(&self.http, &self.base, &self.csrf, hs).await;
         let reply = meta(&replies, "/meta/handshake");
         assert_eq!(reply["successful"], true, "{reply}");
         assert_eq!(reply["id"], "1");
         assert_eq!(reply["advice"]["reconnect"], "retry");
         self.client_id = reply["clientId"].as_str().unwrap().to_owned();
         let sub = json!([{"id": "2", "channel": "/meta/subscribe", "clientId": self.client_id, "subscription": ["/v2/me/chats", "/v2/me/channels"]}]);
-        let replies = bayeux(&self.http, &self.base, sub).await;
+        let replies = bayeux(&self.http, &self.base, &self.csrf, sub).await;
         let reply = meta(&replies, "/meta/subscribe");
         assert_eq!(reply["successful"], true, "{reply}");
         assert_eq!(reply["subscription"], json!(["/v2/me/chats", "/v2/me/channels"]));
@@ -138,7 +144,7 @@ impl Agent {
     }
 
     fn connect(&self, advice: Option<Value>) -> impl Future<Output = Vec<Value>> + use<> {
-        connect(self.http.clone(), self.base.clone(), self.client_id.clone(), advice)
+        connect(self.http.clone(), self.base.clone(), self.csrf.clone(), self.client_id.clone(), advice)
     }
 
     /// Connect until at least `n` events on `/v2/me/chats` arrived; returns their data.
@@ -622,7 +628,8 @@ async fn unknown_or_forgotten_clients_get_402_with_handshake_advice() {
         assert_eq!(reply["error"], "402::Unknown client");
         assert_eq!(reply["advice"], json!({"reconnect": "handshake", "interval": 0}));
     };
-    let replies = connect(agent.http.clone(), agent.base.clone(), "nosuchclient".into(), None).await;
+    let replies =
+        connect(agent.http.clone(), agent.base.clone(), agent.csrf.clone(), "nosuchclient".into(), None).await;
     check_402(&replies, "/meta/connect");
     assert_eq!(meta(&replies, "/meta/connect")["id"], "c");
 
@@ -637,7 +644,7 @@ async fn unknown_or_forgotten_clients_get_402_with_handshake_advice() {
     check_402(&agent.connect(None).await, "/meta/connect");
     let sub =
         json!([{"id": "9", "channel": "/meta/subscribe", "clientId": agent.client_id, "subscription": "/v2/me/chats"}]);
-    check_402(&bayeux(&agent.http, &agent.base, sub).await, "/meta/subscribe");
+    check_402(&bayeux(&agent.http, &agent.base, &agent.csrf, sub).await, "/meta/subscribe");
 
     // Handshaking again works.
     agent.handshake().await;
@@ -667,11 +674,15 @@ async fn a_second_connect_answers_the_first() {
 async fn bayeux_protocol_edges() {
     let sim = start(small()).await;
     let base = sim.base_url();
-    // No HTTP session: the handshake is refused for good.
+    // An anonymous session (handed out with the 401) and its token: the handshake passes the
+    // CSRF check but is refused for good.
     let anonymous = http();
+    let refused = anonymous.get(format!("{base}/api/v2/me")).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let anonymous_token = refused.headers()["X-CSRF-TOKEN"].to_str().unwrap().to_owned();
     let hs =
         json!({"id": 7, "channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"]});
-    let replies = bayeux(&anonymous, &base, hs.clone()).await;
+    let replies = bayeux(&anonymous, &base, &anonymous_token, hs.clone()).await;
     assert_eq!(replies[0]["id"], 7, "a bare object is accepted and a numeric id echoed");
     assert_eq!((&replies[0]["successful"], &replies[0]["error"]), (&json!(false), &json!("403::Unauthorized")));
     assert_eq!(replies[0]["advice"]["reconnect"], "none");
@@ -679,13 +690,19 @@ async fn bayeux_protocol_edges() {
     let mut agent = Agent::login(&sim, 1).await;
     let pigeon =
         json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["carrier-pigeon"]}]);
-    let replies = bayeux(&agent.http, &base, pigeon).await;
+    let replies = bayeux(&agent.http, &base, &agent.csrf, pigeon).await;
     assert_eq!(replies[0]["successful"], false);
     assert!(replies[0]["error"].as_str().unwrap().starts_with("301:"));
 
     // The JS client's sub-paths all lead to the same endpoint.
-    let response =
-        agent.http.post(format!("{base}/api/v2/notifications/handshake")).json(&json!([hs])).send().await.unwrap();
+    let response = agent
+        .http
+        .post(format!("{base}/api/v2/notifications/handshake"))
+        .header("X-CSRF-TOKEN", &agent.csrf)
+        .json(&json!([hs]))
+        .send()
+        .await
+        .unwrap();
     let replies: Value = response.json().await.unwrap();
     assert_eq!(replies[0]["successful"], true);
     agent.client_id = replies[0]["clientId"].as_str().unwrap().to_owned();
@@ -695,6 +712,7 @@ async fn bayeux_protocol_edges() {
     let response = agent
         .http
         .post(format!("{base}/api/v2/notifications/"))
+        .header("X-CSRF-TOKEN", &agent.csrf)
         .json(&subscribe(json!("/v2/me/*")))
         .send()
         .await
@@ -702,9 +720,9 @@ async fn bayeux_protocol_edges() {
     let replies: Value = response.json().await.unwrap();
     assert_eq!((&replies[0]["successful"], &replies[0]["subscription"]), (&json!(true), &json!("/v2/me/*")));
     let missing = json!([{"id": "m", "channel": "/meta/subscribe", "clientId": agent.client_id}]);
-    let replies = bayeux(&agent.http, &base, missing).await;
+    let replies = bayeux(&agent.http, &base, &agent.csrf, missing).await;
     assert_eq!(replies[0]["error"], "403::subscription_missing");
-    let replies = bayeux(&agent.http, &base, subscribe(json!("/v2/others/chats"))).await;
+    let replies = bayeux(&agent.http, &base, &agent.csrf, subscribe(json!("/v2/others/chats"))).await;
     assert_eq!(replies[0]["successful"], false);
     assert_eq!(replies[0]["subscription"], "/v2/others/chats");
 
@@ -719,7 +737,7 @@ async fn bayeux_protocol_edges() {
         {"id": "u", "channel": "/meta/unsubscribe", "clientId": agent.client_id, "subscription": "/v2/me/*"},
         {"id": "k", "channel": "/meta/connect", "clientId": agent.client_id, "connectionType": "long-polling"},
     ]);
-    let replies = bayeux(&agent.http, &base, batch).await;
+    let replies = bayeux(&agent.http, &base, &agent.csrf, batch).await;
     assert_eq!(replies.len(), 3, "{replies:?}");
     assert_eq!((&replies[0]["channel"], &replies[0]["successful"]), (&json!("/meta/unsubscribe"), &json!(true)));
     assert_eq!(replies[1]["channel"], "/v2/me/channels");
@@ -727,7 +745,7 @@ async fn bayeux_protocol_edges() {
 
     // Disconnect: the client is gone.
     let bye = json!([{"id": "d", "channel": "/meta/disconnect", "clientId": agent.client_id}]);
-    let replies = bayeux(&agent.http, &base, bye).await;
+    let replies = bayeux(&agent.http, &base, &agent.csrf, bye).await;
     assert_eq!((&replies[0]["channel"], &replies[0]["successful"]), (&json!("/meta/disconnect"), &json!(true)));
     assert_eq!(sim.handle.stats().bayeux_clients, 0);
     assert_eq!(meta(&agent.connect(None).await, "/meta/connect")["error"], "402::Unknown client");
@@ -783,7 +801,11 @@ async fn an_abandoned_connect_is_no_longer_counted_as_held() {
     agent.handshake().await;
     agent.connect(None).await;
     let message = json!([{"channel": "/meta/connect", "clientId": agent.client_id, "connectionType": "long-polling"}]);
-    let request = agent.http.post(format!("{}/api/v2/notifications", agent.base)).json(&message);
+    let request = agent
+        .http
+        .post(format!("{}/api/v2/notifications", agent.base))
+        .header("X-CSRF-TOKEN", &agent.csrf)
+        .json(&message);
     let abandoned = tokio::spawn(request.send());
     wait_for(&sim.handle, "a held connect", |s| s.held_connects == 1).await;
     abandoned.abort();

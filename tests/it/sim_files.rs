@@ -139,7 +139,12 @@ impl Agent {
     }
 
     async fn bayeux(&self, messages: Value) -> Vec<Value> {
-        let response = self.http.post(format!("{}/api/v2/notifications", self.base)).json(&messages).send().await;
+        let response = self
+            .http
+            .post(format!("{}/api/v2/notifications", self.base))
+            .header("X-CSRF-TOKEN", &self.csrf)
+            .json(&messages);
+        let response = response.send().await;
         response.unwrap().json::<Vec<Value>>().await.unwrap()
     }
 
@@ -613,5 +618,33 @@ async fn unknown_or_unauthenticated_downloads_are_refused() {
     assert_eq!(got.status, StatusCode::OK);
     assert_eq!(got.len as u64, STANDARD_RESPONSES[0].size);
     assert!(got.header("set-cookie").starts_with("JSESSIONID="));
+    sim.shutdown().await;
+}
+
+/// Another agent's upload is unknown to an agent that was never offered its chat, by either
+/// download path and to AddAttachment; the uploader, and any agent for a standard response, may
+/// read it.
+#[tokio::test]
+async fn an_agent_reads_only_documents_of_chats_offered_to_it() {
+    let (sim, agent, _customer, chat) = chatting(config()).await;
+    let bytes = payload(1_000, 3);
+    let reply = agent.upload(&chat, multipart(&[("attachment", Some("private.bin"), None, &bytes)])).await;
+    accepted(&reply);
+    let document = reply.1["documentId"].as_str().unwrap().to_owned();
+    let base = sim.base_url();
+    let other = Agent::ready(&sim, 2).await;
+    let _second_customer = Customer::request(&sim).await;
+    let other_chat = other.accept_next().await;
+
+    let by_id = format!("{base}/api/v2/attachments/{document}");
+    assert_eq!(fetch(agent.http.get(&by_id)).await.status, StatusCode::OK);
+    fetch(other.http.get(&by_id)).await.refused(StatusCode::NOT_FOUND, 6);
+    fetch(other.http.get(format!("{base}/api/v2/chats/{chat}/attachments/{document}")))
+        .await
+        .refused(StatusCode::NOT_FOUND, 6);
+    let attach = json!({"operationName": "AddAttachment", "documentId": document});
+    refused(&other.op(&other_chat, attach).await, StatusCode::NOT_FOUND, 6);
+    let standard = format!("{base}/api/v2/attachments/{}", STANDARD_RESPONSES[0].id);
+    assert_eq!(fetch(other.http.get(&standard)).await.status, StatusCode::OK);
     sim.shutdown().await;
 }

@@ -111,7 +111,12 @@ impl Agent {
     }
 
     async fn bayeux(&self, messages: Value) -> Vec<Value> {
-        let response = self.http.post(format!("{}/api/v2/notifications", self.base)).json(&messages).send().await;
+        let response = self
+            .http
+            .post(format!("{}/api/v2/notifications", self.base))
+            .header("X-CSRF-TOKEN", &self.csrf)
+            .json(&messages);
+        let response = response.send().await;
         match response.unwrap().json::<Value>().await.unwrap() {
             Value::Array(replies) => replies,
             other => panic!("not an array: {other}"),

@@ -208,7 +208,13 @@ async fn send_message_takes_a_file_alone_or_with_a_text() {
 async fn every_refusal_has_the_profile_status_and_code_and_changes_nothing() {
     use Refusal::*;
     for profile in profiles() {
-        let sim = start(config(&profile)).await;
+        let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let (listener, files) = file_listener().await;
+        let mut cfg = allowing(&profile, files);
+        cfg.tegsoft.fetch_allow.push(format!("http://127.0.0.1:{closed_port}/"));
+        let allow_list = cfg.tegsoft.fetch_allow.clone();
+        let server = file_server(listener, axum::Router::new());
+        let sim = start(cfg).await;
         let (tegsoft, customer) = (tegsoft(&sim, &profile), customer(&sim));
         let chat = new_chat(&customer).await;
         let before = transcript(&customer, &chat).await.len();
@@ -216,10 +222,12 @@ async fn every_refusal_has_the_profile_status_and_code_and_changes_nothing() {
         let png = sample_file(&sim, &profile, FileType::Image);
         let mut gif = png.clone();
         gif.file_type = "GIF".into();
-        let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let unreachable = FileDetails::new(&format!("http://127.0.0.1:{closed_port}/x.png"), "x.png", FileType::Image);
-        let missing =
-            FileDetails::new(&format!("{}/nowhere/missing.png", sim.base_url()), "missing.png", FileType::Image);
+        let missing = FileDetails::new(&format!("http://{files}/nowhere/missing.png"), "missing.png", FileType::Image);
+        // The simulator's own origin outside its sample files: another service's answer must not
+        // be read back as a download.
+        let own_api =
+            FileDetails::new(&format!("{}/api/v2/diagnostics/version", sim.base_url()), "v.png", FileType::Image);
         let foreign = FileDetails::new("http://files.example.invalid/x.png", "x.png", FileType::Image);
         let ftp = FileDetails::new("ftp://127.0.0.1/x.png", "x.png", FileType::Image);
         let png_json = png.to_json();
@@ -244,6 +252,7 @@ async fn every_refusal_has_the_profile_status_and_code_and_changes_nothing() {
             ("unreachable fileUrl", tegsoft.upload_file(&chat, &unreachable).await.unwrap(), FetchFailed),
             ("fileUrl answering 404", tegsoft.upload_file(&chat, &missing).await.unwrap(), FetchFailed),
             ("host not allowed", tegsoft.upload_file(&chat, &foreign).await.unwrap(), FetchNotAllowed),
+            ("own origin off the samples", tegsoft.upload_file(&chat, &own_api).await.unwrap(), FetchNotAllowed),
             // The text is not posted when the file cannot be.
             (
                 "text with a bad file",
@@ -263,11 +272,16 @@ async fn every_refusal_has_the_profile_status_and_code_and_changes_nothing() {
         assert!(named("unknown fileType").contains("GIF"));
         assert!(named("unreachable fileUrl").contains(&format!("127.0.0.1:{closed_port}")));
         assert!(named("fileUrl answering 404").contains("404"));
-        assert_eq!(
-            named("host not allowed"),
-            "fileUrl host `files.example.invalid` is not on the download allow-list [127.0.0.1, localhost, ::1]; \
-             the file was not fetched"
+        let host_refusal = named("host not allowed");
+        assert!(
+            host_refusal.starts_with(
+                "fileUrl http://files.example.invalid/x.png is under none of the download allow-list's prefixes ["
+            ) && host_refusal.ends_with("]; the file was not fetched"),
+            "{host_refusal}"
         );
+        for prefix in allow_list.iter().chain([&sample_url(&sim, &profile, FileType::Image)]) {
+            assert!(host_refusal.contains(prefix.as_str()), "{prefix} missing from: {host_refusal}");
+        }
         assert_eq!(
             transcript(&customer, &chat).await.len(),
             before,
@@ -275,6 +289,7 @@ async fn every_refusal_has_the_profile_status_and_code_and_changes_nothing() {
             profile.name
         );
         assert_eq!(sim.handle.stats().documents, documents, "{}: a refused request stored a document", profile.name);
+        server.abort();
         sim.shutdown().await;
     }
 }
@@ -334,17 +349,34 @@ async fn a_file_over_the_upload_limit_is_refused_and_not_kept() {
     sim.shutdown().await;
 }
 
-/// A file server on loopback for the cases the simulator's own samples cannot show.
-async fn file_server(router: axum::Router) -> (std::net::SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>) {
+/// A loopback listener for a file server, bound before the simulator so that the simulator can
+/// be told to allow it (`fetch_allow`).
+async fn file_listener() -> (tokio::net::TcpListener, std::net::SocketAddr) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    (addr, tokio::spawn(async move { axum::serve(listener, router).await }))
+    (listener, addr)
+}
+
+/// A file server for the cases the simulator's own samples cannot show.
+fn file_server(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+) -> tokio::task::JoinHandle<std::io::Result<()>> {
+    tokio::spawn(async move { axum::serve(listener, router).await })
+}
+
+/// The configuration with `addr` allowed besides the simulator's own samples.
+fn allowing(profile: &TegsoftProfile, addr: std::net::SocketAddr) -> SimConfig {
+    let mut cfg = config(profile);
+    cfg.tegsoft.fetch_allow = vec![format!("http://{addr}/")];
+    cfg
 }
 
 #[tokio::test]
 async fn a_file_streamed_past_the_limit_is_cut_off() {
     let profile = TegsoftProfile::default();
-    let sim = start(SimConfig { max_upload: 1000, ..config(&profile) }).await;
+    let (listener, addr) = file_listener().await;
+    let sim = start(SimConfig { max_upload: 1000, ..allowing(&profile, addr) }).await;
     let (tegsoft, customer) = (tegsoft(&sim, &profile), customer(&sim));
     let chat = new_chat(&customer).await;
     let documents = sim.handle.stats().documents;
@@ -356,7 +388,7 @@ async fn a_file_streamed_past_the_limit_is_cut_off() {
             axum::body::Body::from_stream(chunks)
         }),
     );
-    let (addr, server) = file_server(endless).await;
+    let server = file_server(listener, endless);
     let big = FileDetails::new(&format!("http://{addr}/big.pdf"), "big.pdf", FileType::Document);
     let message = assert_failure(&tegsoft.upload_file(&chat, &big).await.unwrap(), &profile, Refusal::FileTooLarge);
     assert!(message.contains("1000 bytes"), "{message}");
@@ -370,7 +402,8 @@ async fn a_file_streamed_past_the_limit_is_cut_off() {
 #[tokio::test]
 async fn redirects_are_not_followed() {
     let profile = TegsoftProfile::default();
-    let sim = start(config(&profile)).await;
+    let (listener, addr) = file_listener().await;
+    let sim = start(allowing(&profile, addr)).await;
     let (tegsoft, customer) = (tegsoft(&sim, &profile), customer(&sim));
     let chat = new_chat(&customer).await;
     let target = sample_url(&sim, &profile, FileType::Image);
@@ -381,7 +414,7 @@ async fn redirects_are_not_followed() {
             async move { axum::response::Redirect::temporary(&target) }
         }),
     );
-    let (addr, server) = file_server(redirect).await;
+    let server = file_server(listener, redirect);
     let moved = FileDetails::new(&format!("http://{addr}/moved.png"), "moved.png", FileType::Image);
     let message = assert_failure(&tegsoft.upload_file(&chat, &moved).await.unwrap(), &profile, Refusal::FetchFailed);
     assert!(message.contains("307") && message.contains("redirects are not followed"), "{message}");
@@ -400,15 +433,19 @@ async fn a_host_off_the_allow_list_is_never_contacted() {
     let file = FileDetails::new(&url, "x.png", FileType::Image);
 
     let profile = TegsoftProfile::default();
-    let only_localhost = TegsoftConfig { fetch_allow: vec!["127.0.0.1".into()], ..TegsoftConfig::default() };
+    let only_localhost = TegsoftConfig { fetch_allow: vec!["http://127.0.0.1:9/".into()], ..TegsoftConfig::default() };
     let sim = start(SimConfig { tegsoft: only_localhost, ..config(&profile) }).await;
     let (tegsoft_client, customer_client) = (tegsoft(&sim, &profile), customer(&sim));
     let chat = new_chat(&customer_client).await;
     let refused = tegsoft_client.upload_file(&chat, &file).await.unwrap();
     let message = assert_failure(&refused, &profile, Refusal::FetchNotAllowed);
     assert_eq!(
-        message,
-        "fileUrl host `127.0.0.2` is not on the download allow-list [127.0.0.1]; the file was not fetched"
+        message.rsplit_once(", ").map(|(head, tail)| (head.split_once('[').unwrap().0, tail)),
+        Some((
+            format!("fileUrl {url} is under none of the download allow-list's prefixes ").as_str(),
+            "http://127.0.0.1:9/]; the file was not fetched"
+        )),
+        "{message}"
     );
     let accepted = listener.accept();
     assert!(
@@ -420,7 +457,7 @@ async fn a_host_off_the_allow_list_is_never_contacted() {
     // The same URL with its host allowed is fetched: the listener sees the connection, and the
     // download, never answered, fails at its deadline.
     let allowed = TegsoftConfig {
-        fetch_allow: vec!["127.0.0.2".into()],
+        fetch_allow: vec![format!("http://{addr}/")],
         fetch_timeout: Duration::from_secs(1),
         ..TegsoftConfig::default()
     };

@@ -184,11 +184,14 @@ async fn front(State(f): State<Arc<Front>>, request: Request) -> Response {
 /// Run the scenarios named through a front with `defect` before a default simulator.
 async fn run_through(defect: Defect, files: &[&str]) -> RunResult {
     let p = TegsoftProfile::default();
-    let running = sim::start(sim_config(&p), "127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let state = Arc::new(Front { sim: running.base_url(), profile: p.clone(), defect, http: reqwest::Client::new() });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base_url = format!("http://{}", listener.local_addr().unwrap());
+    // The scenarios name the sample files at the front's address: the simulator may fetch them.
+    let mut config = sim_config(&p);
+    config.tegsoft.fetch_allow = vec![format!("{base_url}/")];
+    let running = sim::start(config, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let state = Arc::new(Front { sim: running.base_url(), profile: p.clone(), defect, http: reqwest::Client::new() });
     let server =
         tokio::spawn(async move { axum::serve(listener, Router::new().fallback(front).with_state(state)).await });
     let scenarios: Vec<Scenario> =

@@ -1,7 +1,8 @@
 //! Downloading a `fileUrl`, as the Tegsoft services do ("the file you want to send is at a
-//! downloadable URL") — but only from hosts on the allow-list. The host is checked on the URL's
-//! text before any lookup or connection, so a scenario or a test cannot make the simulator reach
-//! beyond the machine. Redirects are never followed (one could lead to another host), the whole
+//! downloadable URL") — but only from URLs on the allow-list: the simulator's own sample files,
+//! and the URL prefixes it was given (`--fetch-allow`). The URL is checked on its text before any
+//! lookup or connection, so a caller cannot make the simulator reach another service, even on
+//! this machine, and read its answer back as a download. Redirects are never followed (one could lead to another host), the whole
 //! download has a deadline, and the body is streamed against the size limit.
 
 use std::net::IpAddr;
@@ -44,16 +45,43 @@ pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, String> 
         .map_err(|e| error_chain(&e))
 }
 
-/// Refuse a URL whose host is not on `allow`. Looks only at the URL's text: an IP literal is
-/// compared as an address (so `127.1` and `127.0.0.1` are one host), a name by its spelling.
-pub(crate) fn check_allowed(url: &Url, allow: &[String]) -> Result<(), Failure> {
-    let host = url.host_str().unwrap_or_default();
-    let as_ip = |text: &str| text.trim().trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok();
-    let allowed = match as_ip(host) {
-        Some(ip) => allow.iter().any(|entry| as_ip(entry) == Some(ip)),
-        None => allow.iter().any(|entry| entry.trim().eq_ignore_ascii_case(host)),
+/// Whether `url` falls under the allow-list entry `prefix`, an absolute http(s) URL: the same
+/// scheme, host and port (an IP literal compared as an address, so `127.1` is `127.0.0.1`; a name
+/// by its spelling, case aside), no user info, and a path that is the prefix's path or goes on
+/// below it (`/public_files` covers `/public_files/a.png`, not `/public_files_x`).
+fn under(url: &Url, prefix: &str) -> bool {
+    let Ok(prefix) = Url::parse(prefix.trim()) else { return false };
+    let as_ip = |text: &str| text.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok();
+    let same_host = match (url.host_str(), prefix.host_str()) {
+        (Some(a), Some(b)) => match (as_ip(a), as_ip(b)) {
+            (Some(a), Some(b)) => a == b,
+            (None, None) => a.eq_ignore_ascii_case(b),
+            _ => false,
+        },
+        _ => false,
     };
-    if allowed { Ok(()) } else { Err(Failure::FetchNotAllowed { host: host.to_owned(), allow: allow.to_vec() }) }
+    let (path, base) = (url.path(), prefix.path());
+    let below = path == base
+        || base.ends_with('/') && path.starts_with(base)
+        || path.strip_prefix(base).is_some_and(|rest| rest.starts_with('/'));
+    url.scheme() == prefix.scheme()
+        && same_host
+        && url.port_or_known_default() == prefix.port_or_known_default()
+        && url.username().is_empty()
+        && url.password().is_none()
+        && below
+}
+
+/// Refuse a URL under none of the `allow` prefixes. Looks only at the URL's text.
+pub(crate) fn check_allowed(url: &Url, allow: &[String]) -> Result<(), Failure> {
+    if allow.iter().any(|prefix| under(url, prefix)) {
+        return Ok(());
+    }
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    Err(Failure::FetchNotAllowed { url: shown.to_string(), allow: allow.to_vec() })
 }
 
 /// Download `url` into `out`: allow-list first, then one GET that must answer 2xx within the
@@ -128,37 +156,52 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 mod tests {
     use super::*;
 
-    fn allow(hosts: &[&str]) -> Vec<String> {
-        hosts.iter().map(|h| (*h).to_owned()).collect()
+    fn allow(prefixes: &[&str]) -> Vec<String> {
+        prefixes.iter().map(|h| (*h).to_owned()).collect()
     }
 
-    fn check(url: &str, hosts: &[&str]) -> Result<(), Failure> {
-        check_allowed(&Url::parse(url).unwrap(), &allow(hosts))
-    }
-
-    #[test]
-    fn the_default_hosts_are_allowed() {
-        let defaults = ["127.0.0.1", "localhost", "::1"];
-        for url in ["http://127.0.0.1:9/x", "http://LOCALHOST/x", "https://[::1]:8443/x", "http://127.1/x"] {
-            assert_eq!(check(url, &defaults), Ok(()), "{url}");
-        }
+    fn check(url: &str, prefixes: &[&str]) -> Result<(), Failure> {
+        check_allowed(&Url::parse(url).unwrap(), &allow(prefixes))
     }
 
     #[test]
-    fn other_hosts_are_refused_by_their_text() {
-        let only = ["127.0.0.1"];
-        for (url, host) in [
-            ("http://127.0.0.2:80/x", "127.0.0.2"),
-            ("http://files.example.invalid/x.png", "files.example.invalid"),
-            ("http://127.0.0.1@evil.example/x", "evil.example"),
-            ("http://localhost/x", "localhost"),
-            ("http://127.0.0.1.nip.io/x", "127.0.0.1.nip.io"),
-            ("http://[::ffff:127.0.0.1]/x", "[::ffff:7f00:1]"),
+    fn urls_under_a_prefix_are_allowed() {
+        let own = ["http://127.0.0.1:8090/public_files/", "http://localhost:9000/files"];
+        for url in [
+            "http://127.0.0.1:8090/public_files/a.png",
+            "http://127.1:8090/public_files/a/b.png?x=1",
+            "http://LOCALHOST:9000/files/a.pdf",
+            "http://localhost:9000/files",
         ] {
-            let err = check(url, &only).unwrap_err();
-            assert_eq!(err, Failure::FetchNotAllowed { host: host.into(), allow: allow(&only) }, "{url}");
+            assert_eq!(check(url, &own), Ok(()), "{url}");
+        }
+        assert_eq!(check("https://[::1]/x", &["https://[0:0:0:0:0:0:0:1]:443/"]), Ok(()));
+    }
+
+    #[test]
+    fn other_urls_are_refused_by_their_text() {
+        let own = ["http://127.0.0.1:8090/public_files/", "http://localhost:9000/files"];
+        for url in [
+            "http://127.0.0.1:8091/public_files/a.png",
+            "http://127.0.0.1:8090/api/v2/attachments/x",
+            "http://127.0.0.1:8090/public_files/../secret",
+            "https://127.0.0.1:8090/public_files/a.png",
+            "http://127.0.0.2:8090/public_files/a.png",
+            "http://localhost:9000/files_other/a.pdf",
+            "http://user:pw@127.0.0.1:8090/public_files/a.png",
+            "http://127.0.0.1:8090@evil.example/public_files/a.png",
+            "http://[::ffff:127.0.0.1]:8090/public_files/a.png",
+            "http://files.example.invalid/x.png",
+        ] {
+            // `..` is resolved by the URL parser: what is checked is what would be fetched.
+            let refused = check(url, &own);
+            assert!(matches!(refused, Err(Failure::FetchNotAllowed { .. })), "{url}: {refused:?}");
         }
         assert!(check("http://127.0.0.1/x", &[]).is_err());
+        let Err(Failure::FetchNotAllowed { url, .. }) = check("http://u:p@evil.example/x?token=1", &own) else {
+            panic!("allowed")
+        };
+        assert_eq!(url, "http://evil.example/x", "user info and query are not shown");
     }
 
     #[tokio::test]
@@ -167,7 +210,7 @@ mod tests {
         listener.set_nonblocking(true).unwrap();
         let url = Url::parse(&format!("http://{}/x", listener.local_addr().unwrap())).unwrap();
         let http = http_client(Duration::from_secs(2)).unwrap();
-        let only = allow(&["localhost"]);
+        let only = allow(&["http://localhost/"]);
         let limits = Limits { allow: &only, timeout: Duration::from_secs(2), max_bytes: 10 };
         let err = fetch(&http, &url, &limits, &mut Vec::new()).await.unwrap_err();
         assert_eq!(err.refusal(), crate::api::tegsoft::Refusal::FetchNotAllowed);
@@ -179,7 +222,7 @@ mod tests {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let url = Url::parse(&format!("http://127.0.0.1:{port}/x")).unwrap();
         let http = http_client(Duration::from_secs(2)).unwrap();
-        let local = allow(&["127.0.0.1"]);
+        let local = allow(&[&format!("http://127.0.0.1:{port}/")]);
         let limits = Limits { allow: &local, timeout: Duration::from_secs(5), max_bytes: 10 };
         let err = fetch(&http, &url, &limits, &mut Vec::new()).await.unwrap_err();
         assert_eq!(err.refusal(), crate::api::tegsoft::Refusal::FetchFailed, "{err}");

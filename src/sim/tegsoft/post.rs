@@ -131,6 +131,7 @@ impl Engine {
             mime: file.mime.clone(),
             size: file.size,
             content: Content::File(file.path.clone()),
+            chat: Some(chat_id.clone()),
         });
         let file_id = self.ids.file_id();
         let attachment = json!({

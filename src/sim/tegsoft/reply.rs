@@ -34,8 +34,8 @@ pub(crate) enum Failure {
     UnknownChatId(String),
     #[error("The chat {0} is over: nothing more can be sent to it")]
     ChatClosed(String),
-    #[error("fileUrl host `{host}` is not on the download allow-list [{}]; the file was not fetched", allow.join(", "))]
-    FetchNotAllowed { host: String, allow: Vec<String> },
+    #[error("fileUrl {url} is under none of the download allow-list's prefixes [{}]; the file was not fetched", allow.join(", "))]
+    FetchNotAllowed { url: String, allow: Vec<String> },
     /// The download failed: no connection, an error status, a redirect, a timeout.
     #[error("{0}")]
     FetchFailed(String),
@@ -127,7 +127,7 @@ mod tests {
             Failure::InvalidFileUrl("x".into()),
             Failure::UnknownChatId("c".into()),
             Failure::ChatClosed("c".into()),
-            Failure::FetchNotAllowed { host: "h".into(), allow: vec!["127.0.0.1".into()] },
+            Failure::FetchNotAllowed { url: "http://h/".into(), allow: vec!["http://127.0.0.1/".into()] },
             Failure::FetchFailed("x".into()),
             Failure::FileTooLarge { limit: 1 },
         ]
@@ -153,14 +153,15 @@ mod tests {
     }
 
     #[test]
-    fn the_refusal_of_a_host_names_it_and_the_allow_list() {
+    fn the_refusal_of_a_url_names_it_and_the_allow_list() {
         let failure = Failure::FetchNotAllowed {
-            host: "files.example.invalid".into(),
-            allow: vec!["127.0.0.1".into(), "localhost".into()],
+            url: "http://files.example.invalid/x.png".into(),
+            allow: vec!["http://127.0.0.1:8090/public_files/".into(), "http://localhost:9000/".into()],
         };
         assert_eq!(
             failure.to_string(),
-            "fileUrl host `files.example.invalid` is not on the download allow-list [127.0.0.1, localhost]; the file was not fetched"
+            "fileUrl http://files.example.invalid/x.png is under none of the download allow-list's prefixes \
+             [http://127.0.0.1:8090/public_files/, http://localhost:9000/]; the file was not fetched"
         );
     }
 

@@ -120,7 +120,10 @@ pub fn encode(h: &Histogram<u64>) -> String {
 /// The histogram of an `hdr` field (compressed or not), for merging reports.
 pub fn decode(text: &str) -> Option<Histogram<u64>> {
     let bytes = STANDARD.decode(text).ok()?;
-    Deserializer::new().deserialize(&mut bytes.as_slice()).ok()
+    let mut h: Histogram<u64> = Deserializer::new().deserialize(&mut bytes.as_slice()).ok()?;
+    // As recorded: it grows when another histogram with larger values is added to it.
+    h.auto(true);
+    Some(h)
 }
 
 fn figure(h: &Histogram<u64>) -> Figure {

@@ -435,6 +435,11 @@ async fn drive(
     };
     let host_header = if url.port().is_some() { format!("{host}:{port}") } else { host.clone() };
 
+    // Customers of different shards never share a nickname or a tag.
+    let run_id = match shard {
+        (_, 1) => uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
+        (i, _) => format!("s{i}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
+    };
     let (pool, prepared, request_name) = match &spec.journey {
         Journey::Chat(_) => {
             if creds.is_empty() {
@@ -442,7 +447,7 @@ async fn drive(
                     "the chat journey needs agent credentials (--agent USER:PASSWORD)".into(),
                 ));
             }
-            let login = agents::login_all(&base_url, &creds, &client, &schemas, &metrics);
+            let login = agents::login_all(&base_url, &creds, &client, &schemas, &metrics, &run_id);
             let pool = tokio::time::timeout_at(deadline.into(), login)
                 .await
                 .map_err(|_| LoadError::Login("the agents' logins did not finish before the run's deadline".into()))?
@@ -473,11 +478,7 @@ async fn drive(
         customer: Some(customer),
         prepared,
         request_name,
-        // Customers of different shards never share a nickname or a tag.
-        run_id: match shard {
-            (_, 1) => uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
-            (i, _) => format!("s{i}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
-        },
+        run_id,
         serial: AtomicU64::new(0),
         active: AtomicU64::new(0),
         peak: AtomicU64::new(0),
@@ -488,6 +489,7 @@ async fn drive(
         request_timeout: client.request_timeout,
     });
 
+    let hand_back = ctx.pool.as_ref().map(|p| p.hand_back_foreign(&schemas, &metrics));
     if let Some(at) = begin {
         wait_for_start(&ctx, at, deadline).await;
     }
@@ -529,6 +531,9 @@ async fn drive(
     };
     let elapsed = ctx.elapsed();
     probe.abort();
+    if let Some(task) = hand_back {
+        task.abort();
+    }
     if let Some(task) = stall_task {
         task.abort();
     }

@@ -346,4 +346,20 @@ mod tests {
         );
         assert!(rx.try_recv().is_err());
     }
+
+    #[test]
+    fn offers_of_another_runs_chats_are_handed_back_and_no_others() {
+        let (tx, mut foreign) = mpsc::unbounded_channel();
+        let routes = Routes { own: "s1-abc".into(), foreign: Some(tx), ..Routes::default() };
+        let at = Instant::now();
+        let offer = |chat: &str, tag: &str, state: &str| json!({"notificationType": "StatusChange", "chat": {"id": chat, "state": state, "userData": {TAG_KEY: tag}}});
+        routes.route(at, 2, &offer("c1", "s2-abc-0", "Invited"));
+        routes.route(at, 2, &offer("c2", "s1-abc-7", "Invited"));
+        routes.route(at, 2, &offer("c3", "s1-abcd-1", "Invited"));
+        routes.route(at, 2, &offer("c4", "s3-xyz-1", "Completed"));
+        routes.route(at, 2, &json!({"notificationType": "StatusChange", "chat": {"id": "c5", "state": "Invited"}}));
+        assert_eq!(foreign.try_recv().unwrap(), (2, "c1".to_owned()));
+        assert_eq!(foreign.try_recv().unwrap(), (2, "c3".to_owned()), "s1-abcd is another run than s1-abc");
+        assert!(foreign.try_recv().is_err(), "our own chats, other states and untagged chats are kept");
+    }
 }

@@ -139,6 +139,7 @@ fn config(args: &LoadArgs) -> Result<LoadConfig, Outcome> {
     };
     let agents = credentials(&args.agents).map_err(invalid)?;
     let shard = shard(&args.shard).map_err(invalid)?;
+    load::shard::check_closed_share(&spec, shard).map_err(invalid)?;
     let start_at = args
         .start_at
         .as_deref()

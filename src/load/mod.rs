@@ -300,11 +300,15 @@ pub async fn run(cfg: LoadConfig) -> Result<LoadResult, LoadError> {
     let started_at =
         time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
     let open = matches!(spec.profile.model, Model::Open { .. });
-    let workers = match (&spec.profile.model, &spec.journey) {
-        (Model::Open { max_active, .. }, Journey::Chat(_)) => *max_active,
-        (Model::Open { .. }, Journey::Request(_)) => spec.profile.connections,
-        (Model::Closed, _) => spec.profile.peak().round() as usize,
-    }
+    // The profile's workers are the whole load's: a shard runs its share of them.
+    let workers = shard::share(
+        match (&spec.profile.model, &spec.journey) {
+            (Model::Open { max_active, .. }, Journey::Chat(_)) => *max_active,
+            (Model::Open { .. }, Journey::Request(_)) => spec.profile.connections,
+            (Model::Closed, _) => spec.profile.peak().round() as usize,
+        },
+        shard,
+    )
     .max(1);
     if stall.is_some() && target.is_some() {
         return Err(LoadError::Invalid("a stall can only be injected into the embedded simulator".into()));
@@ -509,7 +513,7 @@ async fn drive(
     let plan = if open {
         goose_adapter::Plan::Workers { users: workers }
     } else {
-        goose_adapter::Plan::Steps(goose_adapter::steps(&spec.profile.stages))
+        goose_adapter::Plan::Steps(goose_adapter::steps(&shard::stages_share(&spec.profile.stages, shard)))
     };
     // goose gets until the run's deadline less the time to log the agents out; after an
     // interrupt, the drain and a little more.

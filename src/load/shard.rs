@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::spec::LoadSpec;
+use super::spec::{LoadSpec, Model, Stage};
 use crate::runner::Credentials;
 
 /// The latest `--start-at` accepted: a day ahead.
@@ -112,6 +112,32 @@ pub fn agents_of(all: Vec<Credentials>, shard: (u64, u64), needed: usize) -> Res
     Ok(mine)
 }
 
+/// Shard `I/N`'s share of a whole count (workers, connections, concurrency): the N shares add
+/// up to it exactly, the first `total % N` shards taking one more.
+pub fn share(total: usize, shard: (u64, u64)) -> usize {
+    let (i, n) = (shard.0 as usize, shard.1.max(1) as usize);
+    total / n + usize::from(i < total % n)
+}
+
+/// The closed model's stages with shard `I/N`'s share of each concurrency (rounded, as goose
+/// runs whole users).
+pub fn stages_share(stages: &[Stage], shard: (u64, u64)) -> Vec<Stage> {
+    stages.iter().map(|s| Stage { target: share(s.target.round() as usize, shard) as f64, ..*s }).collect()
+}
+
+/// Refuse a closed-model load that leaves a shard without a worker at its peak.
+pub fn check_closed_share(spec: &LoadSpec, shard: (u64, u64)) -> Result<(), String> {
+    let peak = spec.profile.peak().round() as usize;
+    if matches!(spec.profile.model, Model::Closed) && share(peak, shard) == 0 {
+        return Err(format!(
+            "--shard {}/{}: a concurrency of {peak} over {} shards leaves this shard without a worker; \
+             use at most {peak} shards",
+            shard.0, shard.1, shard.1
+        ));
+    }
+    Ok(())
+}
+
 /// The hash of the normalised load plan: what the load does after the command line's overrides
 /// (journey, profile, drain, thresholds), without the shard, the target or the file's path.
 pub fn plan_hash(spec: &LoadSpec) -> String {
@@ -131,7 +157,7 @@ pub fn plan_hash(spec: &LoadSpec) -> String {
 mod tests {
     use super::*;
     use crate::load::schedule::Schedule;
-    use crate::load::spec::{Model, parse_str};
+    use crate::load::spec::parse_str;
 
     fn creds(n: usize) -> Vec<Credentials> {
         (1..=n).map(|i| Credentials { username: format!("agent{i}"), password: "pw".into() }).collect()
@@ -183,6 +209,22 @@ mod tests {
             union.sort();
             assert_eq!(union, expected, "N = {n}: the shards' arrivals are not the whole schedule");
         }
+    }
+
+    #[test]
+    fn shares_add_up_to_the_whole() {
+        for total in [0usize, 1, 5, 16, 240, 12_001] {
+            for n in [1u64, 2, 3, 4, 7, 16] {
+                let sum: usize = (0..n).map(|i| share(total, (i, n))).sum();
+                assert_eq!(sum, total, "{total} over {n}");
+            }
+        }
+        let closed = parse_str("c.yaml", "name: c\nload: { concurrency: 3, duration: 1s }\n").unwrap();
+        assert!(check_closed_share(&closed, (2, 3)).is_ok());
+        let e = check_closed_share(&closed, (3, 4)).unwrap_err();
+        assert!(e.contains("a concurrency of 3 over 4 shards"), "{e}");
+        let staged: Vec<f64> = stages_share(&closed.profile.stages, (0, 2)).iter().map(|s| s.target).collect();
+        assert_eq!(staged, [2.0, 2.0]);
     }
 
     #[test]

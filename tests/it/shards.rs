@@ -216,3 +216,94 @@ if problems:
     let checked: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0);
     assert!(checked >= 7 * 2, "too few figures compared in {}: {checked}", report.display());
 }
+
+/// Shell words of a manifest's command line: spaces split, double quotes group, `$NAME` replaced.
+fn shell_words(line: &str, env: &[(&str, String)]) -> Vec<String> {
+    let mut expanded = line.to_owned();
+    // Longest names first, so that `$SHARDS` is not taken for `$SHARD` + "S".
+    let mut names: Vec<&(&str, String)> = env.iter().collect();
+    names.sort_by_key(|(n, _)| std::cmp::Reverse(n.len()));
+    for (name, value) in names {
+        expanded = expanded.replace(&format!("${name}"), value);
+    }
+    let (mut out, mut cur, mut quoted) = (Vec::new(), String::new(), false);
+    for c in expanded.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            c if c.is_whitespace() && !quoted => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// The command line a Job's container runs (`sh -c "exec chatprobe …"`), as words.
+fn job_command(file: &str, env: &[(&str, String)]) -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/k8s").join(file);
+    let job: Value = serde_saphyr::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let script = job["spec"]["template"]["spec"]["containers"][0]["args"][0].as_str().unwrap();
+    let words = shell_words(script, env);
+    assert_eq!(words[..2], ["exec", "chatprobe"], "{file}: {script}");
+    words[2..].to_vec()
+}
+
+#[test]
+fn the_kubernetes_jobs_call_the_command_line_as_it_is() {
+    let params = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/k8s/params.env")).unwrap();
+    let mut env: Vec<(&str, String)> = params
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim(), v.trim().to_owned()))
+        .filter(|(k, _)| *k != "START_AT")
+        .collect();
+    let shards: u64 = env.iter().find(|(k, _)| *k == "SHARDS").unwrap().1.parse().unwrap();
+    // A start a minute ahead: the manifests' example start is a fixed time.
+    let start = time::OffsetDateTime::now_utc() + time::Duration::minutes(1);
+    env.push(("START_AT", start.format(&time::format_description::well_known::Rfc3339).unwrap()));
+    env.push(("JOB_COMPLETION_INDEX", (shards - 1).to_string()));
+
+    // The last shard, as its pod runs it, checked and planned without running (--dry-run), with
+    // the shipped load file and a pool of one agent a shard.
+    let mut shard = job_command("shards-job.yaml", &env);
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/k8s/load.yaml");
+    assert_eq!(shard[..2], ["load", "/config/load.yaml"]);
+    shard[1] = config.display().to_string();
+    let out = run(
+        Command::new(BIN)
+            .args(&shard)
+            .arg("--dry-run")
+            .env("CHATPROBE_AGENTS", format!("agent{{1..{shards}}}:secret"))
+            .env_remove("CHATPROBE_TARGET"),
+        Duration::from_secs(30),
+    );
+    let shown = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{shard:?}:\n{shown}");
+    assert!(shown.contains(&format!("(shard {} of {shards})", shards - 1)), "{shown}");
+    // One agent short: the last shard gets none and says so.
+    let out = run(
+        Command::new(BIN)
+            .args(&shard)
+            .arg("--dry-run")
+            .env("CHATPROBE_AGENTS", format!("agent{{1..{}}}:s", shards - 1)),
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("this shard gets 0 of the"));
+
+    // The merge, as its pod runs it (the shell expands the glob; here, one file per shard).
+    let merge = job_command("merge-job.yaml", &env);
+    assert_eq!(merge[..2], ["merge", "/reports/shard-*/load-report.json"]);
+    let mut argv = vec!["chatprobe".to_owned()];
+    argv.extend(merge);
+    use clap::Parser;
+    if let Err(e) = chatprobe::cli::Cli::try_parse_from(&argv) {
+        panic!("merge-job.yaml: `{}` does not parse:\n{e}", argv.join(" "));
+    }
+}

@@ -152,9 +152,43 @@ fn four_shards_against_one_simulator_merge_exactly() {
     python_reads_the_histograms(&dir.join("merged/load-report.json"));
     python_reads_the_histograms(&paths[1]);
 
+    // The merge gates as `load` does: a breached threshold exits 4, a baseline is compared.
+    let [p0, p1, p2, p3] = [&paths[0], &paths[1], &paths[2], &paths[3]].map(PathBuf::as_path);
+    let gated = dir.join("gated");
+    let out = run(
+        Command::new(BIN)
+            .arg("merge")
+            .args([p0, p1, p2, p3])
+            .args(["--threshold", "dropped >= 1", "--report-dir"])
+            .arg(&gated),
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+    let breached = report(&gated.join("load-report.json"));
+    assert_eq!(breached["outcome"], "threshold-breached");
+    assert_eq!(breached["thresholds"].as_array().unwrap().len(), 3, "{}", breached["thresholds"]);
+    let baseline = dir.join("merged/load-report.json");
+    let out = run(
+        Command::new(BIN)
+            .arg("merge")
+            .args([p0, p1, p2, p3])
+            .arg("--baseline")
+            .arg(&baseline)
+            .arg("--report-dir")
+            .arg(&gated),
+        Duration::from_secs(30),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the same shards against their own merge: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let compared = report(&gated.join("load-report.json"));
+    assert!(compared["baseline"]["comparisons"].as_array().is_some_and(|c| !c.is_empty()), "{}", compared["baseline"]);
+
     // Refusals, each naming what is wrong.
     let refused = dir.join("refused");
-    let [p0, p1, p2, p3] = [&paths[0], &paths[1], &paths[2], &paths[3]].map(PathBuf::as_path);
     let (code, err) = merge(&[p0, p1, p3], &refused);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("missing shards: 2/4"), "{err}");

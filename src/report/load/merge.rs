@@ -94,20 +94,15 @@ pub fn read(path: &Path) -> Result<ShardReport, String> {
     }
     let seconds = field(&r, "timeline", &p)?.as_array().ok_or_else(|| format!("{p}: `timeline` is not a list"))?;
     for s in seconds {
-        let n = |k: &str| s.get(k).and_then(Value::as_u64).unwrap_or(0);
-        let saturated = s.get("saturated").and_then(Value::as_bool).unwrap_or(false);
-        let dropped = n("dropped");
-        // The timer probe's counts are not in the report: a saturated second without drops
-        // comes back as one late wake-up, so it stays saturated in the merge.
-        let lagging = saturated && dropped == 0;
-        metrics.timeline.push(Tick {
-            ops: n("ops"),
-            errors: n("errors"),
-            dropped,
-            probes: u32::from(lagging),
-            late_probes: u32::from(lagging),
-            max_lag_us: (s.get("max_lag_ms").and_then(Value::as_f64).unwrap_or(0.0) * 1e3) as u64,
-        });
+        // What the report holds of a second; the timer probe's own counts are not in it.
+        let mut tick: Tick = serde_json::from_value(s.clone()).map_err(|e| format!("{p}: `timeline`: {e}"))?;
+        // A saturated second without drops comes back as one late wake-up, so that it stays
+        // saturated in the merge.
+        let lagging = s.get("saturated").and_then(Value::as_bool).unwrap_or(false) && tick.dropped == 0;
+        tick.probes = u32::from(lagging);
+        tick.late_probes = u32::from(lagging);
+        tick.max_lag_us = (s.get("max_lag_ms").and_then(Value::as_f64).unwrap_or(0.0) * 1e3) as u64;
+        metrics.timeline.push(tick);
     }
     let shard = match r.get("shard") {
         Some(Value::Object(s)) => {

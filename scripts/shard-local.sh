@@ -46,14 +46,21 @@ bin=${bin:-$(command -v chatprobe || true)}
 dir=${REPORT_DIR:-reports/shards}
 delay=${START_DELAY:-5}
 case $delay in '' | *[!0-9]*) echo "error: START_DELAY \`$delay\` is not a whole number of seconds" >&2; exit 2 ;; esac
-mkdir -p "$dir"
-rm -rf "$dir"/shard-* "$dir/merged"
 
 has_target=false
 for arg in "$@"; do
-  case $arg in --target | --target=*) has_target=true ;; esac
+  case $arg in
+    --target | --target=*) has_target=true ;;
+    --shard | --shard=* | --start-at | --start-at=* | --report-dir | --report-dir=* | --json* | --html* | --markdown*)
+      echo "error: $arg is the script's to set (the shards, the start and REPORT_DIR); leave it out" >&2
+      exit 2
+      ;;
+  esac
 done
 [ -n "${CHATPROBE_TARGET:-}" ] && has_target=true
+
+mkdir -p "$dir"
+rm -rf "$dir"/shard-* "$dir/merged"
 
 server=""
 pids=()
@@ -87,7 +94,8 @@ if ! $has_target; then
   export CHATPROBE_AGENTS="agent{1..$agents}:$password"
 fi
 
-start_at=$(date -u -d "+$delay seconds" +%Y-%m-%dT%H:%M:%SZ)
+# GNU date, else BSD date.
+start_at=$(date -u -d "+$delay seconds" +%Y-%m-%dT%H:%M:%SZ 2>/dev/null || date -u -v+"$delay"S +%Y-%m-%dT%H:%M:%SZ)
 echo "starting $shards shard(s) of $file at $start_at; reports in $dir"
 for ((i = 0; i < shards; i++)); do
   "$bin" load "$file" "${extra[@]}" --shard "$i/$shards" --start-at "$start_at" --progress plain \

@@ -495,6 +495,10 @@ async fn drive(
 
     let hand_back = ctx.pool.as_ref().map(|p| p.hand_back_foreign(&schemas, &metrics));
     if let Some(at) = begin {
+        if progress_mode != ProgressMode::Off && at > Instant::now() + Duration::from_secs(1) {
+            let secs = at.saturating_duration_since(Instant::now()).as_secs_f64();
+            eprintln!("chatprobe load: agents ready; the schedule starts at --start-at, in {secs:.0} s");
+        }
         wait_for_start(&ctx, at, deadline).await;
     }
     let shown = progress::start(Arc::clone(&ctx), progress_mode);

@@ -272,7 +272,16 @@ impl AgentPool {
         let (agents, reg, metrics) = (self.agents.clone(), Arc::clone(reg), Arc::clone(metrics));
         tokio::spawn(async move {
             let Some(mut rx) = rx else { return };
+            // Each agent rejects a chat once: a server that offered it back to the same agent
+            // would otherwise be answered by a reject loop. Bounded, as chats come and go.
+            let mut rejected: std::collections::HashSet<(usize, String)> = std::collections::HashSet::new();
             while let Some((index, chat)) = rx.recv().await {
+                if rejected.len() >= 100_000 {
+                    rejected.clear();
+                }
+                if !rejected.insert((index, chat.clone())) {
+                    continue;
+                }
                 let Some(agent) = agents.iter().find(|a| a.index == index) else { continue };
                 let body = json!({"operationName": "Reject"});
                 if let Ok(ex) = agent.session.post(&format!("/api/v2/me/chats/{chat}"), &body).await {

@@ -77,6 +77,10 @@ pub struct LoadArgs {
     /// Take share I of N of the arrivals (I/N, e.g. 0/4), for runs spread over machines.
     #[arg(long, default_value = "0/1")]
     pub shard: String,
+    /// Start the schedule at this RFC 3339 time (e.g. 2026-12-07T15:00:00Z), the same for every
+    /// shard: the agents log in first, then the run waits (at most 24 h ahead).
+    #[arg(long, env = "CHATPROBE_START_AT")]
+    pub start_at: Option<String>,
     /// Benchmark hook: pause the embedded simulator this long after the load starts...
     #[arg(long)]
     pub stall_at: Option<String>,
@@ -134,12 +138,24 @@ fn config(args: &LoadArgs) -> Result<LoadConfig, Outcome> {
         other => return Err(invalid(format!("--progress `{other}`: expected auto, plain or off"))),
     };
     let agents = credentials(&args.agents).map_err(invalid)?;
+    let shard = shard(&args.shard).map_err(invalid)?;
+    load::shard::check_closed_share(&spec, shard).map_err(invalid)?;
+    let start_at = args
+        .start_at
+        .as_deref()
+        .map(|s| load::shard::parse_start_at(s, std::time::SystemTime::now()))
+        .transpose()
+        .map_err(invalid)?;
     let target = match &args.target {
         Some(url) => {
             let parsed = reqwest::Url::parse(url).map_err(|e| invalid(format!("--target `{url}`: {e}")))?;
             if !matches!(parsed.scheme(), "http" | "https") {
                 return Err(invalid(format!("--target `{url}`: not an http(s) URL")));
             }
+            // No two shards log in the same agent.
+            let needed = usize::from(matches!(spec.journey, load::Journey::Chat(_)));
+            let agents =
+                if shard.1 > 1 { load::shard::agents_of(agents, shard, needed).map_err(invalid)? } else { agents };
             Some(Target { base_url: url.clone(), agents })
         }
         None => None,
@@ -183,7 +199,8 @@ fn config(args: &LoadArgs) -> Result<LoadConfig, Outcome> {
         schemas: Arc::new(schemas),
         contact_center_id: args.contact_center_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
         progress,
-        shard: shard(&args.shard).map_err(invalid)?,
+        shard,
+        start_at,
         stall,
         baseline,
         stop: CancellationToken::new(),

@@ -2,6 +2,7 @@
 //! validated configuration. Environment variables are read here and nowhere else.
 
 mod load;
+mod merge;
 pub mod output;
 mod rules;
 mod run;
@@ -42,6 +43,9 @@ pub enum Command {
     /// Drive concurrent chats (or one request) at a load profile, validating everything, and
     /// gate on latency thresholds and a baseline.
     Load(Box<LoadArgs>),
+    /// Combine the shard reports of one load (`load --shard I/N`) into one report, judging its
+    /// thresholds and baseline on the merge.
+    Merge(Box<merge::MergeArgs>),
     /// Check the harness itself: the suite against every simulator fault on top of a variant
     /// seed (each must be caught by its expected rule) and against each variant seed (each must
     /// pass); prints the kill matrix and the seeds' latitude coverage.
@@ -308,6 +312,7 @@ pub async fn main(cli: Cli) -> i32 {
         Command::Validate(args) => run::validate(args),
         Command::Coverage(args) => run::coverage(args),
         Command::Load(args) => load::load(*args).await,
+        Command::Merge(args) => merge::merge(*args),
         Command::Selftest(args) => selftest::selftest(args).await,
         Command::Rules(args) => rules::rules(args),
         Command::Completions { shell } => {

@@ -73,6 +73,10 @@ type Mailbox = mpsc::UnboundedSender<Notice>;
 pub struct Routes {
     by_tag: Mutex<HashMap<String, Mailbox>>,
     by_chat: Mutex<HashMap<String, Mailbox>>,
+    /// This run's tag prefix. An offer tagged by another run (another shard on the same target)
+    /// is sent here, to be rejected: the server then offers it to another agent.
+    own: String,
+    foreign: Option<mpsc::UnboundedSender<(usize, String)>>,
 }
 
 impl Routes {
@@ -106,6 +110,12 @@ impl Routes {
         if let Some(mailbox) = mailbox {
             self.by_chat.lock().unwrap_or_else(PoisonError::into_inner).insert(chat.to_owned(), mailbox.clone());
             let _ = mailbox.send(Notice::of(at, agent, chat.to_owned(), data));
+        } else if let Some(foreign) = &self.foreign
+            && !self.own.is_empty()
+            && !tag.strip_prefix(self.own.as_str()).is_some_and(|rest| rest.starts_with('-'))
+            && Notice::of(at, agent, String::new(), data).event == Event::State("Invited".into())
+        {
+            let _ = foreign.send((agent, chat.to_owned()));
         }
     }
 }
@@ -123,17 +133,22 @@ pub struct Agent {
 pub struct AgentPool {
     pub agents: Vec<Arc<Agent>>,
     pub routes: Arc<Routes>,
+    /// Offers of other runs' chats, to reject.
+    foreign: Mutex<Option<mpsc::UnboundedReceiver<(usize, String)>>>,
 }
 
-/// Log every agent in, sixteen at a time. Fails on the first agent the target refuses.
+/// Log every agent in, sixteen at a time. Fails on the first agent the target refuses. `own`
+/// is the prefix of this run's chat tags.
 pub async fn login_all(
     base_url: &str,
     creds: &[Credentials],
     cfg: &ClientConfig,
     reg: &Arc<SchemaRegistry>,
     metrics: &Arc<Mutex<Metrics>>,
+    own: &str,
 ) -> Result<AgentPool, String> {
-    let routes = Arc::new(Routes::default());
+    let (tx, rx) = mpsc::unbounded_channel();
+    let routes = Arc::new(Routes { own: own.to_owned(), foreign: Some(tx), ..Routes::default() });
     let mut set = tokio::task::JoinSet::new();
     let mut agents = Vec::with_capacity(creds.len());
     let mut failure = None;
@@ -158,7 +173,7 @@ pub async fn login_all(
         }
     }
     agents.sort_by_key(|a| a.index);
-    let pool = AgentPool { agents, routes };
+    let pool = AgentPool { agents, routes, foreign: Mutex::new(Some(rx)) };
     match failure {
         Some(e) => Err(e),
         None => Ok(pool),
@@ -246,6 +261,36 @@ async fn pump(
 }
 
 impl AgentPool {
+    /// Reject, until aborted, the offers of chats another run (another shard on the same
+    /// target) requested: each goes back to the server, which offers it to another agent.
+    pub fn hand_back_foreign(
+        &self,
+        reg: &Arc<SchemaRegistry>,
+        metrics: &Arc<Mutex<Metrics>>,
+    ) -> tokio::task::JoinHandle<()> {
+        let rx = self.foreign.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let (agents, reg, metrics) = (self.agents.clone(), Arc::clone(reg), Arc::clone(metrics));
+        tokio::spawn(async move {
+            let Some(mut rx) = rx else { return };
+            // Each agent rejects a chat once: a server that offered it back to the same agent
+            // would otherwise be answered by a reject loop. Bounded, as chats come and go.
+            let mut rejected: std::collections::HashSet<(usize, String)> = std::collections::HashSet::new();
+            while let Some((index, chat)) = rx.recv().await {
+                if rejected.len() >= 100_000 {
+                    rejected.clear();
+                }
+                if !rejected.insert((index, chat.clone())) {
+                    continue;
+                }
+                let Some(agent) = agents.iter().find(|a| a.index == index) else { continue };
+                let body = json!({"operationName": "Reject"});
+                if let Ok(ex) = agent.session.post(&format!("/api/v2/me/chats/{chat}"), &body).await {
+                    check::exchange(&reg, &ex, &mut lock(&metrics));
+                }
+            }
+        })
+    }
+
     /// NotReady, EndContactCenterSession, CometD disconnect, for every agent.
     pub async fn logout_all(&self, reg: &Arc<SchemaRegistry>, metrics: &Arc<Mutex<Metrics>>) {
         for chunk in self.agents.chunks(16) {
@@ -309,5 +354,21 @@ mod tests {
             &json!({"notificationType": "NewMessages", "chatPath": "/chats/c1", "messages": [{"text": "late"}]}),
         );
         assert!(rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn offers_of_another_runs_chats_are_handed_back_and_no_others() {
+        let (tx, mut foreign) = mpsc::unbounded_channel();
+        let routes = Routes { own: "s1-abc".into(), foreign: Some(tx), ..Routes::default() };
+        let at = Instant::now();
+        let offer = |chat: &str, tag: &str, state: &str| json!({"notificationType": "StatusChange", "chat": {"id": chat, "state": state, "userData": {TAG_KEY: tag}}});
+        routes.route(at, 2, &offer("c1", "s2-abc-0", "Invited"));
+        routes.route(at, 2, &offer("c2", "s1-abc-7", "Invited"));
+        routes.route(at, 2, &offer("c3", "s1-abcd-1", "Invited"));
+        routes.route(at, 2, &offer("c4", "s3-xyz-1", "Completed"));
+        routes.route(at, 2, &json!({"notificationType": "StatusChange", "chat": {"id": "c5", "state": "Invited"}}));
+        assert_eq!(foreign.try_recv().unwrap(), (2, "c1".to_owned()));
+        assert_eq!(foreign.try_recv().unwrap(), (2, "c3".to_owned()), "s1-abcd is another run than s1-abc");
+        assert!(foreign.try_recv().is_err(), "our own chats, other states and untagged chats are kept");
     }
 }

@@ -158,6 +158,11 @@ impl Metrics {
         }
     }
 
+    /// The instant of the timeline's second 0.
+    pub fn start(&self) -> Instant {
+        self.start
+    }
+
     /// An empty copy with the same clock, for a hot loop to record into.
     pub fn local(&self) -> Metrics {
         Metrics::new(self.start, self.corrected)

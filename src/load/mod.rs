@@ -26,6 +26,7 @@ mod request;
 pub mod result;
 pub mod saturation;
 pub mod schedule;
+pub mod shard;
 pub mod spec;
 pub mod stall;
 pub mod thresholds;
@@ -66,6 +67,8 @@ pub struct LoadConfig {
     pub progress: ProgressMode,
     /// This copy's share of the arrivals: (index, count).
     pub shard: (u64, u64),
+    /// When the schedule starts (`--start-at`): the same instant for every shard.
+    pub start_at: Option<shard::StartAt>,
     /// Pause the embedded simulator during the run (benchmark hook).
     pub stall: Option<Stall>,
     pub baseline: Option<BaselineSpec>,
@@ -290,21 +293,28 @@ pub async fn run(cfg: LoadConfig) -> Result<LoadResult, LoadError> {
         contact_center_id,
         progress,
         shard,
+        start_at,
         stall,
         baseline,
         stop,
         allow_saturation,
     } = cfg;
-    // Nothing of the run outlives its profile, its drain and a fixed grace.
-    let deadline = Instant::now() + spec.profile.duration() + spec.drain + bounds::GRACE;
+    // Nothing of the run outlives its start, its profile, its drain and a fixed grace.
+    let begin = start_at.as_ref().map(shard::StartAt::instant);
+    let deadline =
+        begin.unwrap_or_else(Instant::now).max(Instant::now()) + spec.profile.duration() + spec.drain + bounds::GRACE;
     let started_at =
         time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
     let open = matches!(spec.profile.model, Model::Open { .. });
-    let workers = match (&spec.profile.model, &spec.journey) {
-        (Model::Open { max_active, .. }, Journey::Chat(_)) => *max_active,
-        (Model::Open { .. }, Journey::Request(_)) => spec.profile.connections,
-        (Model::Closed, _) => spec.profile.peak().round() as usize,
-    }
+    // The profile's workers are the whole load's: a shard runs its share of them.
+    let workers = shard::share(
+        match (&spec.profile.model, &spec.journey) {
+            (Model::Open { max_active, .. }, Journey::Chat(_)) => *max_active,
+            (Model::Open { .. }, Journey::Request(_)) => spec.profile.connections,
+            (Model::Closed, _) => spec.profile.peak().round() as usize,
+        },
+        shard,
+    )
     .max(1);
     if stall.is_some() && target.is_some() {
         return Err(LoadError::Invalid("a stall can only be injected into the embedded simulator".into()));
@@ -329,8 +339,18 @@ pub async fn run(cfg: LoadConfig) -> Result<LoadResult, LoadError> {
     };
     let embedded_simulator = embedded.is_some();
     let pauser = embedded.as_ref().map(stall::Embedded::pauser);
-    let setup =
-        Setup { base_url: base_url.clone(), creds, client, schemas, contact_center_id, shard, workers, stop, deadline };
+    let setup = Setup {
+        base_url: base_url.clone(),
+        creds,
+        client,
+        schemas,
+        contact_center_id,
+        shard,
+        begin,
+        workers,
+        stop,
+        deadline,
+    };
     let driven = drive(&spec, setup, progress, stall.zip(pauser)).await;
     if let Some(sim) = embedded.take() {
         let until = deadline.max(Instant::now() + Duration::from_secs(1));
@@ -338,6 +358,13 @@ pub async fn run(cfg: LoadConfig) -> Result<LoadResult, LoadError> {
     }
     let (ctx, elapsed) = driven?;
     let metrics = std::mem::replace(&mut *ctx.lock(), Metrics::new(Instant::now(), open));
+    let sharding = shard::Sharding {
+        shard,
+        plan_hash: shard::plan_hash(&spec),
+        start_at: start_at.map(|s| s.text),
+        timeline_start: Some(shard::rfc3339(shard::wall_clock(metrics.start()))),
+        merged: Vec::new(),
+    };
     let mut result = LoadResult {
         name: spec.name.clone(),
         file: spec.file.clone(),
@@ -362,6 +389,7 @@ pub async fn run(cfg: LoadConfig) -> Result<LoadResult, LoadError> {
         saturation: None,
         allow_saturation,
         violations_gate: !spec.thresholds.iter().any(|t| matches!(t.metric, thresholds::Metric::Violations(_))),
+        sharding,
     };
     result.saturation = saturation::assess(&result.metrics.timeline);
     result.thresholds = thresholds::evaluate(&thresholds::with_default_gates(&spec.thresholds), &result);
@@ -377,6 +405,8 @@ struct Setup {
     schemas: Arc<SchemaRegistry>,
     contact_center_id: String,
     shard: (u64, u64),
+    /// When the schedule starts, if not as soon as the agents are ready.
+    begin: Option<Instant>,
     workers: usize,
     stop: CancellationToken,
     /// When everything, logouts included, must be over.
@@ -390,7 +420,7 @@ async fn drive(
     progress_mode: ProgressMode,
     stall: Option<(Stall, stall::Pauser)>,
 ) -> Result<(Arc<Ctx>, Duration), LoadError> {
-    let Setup { base_url, creds, client, schemas, contact_center_id, shard, workers, stop, deadline } = setup;
+    let Setup { base_url, creds, client, schemas, contact_center_id, shard, begin, workers, stop, deadline } = setup;
     let open = matches!(spec.profile.model, Model::Open { .. });
     let metrics = Arc::new(Mutex::new(Metrics::new(Instant::now(), open)));
     let unreachable = |reason: String| LoadError::Unreachable { url: base_url.clone(), reason };
@@ -415,6 +445,11 @@ async fn drive(
     };
     let host_header = if url.port().is_some() { format!("{host}:{port}") } else { host.clone() };
 
+    // Customers of different shards never share a nickname or a tag.
+    let run_id = match shard {
+        (_, 1) => uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
+        (i, _) => format!("s{i}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
+    };
     let (pool, prepared, request_name) = match &spec.journey {
         Journey::Chat(_) => {
             if creds.is_empty() {
@@ -422,7 +457,7 @@ async fn drive(
                     "the chat journey needs agent credentials (--agent USER:PASSWORD)".into(),
                 ));
             }
-            let login = agents::login_all(&base_url, &creds, &client, &schemas, &metrics);
+            let login = agents::login_all(&base_url, &creds, &client, &schemas, &metrics, &run_id);
             let pool = tokio::time::timeout_at(deadline.into(), login)
                 .await
                 .map_err(|_| LoadError::Login("the agents' logins did not finish before the run's deadline".into()))?
@@ -453,7 +488,7 @@ async fn drive(
         customer: Some(customer),
         prepared,
         request_name,
-        run_id: uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
+        run_id,
         serial: AtomicU64::new(0),
         active: AtomicU64::new(0),
         peak: AtomicU64::new(0),
@@ -464,6 +499,14 @@ async fn drive(
         request_timeout: client.request_timeout,
     });
 
+    let hand_back = ctx.pool.as_ref().map(|p| p.hand_back_foreign(&schemas, &metrics));
+    if let Some(at) = begin {
+        if progress_mode != ProgressMode::Off && at > Instant::now() + Duration::from_secs(1) {
+            let secs = at.saturating_duration_since(Instant::now()).as_secs_f64();
+            eprintln!("chatprobe load: agents ready; the schedule starts at --start-at, in {secs:.0} s");
+        }
+        wait_for_start(&ctx, at, deadline).await;
+    }
     let shown = progress::start(Arc::clone(&ctx), progress_mode);
     let probe = saturation::start(Arc::clone(&ctx));
     let stall_task = stall.map(|(st, pauser)| {
@@ -480,7 +523,7 @@ async fn drive(
     let plan = if open {
         goose_adapter::Plan::Workers { users: workers }
     } else {
-        goose_adapter::Plan::Steps(goose_adapter::steps(&spec.profile.stages))
+        goose_adapter::Plan::Steps(goose_adapter::steps(&shard::stages_share(&spec.profile.stages, shard)))
     };
     // goose gets until the run's deadline less the time to log the agents out; after an
     // interrupt, the drain and a little more.
@@ -502,6 +545,9 @@ async fn drive(
     };
     let elapsed = ctx.elapsed();
     probe.abort();
+    if let Some(task) = hand_back {
+        task.abort();
+    }
     if let Some(task) = stall_task {
         task.abort();
     }
@@ -521,4 +567,25 @@ async fn drive(
         Some(Err(e)) => Err(LoadError::Driver(e)),
         None => Err(LoadError::Driver("the workers did not stop before the run's deadline".into())),
     }
+}
+
+/// Wait (until the deadline at most, or an interrupt) for the shared start, and start the
+/// schedule there: every shard's arrival k is due at the same instant.
+async fn wait_for_start(ctx: &Ctx, at: Instant, deadline: Instant) {
+    let now = Instant::now();
+    if at < now {
+        let late = now - at;
+        if late > LATE_AFTER {
+            eprintln!(
+                "warning: ready {:.1} s after --start-at; arrivals due meanwhile start late (or are dropped past max_lag)",
+                late.as_secs_f64()
+            );
+        }
+    } else {
+        tokio::select! {
+            () = tokio::time::sleep_until(at.min(deadline).into()) => {}
+            () = ctx.stop.cancelled() => {}
+        }
+    }
+    let _ = ctx.t0.set(at);
 }

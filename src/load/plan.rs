@@ -54,7 +54,12 @@ pub fn describe(spec: &LoadSpec, shard: (u64, u64), target: Option<&str>) -> Str
             let of = if shard.1 > 1 { format!(" (shard {} of {})", shard.0, shard.1) } else { String::new() };
             let _ = writeln!(out, "  arrivals:   {n}{of}, each timed when a worker takes it (no schedule in memory)");
             if let Journey::Chat(_) = spec.journey {
-                let _ = writeln!(out, "  workers:    {max_active} ({})", within(&bounds::MAX_ACTIVE));
+                let mine = if shard.1 > 1 {
+                    format!(" of the whole load, {} in this shard", super::shard::share(*max_active, shard))
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(out, "  workers:    {max_active}{mine} ({})", within(&bounds::MAX_ACTIVE));
             }
             let _ = writeln!(out, "  max lag:    {} (later arrivals are dropped)", dur(*max_lag));
         }

@@ -45,6 +45,8 @@ pub struct LoadResult {
     pub allow_saturation: bool,
     /// No threshold names violations: any contract violation fails the run (exit 1).
     pub violations_gate: bool,
+    /// The shard, plan and start this result belongs to (or the shards merged into it).
+    pub sharding: super::shard::Sharding,
 }
 
 impl LoadResult {

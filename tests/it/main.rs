@@ -14,6 +14,7 @@ mod run;
 mod schemas;
 mod secrets;
 mod selftest;
+mod shards;
 mod signals;
 mod sim;
 mod sim_csrf;

@@ -202,6 +202,24 @@ pub fn write(run: &LoadResult, out: &mut dyn Write) -> std::io::Result<()> {
         late = c.late,
         peak = run.peak_active,
     );
+    let sharding = &run.sharding;
+    let start = sharding.start_at.as_deref().map(|s| format!(", started at {}", esc(s))).unwrap_or_default();
+    if !sharding.merged.is_empty() {
+        let _ = write!(
+            page,
+            "<p>Merged from {} shards of plan <code>{}</code>{start}; peaks are sums of the shards' peaks.</p>",
+            sharding.merged.len(),
+            esc(&sharding.plan_hash)
+        );
+    } else if sharding.shard.1 > 1 {
+        let _ = write!(
+            page,
+            "<p>Shard {} of {} (plan <code>{}</code>{start}): one share of a load; <code>chatprobe merge</code> judges the whole.</p>",
+            sharding.shard.0,
+            sharding.shard.1,
+            esc(&sharding.plan_hash)
+        );
+    }
     if let Some(sat) = &run.saturation {
         let allowed = if run.allow_saturation { " (allowed by --allow-saturation)" } else { "" };
         let seconds: Vec<String> = sat.seconds.iter().take(60).map(|s| format!("{s}s")).collect();

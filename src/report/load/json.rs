@@ -1,6 +1,7 @@
 //! The JSON load report (`schemas/chatprobe/load-report.schema.json`): counts, verdicts, a
-//! summary of every latency and the histogram itself in the V2 HdrHistogram serialization,
-//! base64-encoded, so several reports can be merged without losing precision.
+//! summary of every latency and the histogram itself in the standard compressed V2
+//! HdrHistogram form, base64-encoded (as the HdrHistogram tools of other languages read it), so
+//! several reports can be merged without losing precision.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -8,7 +9,7 @@ use std::io::Write;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -85,6 +86,22 @@ struct Report<'a> {
     thresholds: &'a [ThresholdResult],
     baseline: Option<&'a BaselineReport>,
     harness: Harness,
+    /// This report's shard, or null when the load was not sharded.
+    shard: Option<Shard>,
+    /// The hash of the load plan, equal for every shard of one load.
+    plan_hash: &'a str,
+    /// The `--start-at` every shard started its schedule at, if one was given.
+    start_at: Option<&'a str>,
+    /// The wall-clock time of the timeline's second 0.
+    timeline_start: Option<&'a str>,
+    /// The shards merged into this report (`chatprobe merge`), or null.
+    merged_shards: Option<&'a [u64]>,
+}
+
+#[derive(Serialize)]
+struct Shard {
+    index: u64,
+    count: u64,
 }
 
 #[derive(Serialize)]
@@ -92,20 +109,23 @@ struct Harness {
     peak_rss_bytes: Option<u64>,
 }
 
-/// A histogram in the V2 serialization, base64-encoded.
+/// A histogram in the compressed V2 serialization, base64-encoded.
 pub fn encode(h: &Histogram<u64>) -> String {
     let mut buf = Vec::new();
     // Serializing into memory only fails for histograms it cannot represent, which ours are not.
-    if V2Serializer::new().serialize(h, &mut buf).is_err() {
+    if V2DeflateSerializer::new().serialize(h, &mut buf).is_err() {
         return String::new();
     }
     STANDARD.encode(buf)
 }
 
-/// The histogram of an `hdr` field, for merging reports.
+/// The histogram of an `hdr` field (compressed or not), for merging reports.
 pub fn decode(text: &str) -> Option<Histogram<u64>> {
     let bytes = STANDARD.decode(text).ok()?;
-    Deserializer::new().deserialize(&mut bytes.as_slice()).ok()
+    let mut h: Histogram<u64> = Deserializer::new().deserialize(&mut bytes.as_slice()).ok()?;
+    // As recorded: it grows when another histogram with larger values is added to it.
+    h.auto(true);
+    Some(h)
 }
 
 fn figure(h: &Histogram<u64>) -> Figure {
@@ -174,6 +194,12 @@ pub fn write(run: &LoadResult, out: &mut dyn Write) -> std::io::Result<()> {
         thresholds: &run.thresholds,
         baseline: run.baseline.as_ref(),
         harness: Harness { peak_rss_bytes: run.peak_rss_bytes },
+        shard: (run.sharding.shard.1 > 1 && run.sharding.merged.is_empty())
+            .then_some(Shard { index: run.sharding.shard.0, count: run.sharding.shard.1 }),
+        plan_hash: &run.sharding.plan_hash,
+        start_at: run.sharding.start_at.as_deref(),
+        timeline_start: run.sharding.timeline_start.as_deref(),
+        merged_shards: (!run.sharding.merged.is_empty()).then_some(run.sharding.merged.as_slice()),
     };
     serde_json::to_writer_pretty(&mut *out, &report)?;
     writeln!(out)

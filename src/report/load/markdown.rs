@@ -32,6 +32,23 @@ pub fn write(run: &LoadResult, out: &mut dyn Write) -> std::io::Result<()> {
         run.elapsed.as_secs_f64(),
         run.planned.as_secs_f64()
     )?;
+    let sharding = &run.sharding;
+    let start = sharding.start_at.as_deref().map(|s| format!(", started at {s}")).unwrap_or_default();
+    if !sharding.merged.is_empty() {
+        let n = sharding.merged.len();
+        writeln!(
+            out,
+            "Merged from {n} shard(s) of plan {}{start}; peaks are sums of the shards' peaks\n",
+            sharding.plan_hash
+        )?;
+    } else if sharding.shard.1 > 1 {
+        let (i, n) = sharding.shard;
+        writeln!(
+            out,
+            "Shard {i} of {n} (plan {}{start}): merge the {n} shard reports with `chatprobe merge`\n",
+            sharding.plan_hash
+        )?;
+    }
     writeln!(out, "| ops | ops/s | errors | error rate | violations | dropped | late | peak active |")?;
     writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---:|")?;
     writeln!(

@@ -1,0 +1,174 @@
+//! `chatprobe merge`: the shard reports of one load (`load --shard I/N`) combined into one JSON,
+//! HTML and Markdown report, its thresholds and baseline judged once, on the merge, with the exit
+//! codes of `load` (0 pass, 1 contract violations with no threshold on them, 2 invalid input or
+//! reports that are not the shards of one load, 3 a shard's harness saturated, 4 a threshold or
+//! the baseline breached, 130 a shard was interrupted).
+
+use std::path::PathBuf;
+
+use clap::Args;
+use serde_json::Value;
+
+use super::{invalid, output};
+use crate::load::{self, BaselineSpec, thresholds};
+use crate::report;
+use crate::report::load::merge;
+use crate::runner::Outcome;
+use crate::scenario::parse::parse_duration;
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shard reports (each `load-report.json` of `load --shard I/N`), every shard once.
+    #[arg(required = true)]
+    pub reports: Vec<PathBuf>,
+    /// The load file: its thresholds are judged on the merge (default: the thresholds the
+    /// shards recorded).
+    #[arg(long)]
+    pub load: Option<PathBuf>,
+    /// Another threshold, e.g. "p99(Accept) < 200ms" (repeatable).
+    #[arg(long = "threshold")]
+    pub thresholds: Vec<String>,
+    /// An earlier JSON load report (merged or not) to compare with; a regression exits 4.
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
+    /// Largest allowed regression against the baseline (p99 growth, throughput drop).
+    #[arg(long, default_value = "10%")]
+    pub max_regression: String,
+    /// Latency growth below this is never a regression (e.g. 1ms).
+    #[arg(long, default_value = "0ms")]
+    pub regression_floor: String,
+    /// Report a shard harness's saturation without exiting 3.
+    #[arg(long)]
+    pub allow_saturation: bool,
+    /// Directory for the merged reports.
+    #[arg(long, default_value = "reports")]
+    pub report_dir: PathBuf,
+    /// JSON report path (default: REPORT_DIR/load-report.json).
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// HTML report path (default: REPORT_DIR/load-report.html).
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// Markdown summary path (default: REPORT_DIR/load-report.md).
+    #[arg(long)]
+    pub markdown: Option<PathBuf>,
+}
+
+fn baseline(args: &MergeArgs) -> Result<Option<BaselineSpec>, Outcome> {
+    let Some(path) = &args.baseline else { return Ok(None) };
+    let text = std::fs::read_to_string(path).map_err(|e| invalid(format!("--baseline {}: {e}", path.display())))?;
+    let report: Value =
+        serde_json::from_str(&text).map_err(|e| invalid(format!("--baseline {}: {e}", path.display())))?;
+    if report.get("kind").and_then(Value::as_str) != Some("load") {
+        return Err(invalid(format!("--baseline {}: not a chatprobe load report", path.display())));
+    }
+    let max_regression = load::baseline::parse_regression(&args.max_regression)
+        .map_err(|e| invalid(format!("--max-regression: {e}")))?;
+    let floor = parse_duration(&args.regression_floor).map_err(|e| invalid(format!("--regression-floor: {e}")))?;
+    Ok(Some(BaselineSpec {
+        file: path.display().to_string(),
+        report,
+        max_regression,
+        floor_us: floor.as_secs_f64() * 1e6,
+    }))
+}
+
+/// The merged result with its thresholds and baseline judged.
+fn merged(args: &MergeArgs) -> Result<load::LoadResult, Outcome> {
+    let mut reports = Vec::new();
+    let mut unreadable = 0;
+    for path in &args.reports {
+        match merge::read(path) {
+            Ok(r) => reports.push(r),
+            Err(e) => {
+                unreadable += 1;
+                eprintln!("error: {e}");
+            }
+        }
+    }
+    if unreadable > 0 {
+        return Err(invalid(format!("{unreadable} report(s) cannot be merged; nothing was written")));
+    }
+    let (mut list, violations_gate) = match &args.load {
+        Some(file) => {
+            let spec = match load::spec::parse_file(file) {
+                Ok(s) => s,
+                Err(diags) => {
+                    for d in diags {
+                        eprint!("{d}");
+                    }
+                    return Err(invalid("the load file is invalid; nothing was merged"));
+                }
+            };
+            if let Some(r) = reports.iter().find(|r| r.result.name != spec.name) {
+                return Err(invalid(format!(
+                    "--load {} is load `{}`, but {} is a report of load `{}`",
+                    file.display(),
+                    spec.name,
+                    r.path,
+                    r.result.name
+                )));
+            }
+            let gate = !spec.thresholds.iter().any(|t| matches!(t.metric, thresholds::Metric::Violations(_)));
+            (spec.thresholds, gate)
+        }
+        None => match reports.first() {
+            Some(first) => (merge::recorded_thresholds(first).map_err(invalid)?, first.result.violations_gate),
+            None => return Err(invalid("no report to merge")),
+        },
+    };
+    for t in &args.thresholds {
+        list.push(thresholds::parse(t).map_err(|e| invalid(format!("--threshold `{t}`: {e}")))?);
+    }
+    let violations_gate =
+        violations_gate && !list.iter().any(|t| matches!(t.metric, thresholds::Metric::Violations(_)));
+    let baseline = baseline(args)?;
+    let mut result = merge::merge(reports).map_err(invalid)?;
+    result.allow_saturation = args.allow_saturation;
+    result.violations_gate = violations_gate;
+    result.thresholds = thresholds::evaluate(&thresholds::with_default_gates(&list), &result);
+    result.baseline = baseline.as_ref().map(|b| load::baseline::compare(&result, b));
+    Ok(result)
+}
+
+pub fn merge(args: MergeArgs) -> Outcome {
+    let json = args.json.clone().unwrap_or_else(|| args.report_dir.join("load-report.json"));
+    let html = args.html.clone().unwrap_or_else(|| args.report_dir.join("load-report.html"));
+    let markdown = args.markdown.clone().unwrap_or_else(|| args.report_dir.join("load-report.md"));
+    let result = match merged(&args) {
+        Ok(r) => r,
+        Err(outcome) => {
+            // No merged report is left looking current.
+            for path in [&json, &html, &markdown] {
+                output::remove_stale(path);
+            }
+            return outcome;
+        }
+    };
+    type Writer = fn(&load::LoadResult, &mut dyn std::io::Write) -> std::io::Result<()>;
+    let writers: [(&PathBuf, Writer); 3] = [
+        (&json, report::load::json::write),
+        (&html, report::load::html::write),
+        (&markdown, report::load::markdown::write),
+    ];
+    for (path, writer) in writers {
+        if let Err(e) = super::write_file(path, |out| writer(&result, out)) {
+            eprintln!("error: cannot write report {}: {e}", path.display());
+            return Outcome::CouldNotRun;
+        }
+    }
+    let mut summary = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = report::load::markdown::write(&result, &mut summary);
+    output::print(&String::from_utf8_lossy(&summary));
+    output::print(&format!(
+        "merged {} shard(s): {} {} {}\n",
+        result.sharding.merged.len(),
+        json.display(),
+        html.display(),
+        markdown.display()
+    ));
+    let outcome = result.outcome();
+    output::print(&format!("result: {} (exit {})\n", result.verdict(), outcome.code()));
+    outcome
+}

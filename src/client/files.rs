@@ -99,6 +99,40 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Quote a multipart parameter value (RFC 7578: backslash-escape quotes and backslashes, no
 /// line breaks).
+/// The framing of a `multipart/form-data` body with one file part: what goes before the file's
+/// bytes, what goes after, and the Content-Type naming the boundary. The one encoder of the
+/// project: conformance uploads stream through it, load uploads build their body with it.
+#[derive(Debug, Clone)]
+pub struct FilePart {
+    boundary: String,
+    pub head: String,
+    pub tail: String,
+}
+
+impl FilePart {
+    pub fn new(field: &str, file_name: &str, mime: &str) -> FilePart {
+        let boundary = format!("chatprobe-{}", uuid::Uuid::new_v4().simple());
+        let head = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"; filename=\"{}\"\r\nContent-Type: {}\r\n\r\n",
+            quoted(field),
+            quoted(file_name),
+            mime.replace(['\r', '\n'], "")
+        );
+        let tail = format!("\r\n--{boundary}--\r\n");
+        FilePart { boundary, head, tail }
+    }
+
+    /// `multipart/form-data; boundary=...`.
+    pub fn content_type(&self) -> String {
+        format!("multipart/form-data; boundary={}", self.boundary)
+    }
+
+    /// The whole body's length for a file of `size` bytes.
+    pub fn body_len(&self, size: u64) -> u64 {
+        self.head.len() as u64 + size + self.tail.len() as u64
+    }
+}
+
 fn quoted(s: &str) -> String {
     s.chars()
         .filter(|c| *c != '\r' && *c != '\n')
@@ -130,15 +164,10 @@ pub async fn upload(
             UploadSource::Generated { size, seed } => (*size, generated(*size, *seed).map(Ok).boxed()),
         };
 
-    let boundary = format!("chatprobe-{}", uuid::Uuid::new_v4().simple());
-    let head = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"; filename=\"{}\"\r\nContent-Type: {}\r\n\r\n",
-        quoted(&spec.field),
-        quoted(&spec.file_name),
-        spec.mime.replace(['\r', '\n'], "")
-    );
-    let tail = format!("\r\n--{boundary}--\r\n");
-    let total = head.len() as u64 + size + tail.len() as u64;
+    let part = FilePart::new(&spec.field, &spec.file_name, &spec.mime);
+    let total = part.body_len(size);
+    let content_type = part.content_type();
+    let FilePart { head, tail, .. } = part;
 
     let hasher = Arc::new(Mutex::new((Sha256::new(), 0u64)));
     let tap = Arc::clone(&hasher);
@@ -156,7 +185,7 @@ pub async fn upload(
     let mut builder = session
         .http()
         .post(url.clone())
-        .header(CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+        .header(CONTENT_TYPE, content_type)
         .header(CONTENT_LENGTH, total)
         .body(reqwest::Body::wrap_stream(body));
     if let Some(token) = session.csrf_token() {

@@ -33,6 +33,26 @@ pub mod names {
     pub fn notification_of(op: &str) -> String {
         format!("{NOTIFICATION}:{op}")
     }
+
+    /// The requests the chat journey times, each under its name.
+    pub const CHAT_REQUESTS: &[&str] =
+        &["RequestChat", "Accept", "CustomerSendMessage", "SendMessage", "Complete", "CustomerGetMessages"];
+    /// The agent operations whose notification the chat journey waits for.
+    pub const CHAT_NOTIFIED: &[&str] = &["Accept", "SendMessage", "Complete"];
+
+    /// Every latency the chat journey can record (with uploads or without): what a threshold
+    /// may name.
+    pub fn chat_journey(uploads: bool) -> Vec<String> {
+        let mut all: Vec<String> = CHAT_REQUESTS.iter().map(|s| (*s).to_owned()).collect();
+        all.extend(CHAT_NOTIFIED.iter().map(|op| notification_of(op)));
+        all.extend(
+            [NOTIFICATION, INVITE, DELIVERY_CUSTOMER_TO_AGENT, DELIVERY_AGENT_TO_CUSTOMER, CHAT].map(str::to_owned),
+        );
+        if uploads {
+            all.push(UPLOAD.to_owned());
+        }
+        all
+    }
 }
 
 /// A new histogram that grows as values arrive (memory follows the range actually seen).

@@ -63,10 +63,11 @@ impl LoadResult {
         if secs > 0.0 { self.metrics.counts.ops as f64 / secs } else { 0.0 }
     }
 
-    /// Mean upload throughput while uploading, in MB/s (10^6 bytes); none without uploads.
+    /// Mean upload throughput while uploading, in megabits per second (10^6 bits, as the name
+    /// says); none without uploads.
     pub fn upload_mbps(&self) -> Option<f64> {
         let c = &self.metrics.counts;
-        (c.upload_micros > 0).then(|| c.upload_bytes as f64 / c.upload_micros as f64)
+        (c.upload_micros > 0).then(|| c.upload_bytes as f64 * 8.0 / c.upload_micros as f64)
     }
 
     /// Whether every threshold held and the baseline (if any) shows no regression.

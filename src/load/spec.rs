@@ -402,10 +402,30 @@ impl Cx<'_> {
                 }
             }
         }
+        let journey = journey?;
+        let measured = match &journey {
+            Journey::Chat(chat) => super::metrics::names::chat_journey(chat.uploads.is_some()),
+            Journey::Request(request) => vec![request.name.clone()],
+        };
+        for (t, th) in raw.thresholds.iter().zip(&list) {
+            if let Some(name) = th.metric.latency().filter(|n| !measured.iter().any(|m| m == n)) {
+                let close =
+                    measured.iter().min_by_key(|m| edit_distance(m, name)).filter(|m| edit_distance(m, name) <= 2);
+                let hint = match close {
+                    Some(m) => format!("did you mean `{m}`? The journey measures: {}", measured.join(", ")),
+                    None => format!("the journey measures: {}", measured.join(", ")),
+                };
+                self.error(
+                    t,
+                    format!("threshold `{}` reads latency `{name}`, which this load never measures", t.value),
+                    Some(hint),
+                );
+            }
+        }
         Some(LoadSpec {
             name: raw.name.value,
             file: self.file.to_owned(),
-            journey: journey?,
+            journey,
             profile: profile?,
             drain,
             thresholds: list,
@@ -623,23 +643,25 @@ impl<T> ReferencedAs for Spanned<T> {
     }
 }
 
-/// `64KiB`, `1MiB`, `500KB`, `1MB`, `2048` (bytes).
+/// Levenshtein distance, for "did you mean".
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+/// `64KiB`, `1MiB`, `500KB`, `1MB`, `2048` (bytes): the scenarios' reading of a size.
 pub fn parse_size(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
-    let n: f64 = s[..split].parse().ok()?;
-    let unit = match s[split..].trim() {
-        "" | "B" => 1.0,
-        "KB" | "kB" => 1e3,
-        "MB" => 1e6,
-        "GB" => 1e9,
-        "KiB" => 1024.0,
-        "MiB" => 1024.0 * 1024.0,
-        "GiB" => 1024.0 * 1024.0 * 1024.0,
-        _ => return None,
-    };
-    let bytes = n * unit;
-    (bytes.is_finite() && (0.0..1e12).contains(&bytes)).then_some(bytes as u64)
+    crate::scenario::units::parse_size_text(s).ok()
 }
 
 #[cfg(test)]
@@ -678,6 +700,24 @@ mod tests {
         let spec = parse_str("r.yaml", text).unwrap();
         assert_eq!(spec.profile.model, Model::Closed);
         assert!(matches!(spec.journey, Journey::Request(ref r) if r.method == "GET"));
+    }
+
+    #[test]
+    fn a_threshold_on_a_latency_the_journey_never_measures_is_caught_before_a_run() {
+        let chat = "name: t\nload: { rate: 1, duration: 1s }\nthresholds: [\"p99(Accept) < 1s\", \"p99(Acept) < 1s\"]\n";
+        let diags = parse_str("t.yaml", chat).unwrap_err();
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        let text = diags[0].to_string();
+        assert!(text.contains("reads latency `Acept`") && text.contains("did you mean `Accept`"), "{text}");
+        assert_eq!(diags[0].span.line, 3);
+        let upload = "name: t\nload: { rate: 1, duration: 1s }\nthresholds: [\"p99(Upload) < 1s\"]\n";
+        assert!(parse_str("t.yaml", upload).is_err(), "no uploads, no Upload latency");
+        let with_uploads = upload.replace("name: t\n", "name: t\nchat: { uploads: { share: 0.5, size: 1KiB } }\n");
+        assert!(parse_str("t.yaml", &with_uploads).is_ok());
+        let request = "name: r\njourney: request\nrequest: { name: version, method: GET, path: /x }\nload: { model: closed, concurrency: 2, duration: 1s }\nthresholds: [\"p99(version) < 1s\", \"p99(Accept) < 1s\"]\n";
+        let diags = parse_str("r.yaml", request).unwrap_err();
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert!(diags[0].to_string().contains("`Accept`"), "{}", diags[0]);
     }
 
     #[test]

@@ -25,6 +25,16 @@ pub enum Metric {
     OpsPerSec,
 }
 
+impl Metric {
+    /// The latency a metric reads, if it reads one.
+    pub fn latency(&self) -> Option<&str> {
+        match self {
+            Metric::Quantile(_, name) | Metric::Mean(name) | Metric::Max(name) => Some(name),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cmp {
     Lt,
@@ -189,7 +199,7 @@ fn observe(metric: &Metric, run: &LoadResult) -> (Option<f64>, String) {
         }
         Metric::Dropped => (Some(m.counts.dropped as f64), m.counts.dropped.to_string()),
         Metric::UploadMbps => match run.upload_mbps() {
-            Some(v) => (Some(v), format!("{v:.1} MB/s")),
+            Some(v) => (Some(v), format!("{v:.1} Mbit/s")),
             None => (None, "no uploads".into()),
         },
         Metric::OpsPerSec => {

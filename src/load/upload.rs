@@ -10,6 +10,7 @@ use super::Ctx;
 use super::agents::Agent;
 use super::check;
 use super::metrics::names;
+use crate::client::files::FilePart;
 
 /// A block of file content made once; uploads repeat it rather than generate bytes each time.
 fn block() -> &'static [u8] {
@@ -19,22 +20,16 @@ fn block() -> &'static [u8] {
 
 /// Upload one file of `size` bytes to `chat`; an error text when it failed.
 pub async fn one(ctx: &Ctx, agent: &Agent, chat: &str, size: u64, intended: Instant) -> Result<(), String> {
-    let boundary = format!("chatprobe-{}", uuid::Uuid::new_v4().simple());
-    let mut body = Vec::with_capacity(size as usize + 256);
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"load-{size}.txt\"\r\n\
-             Content-Type: text/plain\r\n\r\n"
-        )
-        .as_bytes(),
-    );
+    let part = FilePart::new("attachment", &format!("load-{size}.txt"), "text/plain");
+    let mut body = Vec::with_capacity(usize::try_from(part.body_len(size)).unwrap_or(0));
+    body.extend_from_slice(part.head.as_bytes());
     let mut left = size as usize;
     while left > 0 {
         let n = left.min(block().len());
         body.extend_from_slice(&block()[..n]);
         left -= n;
     }
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    body.extend_from_slice(part.tail.as_bytes());
 
     let url = format!("{}/api/v2/me/chats/{chat}/attachments", agent.session.base_url());
     let mut req = agent
@@ -42,7 +37,7 @@ pub async fn one(ctx: &Ctx, agent: &Agent, chat: &str, size: u64, intended: Inst
         .http()
         .post(&url)
         .basic_auth(&agent.credentials.username, Some(&agent.credentials.password))
-        .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
+        .header("Content-Type", part.content_type())
         .body(body);
     if let Some(token) = agent.session.csrf_token() {
         req = req.header(token.header.as_str(), token.token.as_str());

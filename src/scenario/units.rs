@@ -5,25 +5,38 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-/// Bytes: `1048576`, `20MB` (10^6), `512KiB` (2^10), `1GB`.
+/// Bytes: `1048576`, `20MB` (10^6), `512KiB` (2^10), `1GB`: a number, or a string [`parse_size_text`] reads.
 pub fn parse_size(v: &Value) -> Result<u64, String> {
     if let Some(n) = v.as_u64() {
         return Ok(n);
     }
-    let s = v.as_str().ok_or_else(|| format!("a size is a number of bytes or a string like 20MB, found {v}"))?.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let n: u64 = s[..split].parse().map_err(|_| format!("invalid size `{s}`"))?;
+    let s = v.as_str().ok_or_else(|| format!("a size is a number of bytes or a string like 20MB, found {v}"))?;
+    parse_size_text(s)
+}
+
+/// The one reading of a size written as text, for scenarios and load files alike: a number
+/// (decimals allowed, `1.5MB`) and a unit of B, KB (or kB), MB, GB (powers of 10) or KiB, MiB, GiB
+/// (powers of 2), none meaning bytes. Fractions of a byte are dropped; at most 1 TB.
+pub fn parse_size_text(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let n: f64 = s[..split].parse().map_err(|_| format!("invalid size `{s}`"))?;
     let unit = match s[split..].trim() {
-        "" | "B" => 1,
-        "KB" => 1_000,
-        "MB" => 1_000_000,
-        "GB" => 1_000_000_000,
-        "KiB" => 1 << 10,
-        "MiB" => 1 << 20,
-        "GiB" => 1 << 30,
-        other => return Err(format!("invalid size unit `{other}` (B, KB, MB, GB, KiB, MiB, GiB)")),
+        "" | "B" => 1.0,
+        "KB" | "kB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        other => return Err(format!("invalid size unit `{other}` in `{s}` (B, KB, MB, GB, KiB, MiB, GiB)")),
     };
-    n.checked_mul(unit).ok_or_else(|| format!("size `{s}` is too large"))
+    let bytes = n * unit;
+    if !(bytes.is_finite() && (0.0..=1e12).contains(&bytes)) {
+        return Err(format!("size `{s}` is out of range (at most 1TB)"));
+    }
+    // In range and finite: the cast only drops the fraction.
+    Ok(bytes as u64)
 }
 
 /// A content type from a file name's extension.
@@ -77,6 +90,22 @@ fn decimal(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_size_reading_for_scenarios_and_load_files() {
+        for (text, bytes) in
+            [("2048", 2048), ("20MB", 20_000_000), ("512KiB", 524_288), ("1.5MB", 1_500_000), ("64kB", 64_000)]
+        {
+            assert_eq!(parse_size_text(text), Ok(bytes), "{text}");
+            assert_eq!(parse_size(&Value::String(text.into())), Ok(bytes), "{text}");
+            assert_eq!(crate::load::spec::parse_size(text), Some(bytes), "{text}");
+        }
+        assert_eq!(parse_size(&serde_json::json!(7)), Ok(7));
+        for bad in ["1 parsec", "MB", "2TB", "5000GB", "-1KB"] {
+            assert!(parse_size_text(bad).is_err(), "{bad}");
+            assert_eq!(crate::load::spec::parse_size(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn durations() {

@@ -214,6 +214,12 @@ async fn the_smoke_load_runs_and_writes_its_reports() {
     for ext in ["json", "html", "md"] {
         assert!(dir.join(format!("load-report.{ext}")).is_file(), "{ext}");
     }
+    // It uploads, as its comment says, and measures nothing a threshold could not name.
+    assert!(r["counts"]["upload_bytes"].as_u64().unwrap_or(0) > 0, "{}", r["counts"]);
+    let known = chatprobe::load::metrics::names::chat_journey(true);
+    for name in r["metrics"].as_object().unwrap().keys().filter(|n| !n.contains("throughput")) {
+        assert!(known.contains(name), "`{name}` is recorded but a threshold cannot name it: {known:?}");
+    }
 }
 
 /// A keep-alive HTTP server on loopback that answers requests with `body` (JSON), after

@@ -70,7 +70,7 @@ pub fn write(run: &LoadResult, out: &mut dyn Write) -> std::io::Result<()> {
             c.chats_started, c.chats_completed, run.peak_chatting
         )?;
         match run.upload_mbps() {
-            Some(v) => writeln!(out, "; uploads {:.1} MB at {v:.1} MB/s\n", c.upload_bytes as f64 / 1e6)?,
+            Some(v) => writeln!(out, "; uploads {:.1} MB at {v:.1} Mbit/s\n", c.upload_bytes as f64 / 1e6)?,
             None => writeln!(out, "\n")?,
         }
     }

@@ -48,6 +48,7 @@ pub struct Target {
     pub embedded: bool,
 }
 
+#[derive(Clone)]
 pub struct RunConfig {
     pub target: Target,
     pub client: ClientConfig,
@@ -108,12 +109,33 @@ pub async fn run_jobs(
     let started = Instant::now();
     let started_at =
         time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let slots: Vec<std::sync::Mutex<Option<ScenarioResult>>> =
-        scenarios.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    futures_util::future::join_all(jobs.iter().map(|cfg| worker(scenarios, cfg, &next, &slots, done))).await;
-    let results: Vec<ScenarioResult> =
-        slots.into_iter().filter_map(|s| s.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner)).collect();
+    // Each job is a task of its own, so that jobs spread over the runtime's threads: the
+    // validation of every response is CPU work. Results come back in the order they finish,
+    // are streamed to `done`, and are put back in file order.
+    let shared: Arc<Vec<Scenario>> = Arc::new(scenarios.to_vec());
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, ScenarioResult)>();
+    let mut tasks = tokio::task::JoinSet::new();
+    for cfg in jobs {
+        let (scenarios, next, tx, cfg) = (Arc::clone(&shared), Arc::clone(&next), tx.clone(), cfg.clone());
+        tasks.spawn(async move { worker(&scenarios, &cfg, &next, &tx).await });
+    }
+    drop(tx);
+    let mut slots: Vec<Option<ScenarioResult>> = scenarios.iter().map(|_| None).collect();
+    while let Some((ix, result)) = rx.recv().await {
+        done(ix, &result);
+        slots[ix] = Some(result);
+    }
+    // A job that panicked is a bug in chatprobe: say so as loudly as before, not with a
+    // scenario quietly missing from the reports.
+    while let Some(joined) = tasks.join_next().await {
+        if let Err(e) = joined
+            && e.is_panic()
+        {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    }
+    let results: Vec<ScenarioResult> = slots.into_iter().flatten().collect();
     let mut run = RunResult {
         tool: "chatprobe",
         version: env!("CARGO_PKG_VERSION"),
@@ -137,13 +159,12 @@ pub async fn run_jobs(
     run
 }
 
-/// One job's loop: take the next scenario not yet taken, run it, record it.
+/// One job's loop: take the next scenario not yet taken, run it, send its result.
 async fn worker(
     scenarios: &[Scenario],
     cfg: &RunConfig,
     next: &std::sync::atomic::AtomicUsize,
-    slots: &[std::sync::Mutex<Option<ScenarioResult>>],
-    done: &(dyn Fn(usize, &ScenarioResult) + Sync),
+    results: &tokio::sync::mpsc::UnboundedSender<(usize, ScenarioResult)>,
 ) {
     loop {
         if cfg.stop.is_cancelled() {
@@ -152,8 +173,9 @@ async fn worker(
         let ix = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let Some(sc) = scenarios.get(ix) else { return };
         let result = run_scenario(sc, cfg).await;
-        done(ix, &result);
-        *slots[ix].lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(result);
+        if results.send((ix, result)).is_err() {
+            return;
+        }
     }
 }
 

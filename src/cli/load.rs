@@ -94,6 +94,8 @@ pub struct LoadArgs {
     /// bounds) without running anything.
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub tls: super::TlsArgs,
 }
 
 fn shard(s: &str) -> Result<(u64, u64), String> {
@@ -192,10 +194,11 @@ fn config(args: &LoadArgs) -> Result<LoadConfig, Outcome> {
         None => SchemaRegistry::embedded(),
     }
     .map_err(invalid)?;
+    let tls = args.tls.options().map_err(invalid)?;
     Ok(LoadConfig {
         spec,
         target,
-        client: ClientConfig { request_timeout, ..ClientConfig::default() },
+        client: ClientConfig { request_timeout, tls, ..ClientConfig::default() },
         schemas: Arc::new(schemas),
         contact_center_id: args.contact_center_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
         progress,

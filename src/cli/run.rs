@@ -157,17 +157,7 @@ fn not_started(paths: &ReportPaths, outcome: Outcome, error: String, target: &st
     written
 }
 
-/// `url` without its userinfo (`http://user:pass@host/` → `http://host/`), for anything shown.
-pub fn display_url(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
-            let _ = u.set_username("");
-            let _ = u.set_password(None);
-            u.to_string().trim_end_matches('/').to_owned()
-        }
-        _ => url.to_owned(),
-    }
-}
+pub use crate::client::display_url;
 
 /// Keep the scenarios `--tag`, `--skip-tag` and `--name` select, in file order.
 fn select(scenarios: Vec<Scenario>, args: &RunArgs) -> Result<Vec<Scenario>, String> {

@@ -133,6 +133,18 @@ fn segment(s: &str) -> String {
     out
 }
 
+/// `url` without its userinfo (`http://user:pass@host/` → `http://host/`), for anything shown.
+pub fn display_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string().trim_end_matches('/').to_owned()
+        }
+        _ => url.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -118,6 +118,9 @@ pub struct Ctx {
     pool: Option<AgentPool>,
     customer: Option<CustomerClient>,
     prepared: Option<http::Prepared>,
+    /// The request journey's request for the general client, used when the target is not plain
+    /// `http://` (TLS): slower than the fast path, and said so at the start.
+    general: Option<crate::client::RawRequest>,
     request_name: String,
     run_id: String,
     serial: AtomicU64,
@@ -450,6 +453,7 @@ async fn drive(
         (_, 1) => uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
         (i, _) => format!("s{i}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
     };
+    let mut general = None;
     let (pool, prepared, request_name) = match &spec.journey {
         Journey::Chat(_) => {
             if creds.is_empty() {
@@ -465,13 +469,25 @@ async fn drive(
             (Some(pool), None, String::new())
         }
         Journey::Request(r) => {
-            if addr.is_none() {
-                return Err(LoadError::Invalid("the request journey needs an http:// target".into()));
-            }
             let body = r.body.as_ref().map(|b| b.to_string().into_bytes());
             let base_path = url.path().trim_end_matches('/');
             let path = format!("{base_path}{}", r.path);
             let prepared = http::Prepared::new(&host_header, &r.method, &path, &r.headers, body.as_deref());
+            if addr.is_none() {
+                eprintln!(
+                    "chatprobe load: {} is not plain http://: the request journey goes through the general \
+                     HTTP client (TLS, proxies), slower than its plain-http fast path",
+                    crate::client::display_url(&base_url)
+                );
+                general = Some(crate::client::RawRequest {
+                    method: r.method.clone(),
+                    path: r.path.clone(),
+                    body: r.body.clone(),
+                    headers: r.headers.clone(),
+                    with_auth: false,
+                    with_csrf: false,
+                });
+            }
             (None, Some(prepared), r.name.clone())
         }
     };
@@ -487,6 +503,7 @@ async fn drive(
         pool,
         customer: Some(customer),
         prepared,
+        general,
         request_name,
         run_id,
         serial: AtomicU64::new(0),

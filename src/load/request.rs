@@ -55,6 +55,16 @@ impl Worker {
     }
 
     async fn send(&mut self, ctx: &Ctx, req: &Prepared) -> std::io::Result<()> {
+        if let (Some(raw), Some(client)) = (&ctx.general, &ctx.customer) {
+            let ex = client.request(raw.clone()).await.map_err(|e| std::io::Error::other(e.to_string()))?;
+            check::exchange(&ctx.reg, &ex, &mut self.local);
+            let status = ex.status;
+            return if (200..300).contains(&status) {
+                Ok(())
+            } else {
+                Err(std::io::Error::other(format!("HTTP {status}")))
+            };
+        }
         let conn = match &mut self.conn {
             Some(c) => c,
             None => {

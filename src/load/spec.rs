@@ -704,7 +704,8 @@ mod tests {
 
     #[test]
     fn a_threshold_on_a_latency_the_journey_never_measures_is_caught_before_a_run() {
-        let chat = "name: t\nload: { rate: 1, duration: 1s }\nthresholds: [\"p99(Accept) < 1s\", \"p99(Acept) < 1s\"]\n";
+        let chat =
+            "name: t\nload: { rate: 1, duration: 1s }\nthresholds: [\"p99(Accept) < 1s\", \"p99(Acept) < 1s\"]\n";
         let diags = parse_str("t.yaml", chat).unwrap_err();
         assert_eq!(diags.len(), 1, "{diags:?}");
         let text = diags[0].to_string();

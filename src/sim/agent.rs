@@ -23,8 +23,21 @@ use super::{Sim, SimState, variant};
 const VERSION: &str = "8.5.200.50";
 
 /// The request's `Host`, for the `uri` fields of resources.
+/// Where the request was sent: its Host, as `https://HOST` when it came through TLS
+/// (`X-Forwarded-Proto: https`, as a TLS-terminating proxy says). URIs the simulator hands out
+/// are built on it with [`origin`], so they point back the way the client came.
 pub(crate) fn host(headers: &HeaderMap) -> String {
-    headers.get(HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost").to_owned()
+    let host = headers.get(HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let tls = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"));
+    if tls { format!("https://{host}") } else { host.to_owned() }
+}
+
+/// `http://HOST`, or the `https://HOST` [`host`] gave for a request that came through TLS.
+pub(crate) fn origin(host: &str) -> String {
+    if host.contains("://") { host.to_owned() } else { format!("http://{host}") }
 }
 
 pub(crate) async fn version() -> Response {

@@ -138,7 +138,7 @@ impl Engine {
             "name": linked.name,
             "path": attachment_path(&linked.document),
             "size": linked.size,
-            "uri": format!("http://{}{}", call.host, attachment_download(&linked.document)),
+            "uri": format!("{}{}", super::agent::origin(call.host), attachment_download(&linked.document)),
         });
         let draft = Draft::new(MessageType::SystemCommand, &me).notice_text(FILE_UPLOADED).attachment(attachment);
         let for_customer = draft.visibility == Visibility::All;

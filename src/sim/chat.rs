@@ -97,7 +97,7 @@ impl Linked {
             "name": self.name,
             "path": api::catalogue::attachment_path(&self.document),
             "size": self.size,
-            "uri": format!("http://{host}{}", api::catalogue::chat_attachment_download(chat_id, &self.document)),
+            "uri": format!("{}{}", super::agent::origin(host), api::catalogue::chat_attachment_download(chat_id, &self.document)),
         })
     }
 }
@@ -256,7 +256,7 @@ impl Chat {
     }
 
     pub fn uri(&self, host: &str) -> String {
-        format!("http://{host}/api/v2/chats/{}", self.id)
+        format!("{}/api/v2/chats/{}", super::agent::origin(host), self.id)
     }
 
     /// The customer (if still there) and the agents in the conversation: all of them for an

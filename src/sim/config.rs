@@ -40,6 +40,9 @@ pub struct SimConfig {
     pub contact_center_id: Option<String>,
     /// Longest wait for a request's header, and for the next request on an idle connection.
     pub header_read_timeout: Duration,
+    /// Clients reach the simulator through TLS (a terminating proxy in front of it): the URIs
+    /// it hands out say `https`, as if every request carried `X-Forwarded-Proto: https`.
+    pub behind_tls: bool,
 }
 
 /// The queue a chat requested without an `endpoint` waits in.
@@ -64,6 +67,7 @@ impl Default for SimConfig {
             latitudes: Latitudes::default(),
             contact_center_id: None,
             header_read_timeout: super::server::HEADER_READ_TIMEOUT,
+            behind_tls: false,
         }
     }
 }

@@ -180,7 +180,7 @@ impl Engine {
             "roles": ["ROLE_AGENT"],
             "enabled": true,
             "changePasswordOnFirstLogin": false,
-            "uri": format!("http://{host}/api/v2/users/{}", a.user_id),
+            "uri": format!("{}/api/v2/users/{}", super::agent::origin(host), a.user_id),
             "path": format!("/users/{}", a.user_id),
         })
     }

@@ -55,7 +55,7 @@ impl Participant {
     pub fn resource(&self, host: &str) -> Value {
         let mut p = self.sender();
         if let (Some(user), Some(map)) = (&self.user_id, p.as_object_mut()) {
-            map.insert("uri".into(), Value::String(format!("http://{host}/api/v2/users/{user}")));
+            map.insert("uri".into(), Value::String(format!("{}/api/v2/users/{user}", super::agent::origin(host))));
             map.insert("path".into(), Value::String(format!("/users/{user}")));
         }
         p

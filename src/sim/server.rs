@@ -65,6 +65,14 @@ pub fn app(config: SimConfig) -> (Router, SimHandle) {
         .merge(super::tegsoft::router(Arc::clone(&sim)))
         .fallback(agent::not_found)
         .with_state(Arc::clone(&sim));
+    let router = if sim.config.behind_tls {
+        router.layer(axum::middleware::map_request(|mut request: axum::extract::Request| async move {
+            request.headers_mut().insert("x-forwarded-proto", axum::http::HeaderValue::from_static("https"));
+            request
+        }))
+    } else {
+        router
+    };
     let router = if rewrite::needed(&sim.config) {
         router.layer(axum::middleware::from_fn_with_state(Arc::clone(&sim), rewrite::layer))
     } else {

@@ -105,7 +105,7 @@ async fn run(what: &str, target: String, extra: Vec<String>, reports: PathBuf) -
     tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_chatprobe"))
             .args(["run", &what, "--target", &target, "--agent", "agent{1..6}:password", "--progress", "off"])
-            .args(["--skip-tag", "files", "--report-dir"])
+            .arg("--report-dir")
             .arg(&reports)
             .args(extra)
             .current_dir(root())
@@ -123,7 +123,9 @@ fn text(out: &std::process::Output) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_suite_runs_against_an_https_target_with_a_private_ca() {
     let pki = pki();
-    let running = sim::start(SimConfig::default(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let running = sim::start(SimConfig { behind_tls: true, ..SimConfig::default() }, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let front = tls_front(&pki, running.addr, false).await;
     let dir = tempdir("ca");
     let ca = write(&dir, "ca.pem", &pki.ca_pem);
@@ -159,7 +161,9 @@ async fn the_suite_runs_against_an_https_target_with_a_private_ca() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_requires_a_client_certificate_gets_one() {
     let pki = pki();
-    let running = sim::start(SimConfig::default(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let running = sim::start(SimConfig { behind_tls: true, ..SimConfig::default() }, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let front = tls_front(&pki, running.addr, true).await;
     let dir = tempdir("mtls");
     let ca = write(&dir, "ca.pem", &pki.ca_pem).display().to_string();
@@ -216,5 +220,43 @@ async fn proxy_routes_every_request_through_it() {
     .await;
     assert!(asked.load(Ordering::Relaxed) > 0, "the proxy was never asked: {}", text(&out));
     assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    running.shutdown().await;
+}
+
+/// The request journey against an https target goes through the general client (its fast path
+/// is plain http), says so, and validates every answer over TLS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_request_journey_runs_over_tls_and_says_which_client() {
+    let pki = pki();
+    let running = sim::start(SimConfig::default(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let front = tls_front(&pki, running.addr, false).await;
+    let dir = tempdir("load");
+    let reports = dir.join("reports");
+    let ca = write(&dir, "ca.pem", &pki.ca_pem);
+    let file = write(
+        &dir,
+        "version.yaml",
+        "name: version\njourney: request\nrequest: { name: version, method: GET, path: /api/v2/diagnostics/version }\n\
+         load: { model: closed, concurrency: 2, duration: 1s }\nthresholds: [\"error_rate == 0\"]\n",
+    );
+    let target = format!("https://127.0.0.1:{}", front.port());
+    let report_file = reports.join("load-report.json");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_chatprobe"))
+            .args(["load", file.to_str().unwrap(), "--target", &target, "--progress", "off", "--cacert"])
+            .arg(&ca)
+            .arg("--report-dir")
+            .arg(&reports)
+            .current_dir(root())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("the request journey goes through the general HTTP client"), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(report_file).unwrap()).unwrap();
+    assert!(report["counts"]["ops"].as_u64().unwrap_or(0) > 0, "{}", report["counts"]);
+    assert_eq!(report["counts"]["violations"], 0);
     running.shutdown().await;
 }

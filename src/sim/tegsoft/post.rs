@@ -140,7 +140,7 @@ impl Engine {
             "name": file.name,
             "path": attachment_path(&file.document_id),
             "size": file.size,
-            "uri": format!("http://{host}{}", attachment_download(&file.document_id)),
+            "uri": format!("{}{}", super::super::agent::origin(host), attachment_download(&file.document_id)),
         });
         let draft = Draft::new(MessageType::SystemCommand, &customer).notice_text(FILE_UPLOADED).attachment(attachment);
         if let Some(chat) = self.chats.get_mut(&chat_id) {

@@ -12,12 +12,13 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::Path;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, StatusCode};
@@ -45,6 +46,9 @@ const MAX_BODY: usize = 1024 * 1024;
 const HUGE: u64 = 100 * 1024 * 1024;
 /// Depth of the nested-JSON case.
 const NESTING: usize = 100_000;
+/// Size of the `[0,0,…]` answer to every connect of the `flood` agent: 16 MB, just under the
+/// binary's default body cap (16 MiB), so the whole of it is read.
+const FLOOD: usize = 16_000_000;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -279,8 +283,25 @@ async fn me(headers: HeaderMap) -> Response {
     ([(SET_COOKIE, format!("JSESSIONID={user}; Path=/"))], axum::Json(body)).into_response()
 }
 
+/// [`FLOOD`] bytes of `[0,0,…,0]`: valid JSON, millions of values. Built once, shared by every answer.
+fn flood_body() -> Bytes {
+    static BODY: OnceLock<Bytes> = OnceLock::new();
+    BODY.get_or_init(|| {
+        let mut body = Vec::with_capacity(FLOOD);
+        body.push(b'[');
+        while body.len() + 3 < FLOOD {
+            body.extend_from_slice(b"0,");
+        }
+        body.extend_from_slice(b"0]");
+        body.resize(FLOOD, b' ');
+        Bytes::from(body)
+    })
+    .clone()
+}
+
 /// The CometD endpoint, by session cookie: `garbage` gets a handshake answer that is not JSON,
-/// `mute` no handshake answer, `hold` a normal session whose connects never return.
+/// `mute` no handshake answer, `hold` a normal session whose connects never return, `flood` a
+/// normal session whose every connect is answered with [`flood_body`].
 async fn bayeux(Path(kind): Path<String>, headers: HeaderMap, body: String) -> Response {
     let cookies = headers.get(COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let user = cookies.split(';').find_map(|c| c.trim().strip_prefix("JSESSIONID=")).unwrap_or("").to_owned();
@@ -292,6 +313,7 @@ async fn bayeux(Path(kind): Path<String>, headers: HeaderMap, body: String) -> R
             return json_bytes(b"[{\"channel\":\"/meta/handshake\",\"successful\":tru\x00<html><body>502</body>");
         }
         ("mute", "handshake") | ("hold", "connect") => std::future::pending().await,
+        ("flood", "connect") => return ([(CONTENT_TYPE, "application/json")], flood_body()).into_response(),
         (_, "handshake") => json!({
             "id": id, "channel": "/meta/handshake", "successful": true, "version": "1.0",
             "clientId": client_id, "supportedConnectionTypes": ["long-polling"],
@@ -479,4 +501,138 @@ async fn a_connect_that_never_returns_ends_the_cometd_session_with_a_fatal_probl
     assert_eq!(bayeux.handshakes(), 1, "a connect left unanswered is not retried");
     // The loop is over; disconnect still answers and returns.
     tokio::time::timeout(RUN_BOUND, bayeux.disconnect()).await.expect("disconnect hung").unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The binary against the hostile server
+
+/// The CLI's exit code for a run with a failed check.
+const EXIT_FAIL: i32 = 1;
+/// Largest report (JSON, JUnit) and console output a single hostile answer may cause.
+const MAX_REPORT: u64 = 10 * 1024 * 1024;
+/// Peak resident memory of the harness, whatever one answer holds.
+const MAX_RSS_KB: u64 = 300 * 1024;
+
+/// What one `chatprobe run` of the binary left behind.
+struct BinaryRun {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    /// Peak resident set (VmHWM) seen while it ran, in kB.
+    peak_rss_kb: u64,
+    /// Every file the run wrote (reports, captured console), with its size.
+    sizes: Vec<(String, u64)>,
+    json: Value,
+}
+
+/// The peak resident set of a live process, in kB (0 once it has gone).
+fn vm_hwm_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Run the binary on `scenario` (YAML text) against `server` with `agents`; console output is
+/// captured to files so that its size can be measured too. Ends within [`RUN_BOUND`].
+async fn run_binary(server: &Hostile, name: &str, scenario: &str, agents: &[&str]) -> BinaryRun {
+    let dir = std::env::temp_dir().join(format!("chatprobe-hostile-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("reports")).unwrap();
+    let file = dir.join("scenario.yaml");
+    std::fs::write(&file, scenario).unwrap();
+    // scripts/bench/hostile-16mb.sh may point this at a release build.
+    let bin = std::env::var("CHATPROBE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_chatprobe").to_owned());
+    let mut cmd = std::process::Command::new(bin);
+    cmd.arg("run").arg(&file).args(["--target", &server.base_url, "--progress", "off", "--report-dir"]);
+    cmd.arg(dir.join("reports"));
+    for a in agents {
+        cmd.args(["--agent", &format!("{a}:password")]);
+    }
+    cmd.stdout(std::fs::File::create(dir.join("stdout")).unwrap());
+    cmd.stderr(std::fs::File::create(dir.join("stderr")).unwrap());
+    let mut child = cmd.current_dir(root()).spawn().unwrap();
+    let started = std::time::Instant::now();
+    let mut peak_rss_kb = 0;
+    let status = loop {
+        peak_rss_kb = peak_rss_kb.max(vm_hwm_kb(child.id()));
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > RUN_BOUND {
+            let _ = child.kill();
+            panic!("{name}: the run did not end within {RUN_BOUND:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let took = started.elapsed();
+    let mut sizes = Vec::new();
+    for f in ["stdout", "stderr", "reports/chatprobe-report.json", "reports/junit.xml"] {
+        sizes.push((f.to_owned(), std::fs::metadata(dir.join(f)).map_or(0, |m| m.len())));
+    }
+    let listed: Vec<String> = sizes.iter().map(|(f, n)| format!("{f} {n} B")).collect();
+    eprintln!(
+        "{name}: exit {:?} after {:.1} s, peak RSS {peak_rss_kb} kB, {}",
+        status.code(),
+        took.as_secs_f64(),
+        listed.join(", ")
+    );
+    let read = |f: &str| String::from_utf8_lossy(&std::fs::read(dir.join(f)).unwrap_or_default()).into_owned();
+    let json = serde_json::from_str(&read("reports/chatprobe-report.json")).unwrap_or(Value::Null);
+    let run =
+        BinaryRun { code: status.code(), stdout: read("stdout"), stderr: read("stderr"), peak_rss_kb, sizes, json };
+    let _ = std::fs::remove_dir_all(&dir);
+    run
+}
+
+impl BinaryRun {
+    /// Exit code, bounded outputs, and a message containing `text` somewhere in the console or
+    /// the JSON report.
+    fn assert_ends(&self, code: i32, text: &str) {
+        let context = format!("exit {:?}\nstdout: {}\nstderr: {}", self.code, cut(&self.stdout), cut(&self.stderr));
+        assert_eq!(self.code, Some(code), "{context}");
+        for (file, size) in &self.sizes {
+            assert!(*size < MAX_REPORT, "{file} is {size} bytes: {context}");
+        }
+        let said = format!("{}\n{}\n{}", self.stdout, self.stderr, self.json);
+        let context = format!("{context}\njson: {}", cut(&self.json.to_string()));
+        assert!(said.contains(text), "no {text:?} in the output: {context}");
+        assert!(!said.contains("panicked"), "{context}");
+    }
+}
+
+/// The head of a long text, for an assertion's message.
+fn cut(s: &str) -> &str {
+    match s.char_indices().nth(4000) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+const FLOOD_SCENARIO: &str = r#"
+name: A CometD flood
+agents: [flood]
+steps:
+  - name: the agent logs in
+    login: flood
+  - name: the chat channel's Ready state is pushed
+    agent: flood
+    wait_for:
+      channel: /v2/me/channels
+      within: 5s
+      match:
+        channels: { $contains: { channel: chat } }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_16_mb_cometd_answer_of_zeros_fails_the_run_in_bounded_memory_and_reports() {
+    let server = Hostile::start().await;
+    let run = run_binary(&server, "flood", FLOOD_SCENARIO, &["flood"]).await;
+    run.assert_ends(EXIT_FAIL, "the body is too large to check");
+    assert!(run.json.to_string().contains("at most 200000 JSON values"), "{}", cut(&run.json.to_string()));
+    assert!(run.peak_rss_kb > 0, "the peak RSS was never read");
+    assert!(run.peak_rss_kb < MAX_RSS_KB, "peak RSS {} kB", run.peak_rss_kb);
+    assert_eq!(run.json["outcome"], "fail", "{}", run.json);
 }

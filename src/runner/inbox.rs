@@ -21,6 +21,11 @@ use crate::scenario::{Expectation, NotificationExpect};
 
 /// Most notifications an inbox keeps for steps to match; older ones are let go.
 const MAX_DELIVERED: usize = 10_000;
+/// Most of the CometD session's latest non-fatal problems (failed connects being retried) an
+/// inbox keeps to explain a wait that found nothing.
+const MAX_PROBLEMS: usize = 3;
+/// Most characters of one kept problem.
+const PROBLEM_LIMIT: usize = 500;
 
 /// A data message delivered to the agent.
 #[derive(Debug, Clone)]
@@ -40,6 +45,9 @@ struct State {
     counts: Counts,
     seq: usize,
     closed: bool,
+    /// The latest non-fatal problems, each with its number (counted from the first).
+    problems: std::collections::VecDeque<(usize, String)>,
+    problems_seen: usize,
 }
 
 /// Shared between the pump task and the runner.
@@ -57,6 +65,9 @@ pub struct WaitOutcome {
     /// For the unmatched item: the closest candidate's differences.
     pub closest: Option<(usize, Vec<Failure>)>,
     pub candidates: usize,
+    /// The CometD session's latest non-fatal problems during the wait (at most [`MAX_PROBLEMS`]),
+    /// and how many there were in all.
+    pub problems: (Vec<String>, usize),
 }
 
 impl Inbox {
@@ -128,6 +139,20 @@ impl Inbox {
             BayeuxEvent::Problem { fatal, description } => {
                 if fatal {
                     self.lock().checks.push(Check::fail(&rules::PROTOCOL_BAYEUX, "CometD session", description));
+                } else {
+                    // Not a violation (a server may make a client retry), but what a wait that
+                    // finds nothing must be able to say.
+                    let mut st = self.lock();
+                    st.problems_seen += 1;
+                    let n = st.problems_seen;
+                    let text = match description.char_indices().nth(PROBLEM_LIMIT) {
+                        Some((end, _)) => format!("{}…", &description[..end]),
+                        None => description,
+                    };
+                    st.problems.push_back((n, text));
+                    if st.problems.len() > MAX_PROBLEMS {
+                        st.problems.pop_front();
+                    }
                 }
             }
             BayeuxEvent::Closed => self.lock().closed = true,
@@ -156,6 +181,13 @@ impl Inbox {
         resolved: &[Vec<(String, Value)>],
     ) -> WaitOutcome {
         let deadline = tokio::time::Instant::now() + expect.within;
+        let problems_before = self.lock().problems_seen;
+        let with_problems = |st: &State, mut outcome: WaitOutcome| {
+            let since: Vec<String> =
+                st.problems.iter().filter(|(n, _)| *n > problems_before).map(|(_, p)| p.clone()).collect();
+            outcome.problems = (since, st.problems_seen - problems_before);
+            outcome
+        };
         loop {
             let notified = self.notify.notified();
             tokio::pin!(notified);
@@ -164,12 +196,13 @@ impl Inbox {
                 let mut st = self.lock();
                 let outcome = try_match(&mut st, expect, floor, resolved);
                 if outcome.unmatched.is_none() || st.closed || tokio::time::Instant::now() >= deadline {
-                    return outcome;
+                    return with_problems(&st, outcome);
                 }
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
                 let mut st = self.lock();
-                return try_match(&mut st, expect, floor, resolved);
+                let outcome = try_match(&mut st, expect, floor, resolved);
+                return with_problems(&st, outcome);
             }
         }
     }
@@ -212,6 +245,7 @@ fn try_match(
                     unmatched: Some(item_ix),
                     closest,
                     candidates: candidates.len(),
+                    problems: (Vec::new(), 0),
                 };
             }
         }
@@ -223,7 +257,7 @@ fn try_match(
             st.delivered[ci].data.clone()
         })
         .collect();
-    WaitOutcome { matched, unmatched: None, closest: None, candidates: candidates.len() }
+    WaitOutcome { matched, unmatched: None, closest: None, candidates: candidates.len(), problems: (Vec::new(), 0) }
 }
 
 fn failures(data: &Value, fields: &[(String, Value)]) -> Vec<Failure> {

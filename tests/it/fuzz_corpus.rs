@@ -6,8 +6,11 @@ use std::path::PathBuf;
 
 use chatprobe::fuzzing;
 
+/// A fuzz target's entry point.
+type Entry = fn(&[u8]);
+
 /// Each target and its entry point.
-const TARGETS: &[(&str, fn(&[u8]))] = &[
+const TARGETS: &[(&str, Entry)] = &[
     ("scenario", fuzzing::scenario),
     ("load_spec", fuzzing::load_spec),
     ("bayeux", fuzzing::bayeux),

@@ -46,6 +46,11 @@ const MAX_BODY: usize = 1024 * 1024;
 const HUGE: u64 = 100 * 1024 * 1024;
 /// Depth of the nested-JSON case.
 const NESTING: usize = 100_000;
+/// Events in one connect answer of the `many` agent: past the client's message cap
+/// (`MAX_MESSAGES`), within the JSON value budget.
+const MANY_EVENTS: usize = 90_000;
+/// Decompressed size of the gzip bomb.
+const BOMB: u64 = 100 * 1024 * 1024;
 /// Size of the `[0,0,…]` answer to every connect of the `flood` agent: 16 MB, just under the
 /// binary's default body cap (16 MiB), so the whole of it is read.
 const FLOOD: usize = 16_000_000;
@@ -121,12 +126,39 @@ async fn dispatch(
             let _ = stream.write_all(body).await;
             let _ = stream.shutdown().await;
         }
+        "/hostile/gzip-bomb" => {
+            let bomb = gzip_bomb();
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\ncontent-length: {}\r\n\r\n",
+                bomb.len()
+            );
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.write_all(bomb).await;
+        }
+        "/hostile/overlong-body" => {
+            // Declares 10 bytes, sends more: the client must take 10 and no more.
+            let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 10\r\n\r\n";
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.write_all(br#"{"statusCode":0,"chats":[]}"#).await;
+            let _ = stream.shutdown().await;
+        }
         "/hostile/huge-chunked" => endless(stream, true, &huge_sent).await,
         "/hostile/huge-declared" => endless(stream, false, &huge_sent).await,
         _ => {
             let _ = to_axum.send((Replay { head, at: 0, inner: stream }, peer));
         }
     }
+}
+
+/// [`BOMB`] zero bytes, gzipped (about 100 KB), made once with the system's `gzip`.
+fn gzip_bomb() -> &'static [u8] {
+    static BOMB_GZ: OnceLock<Vec<u8>> = OnceLock::new();
+    BOMB_GZ.get_or_init(|| {
+        let script = format!("head -c {BOMB} /dev/zero | gzip -c");
+        let out = std::process::Command::new("sh").args(["-c", &script]).output().expect("sh and gzip run");
+        assert!(out.status.success() && out.stdout.len() < 1024 * 1024, "gzip failed: {:?}", out.status);
+        out.stdout
+    })
 }
 
 /// Headers at once, then one body byte every 200 ms for as long as the client listens.
@@ -314,6 +346,19 @@ async fn bayeux(Path(kind): Path<String>, headers: HeaderMap, body: String) -> R
         }
         ("mute", "handshake") | ("hold", "connect") => std::future::pending().await,
         ("flood", "connect") => return ([(CONTENT_TYPE, "application/json")], flood_body()).into_response(),
+        ("notarray", "connect") => return json_bytes(br#""connect""#),
+        ("wrongtypes", "connect") => {
+            let reply = json!([
+                {"channel": 7, "id": {}, "successful": "yes", "advice": [1], "clientId": false},
+                {"channel": "/v2/me/channels", "data": {"channels": "chat"}},
+            ]);
+            return axum::Json(reply).into_response();
+        }
+        ("many", "connect") => {
+            let mut events = vec![json!({"channel": "/v2/me/chats"}); MANY_EVENTS];
+            events.push(json!({"id": id, "channel": "/meta/connect", "successful": true, "clientId": client_id}));
+            return axum::Json(Value::Array(events)).into_response();
+        }
         (_, "handshake") => json!({
             "id": id, "channel": "/meta/handshake", "successful": true, "version": "1.0",
             "clientId": client_id, "supportedConnectionTypes": ["long-polling"],
@@ -538,11 +583,25 @@ fn vm_hwm_kb(pid: u32) -> u64 {
 /// Run the binary on `scenario` (YAML text) against `server` with `agents`; console output is
 /// captured to files so that its size can be measured too. Ends within [`RUN_BOUND`].
 async fn run_binary(server: &Hostile, name: &str, scenario: &str, agents: &[&str]) -> BinaryRun {
+    run_binary_on(server, name, agents, |dir| {
+        let file = dir.join("scenario.yaml");
+        std::fs::write(&file, scenario).unwrap();
+        file
+    })
+    .await
+}
+
+/// As [`run_binary`], on the scenario path `prepare` makes in the run's scratch directory.
+async fn run_binary_on(
+    server: &Hostile,
+    name: &str,
+    agents: &[&str],
+    prepare: impl FnOnce(&std::path::Path) -> PathBuf,
+) -> BinaryRun {
     let dir = std::env::temp_dir().join(format!("chatprobe-hostile-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("reports")).unwrap();
-    let file = dir.join("scenario.yaml");
-    std::fs::write(&file, scenario).unwrap();
+    let file = prepare(&dir);
     // scripts/bench/hostile-16mb.sh may point this at a release build.
     let bin = std::env::var("CHATPROBE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_chatprobe").to_owned());
     let mut cmd = std::process::Command::new(bin);
@@ -635,4 +694,113 @@ async fn a_16_mb_cometd_answer_of_zeros_fails_the_run_in_bounded_memory_and_repo
     assert!(run.peak_rss_kb > 0, "the peak RSS was never read");
     assert!(run.peak_rss_kb < MAX_RSS_KB, "peak RSS {} kB", run.peak_rss_kb);
     assert_eq!(run.json["outcome"], "fail", "{}", run.json);
+}
+
+/// A scenario whose agent logs in and then waits for a push, which the hostile answers to its
+/// connects must not satisfy (nor make the wait pass).
+fn cometd_scenario(agent: &str) -> String {
+    FLOOD_SCENARIO.replace("flood", agent).replace("A CometD flood", &format!("CometD agent {agent}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_connect_never_answered_fails_the_run_instead_of_passing() {
+    let server = Hostile::start().await;
+    let run = run_binary(&server, "hold", &cometd_scenario("hold"), &["hold"]).await;
+    run.assert_ends(EXIT_FAIL, "not answered");
+    assert_eq!(run.json["outcome"], "fail", "{}", cut(&run.json.to_string()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_cometd_connect_answers_fail_the_run_with_bounded_reports() {
+    let server = Hostile::start().await;
+    let cases = [
+        ("notarray", "meanwhile the CometD session: connect response is JSON but not an array of messages"),
+        ("wrongtypes", "breaks schema `bayeux-event` at /channel"),
+        ("many", "carries 90001 messages; the first 10000 are taken"),
+    ];
+    for (agent, says) in cases {
+        let run = run_binary(&server, agent, &cometd_scenario(agent), &[agent]).await;
+        run.assert_ends(EXIT_FAIL, says);
+        assert!(run.peak_rss_kb < MAX_RSS_KB, "{agent}: peak RSS {} kB", run.peak_rss_kb);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gzip_bomb_is_refused_at_the_body_cap_while_inflating() {
+    gzip_bomb();
+    let server = Hostile::start().await;
+    let scenario = "name: A gzip bomb\nsteps:\n  - name: bomb\n    http: { path: /hostile/gzip-bomb }\n";
+    let run = run_binary(&server, "gzip-bomb", scenario, &["plain"]).await;
+    // 100 MB inflated from 100 KB: refused at the binary's default 16 MiB cap, not held whole.
+    run.assert_ends(EXIT_FAIL, "response body larger than the 16777216-byte limit");
+    assert!(run.peak_rss_kb < MAX_RSS_KB, "peak RSS {} kB", run.peak_rss_kb);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_longer_than_its_content_length_is_read_to_the_declared_length() {
+    let server = Hostile::start().await;
+    let scenario = "name: Overlong\nsteps:\n  - name: overlong\n    http: { path: /hostile/overlong-body }\n";
+    let run = run_binary(&server, "overlong", scenario, &["plain"]).await;
+    // The first 10 bytes, `{"statusCo`, and not one more.
+    run.assert_ends(EXIT_FAIL, "EOF while parsing");
+}
+
+/// A scenario every well-behaved server passes: one GET of /hostile/ok.
+const OK_SCENARIO: &str =
+    "name: ok\nsteps:\n  - name: ok\n    http: { path: /hostile/ok }\n    expect: { status: 200 }\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_symlink_cycle_in_a_scenario_directory_is_walked_once() {
+    let server = Hostile::start().await;
+    let run = run_binary_on(&server, "symlink-cycle", &["plain"], |dir| {
+        let scenarios = dir.join("scenarios");
+        std::fs::create_dir_all(scenarios.join("sub")).unwrap();
+        std::fs::write(scenarios.join("sub/ok.yaml"), OK_SCENARIO).unwrap();
+        std::os::unix::fs::symlink("..", scenarios.join("sub/up")).unwrap();
+        std::os::unix::fs::symlink(".", scenarios.join("here")).unwrap();
+        scenarios
+    })
+    .await;
+    run.assert_ends(0, "1 passed, 0 failed");
+    assert_eq!(run.json["scenarios"].as_array().map(Vec::len), Some(1), "{}", cut(&run.json.to_string()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fifo_among_scenarios_is_refused_by_name_not_read() {
+    let server = Hostile::start().await;
+    let mkfifo = |path: &std::path::Path| {
+        let made = std::process::Command::new("mkfifo").arg(path).status().expect("mkfifo runs");
+        assert!(made.success());
+    };
+    let run = run_binary_on(&server, "fifo-in-dir", &["plain"], |dir| {
+        let scenarios = dir.join("scenarios");
+        std::fs::create_dir_all(&scenarios).unwrap();
+        std::fs::write(scenarios.join("ok.yaml"), OK_SCENARIO).unwrap();
+        mkfifo(&scenarios.join("pipe.yaml"));
+        scenarios
+    })
+    .await;
+    run.assert_ends(2, "pipe.yaml: not a regular file");
+    let run = run_binary_on(&server, "fifo-named", &["plain"], |dir| {
+        let fifo = dir.join("pipe.yaml");
+        mkfifo(&fifo);
+        fifo
+    })
+    .await;
+    run.assert_ends(2, "pipe.yaml: not a regular file");
+}
+
+/// Most bytes of console output an invalid input may cause.
+const MAX_DIAGNOSTICS: u64 = 16 * 1024;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_single_line_yaml_gets_a_short_diagnostic_that_points_into_it() {
+    let server = Hostile::start().await;
+    // 20 MB on one line, the error at its far end.
+    let text = format!("name: x\nsteps: []\ndescription: {}: bad: [\n", "y ".repeat(10_000_000));
+    let run = run_binary(&server, "huge-line", &text, &["plain"]).await;
+    run.assert_ends(2, "mapping values are not allowed");
+    let printed: u64 = run.sizes.iter().filter(|(f, _)| f == "stdout" || f == "stderr").map(|(_, n)| n).sum();
+    assert!(printed < MAX_DIAGNOSTICS, "{printed} bytes of diagnostics");
+    assert!(run.stderr.contains("scenario.yaml:3:20000014"), "{}", cut(&run.stderr));
 }

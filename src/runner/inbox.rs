@@ -19,8 +19,12 @@ use crate::contract::schema::SchemaRegistry;
 use crate::scenario::matcher::{self, Failure};
 use crate::scenario::{Expectation, NotificationExpect};
 
-/// Most notifications an inbox keeps for steps to match; older ones are let go.
+/// Most notifications an inbox keeps for steps to match; older ones are let go (up to
+/// [`DELIVERED_SLACK`] more are kept until a batch of them goes).
 const MAX_DELIVERED: usize = 10_000;
+const DELIVERED_SLACK: usize = 1_000;
+/// Most events the pump takes in before it wakes the waiters.
+const ANNOUNCE_EVERY: usize = 500;
 /// Most of the CometD session's latest non-fatal problems (failed connects being retried) an
 /// inbox keeps to explain a wait that found nothing.
 const MAX_PROBLEMS: usize = 3;
@@ -84,11 +88,20 @@ impl Inbox {
     ) -> tokio::task::JoinHandle<()> {
         let inbox = Arc::clone(self);
         tokio::spawn(async move {
+            let mut unannounced = 0usize;
             while let Some(ev) = rx.recv().await {
                 let closed = matches!(ev, BayeuxEvent::Closed);
                 inbox.accept(&reg, ev, observer.as_ref());
                 if closed {
                     break;
+                }
+                // Waiters look again once the events at hand are in (or every so many of a
+                // stream that never pauses), not after each: a waiter scans the inbox, and one
+                // answer may carry thousands of messages.
+                unannounced += 1;
+                if rx.is_empty() || unannounced >= ANNOUNCE_EVERY {
+                    unannounced = 0;
+                    inbox.notify.notify_waiters();
                 }
             }
             inbox.lock().closed = true;
@@ -121,8 +134,9 @@ impl Inbox {
                         obs.lock().unwrap_or_else(PoisonError::into_inner).notification(agent, &data, received_at);
                     }
                     st.delivered.push(Delivered { seq, at: received_at, channel, data, consumed: false });
-                    // Only unconsumed notifications can still match; a flood of them is bounded.
-                    if st.delivered.len() > MAX_DELIVERED {
+                    // Only unconsumed notifications can still match; a flood of them is bounded. The
+                    // oldest go in batches, so a flood costs a shift per batch, not per message.
+                    if st.delivered.len() >= MAX_DELIVERED + DELIVERED_SLACK {
                         let excess = st.delivered.len() - MAX_DELIVERED;
                         st.delivered.drain(..excess);
                     }
@@ -157,7 +171,6 @@ impl Inbox {
             }
             BayeuxEvent::Closed => self.lock().closed = true,
         }
-        self.notify.notify_waiters();
     }
 
     /// Checks (capped per rule, the rest counted) and counts produced since the last call.

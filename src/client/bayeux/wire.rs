@@ -78,6 +78,8 @@ pub(crate) struct Reply {
     pub unusable: Option<String>,
     /// Set when the server refused the POST with HTTP 403: what it carried and what came back.
     pub forbidden: Option<String>,
+    /// The answer carried more than [`MAX_MESSAGES`] messages (the rest were dropped).
+    pub flooded: bool,
 }
 
 impl Reply {
@@ -168,6 +170,7 @@ pub(crate) struct ReadReply {
     pub messages: Vec<Value>,
     pub unusable: Option<String>,
     pub problems: Vec<String>,
+    pub flooded: bool,
 }
 
 /// Read the messages of the answer `ex` to a `kind` POST.
@@ -201,7 +204,8 @@ pub(crate) fn read_reply(kind: &str, ex: &Exchange) -> ReadReply {
         Some(why) if !(200..300).contains(&ex.status) => Some(format!("HTTP {}; {why}", ex.status)),
         other => other,
     };
-    ReadReply { messages, unusable, problems }
+    let flooded = matches!(&ex.json, Some(Value::Array(items)) if items.len() > MAX_MESSAGES);
+    ReadReply { messages, unusable, problems, flooded }
 }
 
 /// Fold the advice of every meta message into `advice`, in order.
@@ -224,7 +228,7 @@ pub(crate) fn read_answer(kind: &str, ex: &Exchange, id: &str) -> (Vec<Value>, V
     let mut said = read.problems;
     said.push(format!("{:?} {:?} {}", advice.interval(), advice.timeout, advice.says_stop()));
     let channel = format!("/meta/{kind}");
-    let reply = Reply { messages: read.messages, unusable: read.unusable, forbidden: None };
+    let reply = Reply { messages: read.messages, unusable: read.unusable, forbidden: None, flooded: read.flooded };
     match reply.meta(&channel, id) {
         Some(m) if successful(m) => said.push(format!("{channel} successful")),
         Some(m) => said.push(error_of(m)),
@@ -262,14 +266,14 @@ impl Shared {
         for description in read.problems {
             self.problem(false, description);
         }
-        let (messages, unusable) = (read.messages, read.unusable);
+        let (messages, unusable, flooded) = (read.messages, read.unusable, read.flooded);
         let forbidden = (ex.status == 403).then(|| csrf_refusal(kind, csrf.as_ref(), &ex));
         self.events.send(BayeuxEvent::Exchange(ex));
         fold_advice(&mut self.state().advice, &messages);
         for m in &messages {
             self.events.send(BayeuxEvent::Message { received_at, message: m.clone() });
         }
-        Ok(Reply { messages, unusable, forbidden })
+        Ok(Reply { messages, unusable, forbidden, flooded })
     }
 
     /// Handshake, then subscribe to every channel asked for. Leaves the clientId in the state.
@@ -426,6 +430,7 @@ mod tests {
             ],
             unusable: None,
             forbidden: None,
+            flooded: false,
         };
         assert_eq!(reply.meta(META_CONNECT, "9").unwrap()["id"], "9");
         assert_eq!(reply.meta(META_CONNECT, "1").unwrap()["id"], "7");

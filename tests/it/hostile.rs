@@ -7,6 +7,15 @@
 //! One loopback listener serves every case. Each connection's request head is read first: the
 //! cases below HTTP are answered on the raw socket, every other connection is handed to an axum
 //! router with the head replayed in front of the stream.
+//!
+//! The second half runs the `chatprobe` binary against the same server (and on hostile input
+//! files): a 16 MB CometD answer of `[0,0,…]`, CometD answers that are not arrays, of the wrong
+//! types or of 90,000 messages, a held connect never answered, a gzip bomb, a body longer than
+//! its Content-Length, scenario directories with a symlink cycle or a FIFO, a 20 MB single-line
+//! YAML. Each asserts the exit code, a clear message, reports and console output under
+//! [`MAX_REPORT`], and where memory is at stake a peak RSS under [`MAX_RSS_KB`]; each wait has
+//! a deadline ([`RUN_BOUND`]) and no duration is asserted (scripts/bench/hostile-16mb.sh times
+//! the 16 MB case).
 
 use std::io;
 use std::net::SocketAddr;

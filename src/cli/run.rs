@@ -30,6 +30,8 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
             out.extend(found);
         } else if p.is_file() {
             out.push(p.clone());
+        } else if p.exists() {
+            return Err(format!("{}: not a regular file (a scenario is read from a file or a directory)", p.display()));
         } else {
             return Err(format!("{}: no such file or directory", p.display()));
         }
@@ -37,12 +39,26 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(out)
 }
 
+/// The scenario files under `dir`, each directory entered once however many links lead to it
+/// (a symlink cycle ends there); a `.yaml` entry that is not a regular file (a FIFO, a socket,
+/// a device) is refused by name, as reading it could block forever.
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    walk_once(dir, &mut seen, out)
+}
+
+fn walk_once(dir: &Path, seen: &mut std::collections::HashSet<PathBuf>, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if !seen.insert(std::fs::canonicalize(dir)?) {
+        return Ok(());
+    }
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         if path.is_dir() {
-            walk(&path, out)?;
+            walk_once(&path, seen, out)?;
         } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            if !path.is_file() {
+                return Err(std::io::Error::other(format!("{}: not a regular file", path.display())));
+            }
             out.push(path);
         }
     }

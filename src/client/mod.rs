@@ -20,6 +20,7 @@ pub mod tegsoft;
 use std::time::Duration;
 
 pub use agent::{AgentSession, CsrfToken, RawRequest};
+pub(crate) use bayeux::read_answer as read_bayeux_answer;
 pub use bayeux::{BayeuxClient, BayeuxError, BayeuxEvent, BayeuxOptions};
 pub use customer::CustomerClient;
 pub use exchange::{Exchange, TransportError};

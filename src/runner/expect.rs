@@ -322,7 +322,7 @@ pub async fn notification_checks(
         resolved.push(fields);
     }
     let subject = format!("notifications to {agent} on {}", expect.channel);
-    let WaitOutcome { matched, unmatched, closest, candidates } = inbox.wait(expect, floor, &resolved).await;
+    let WaitOutcome { matched, unmatched, closest, candidates, problems } = inbox.wait(expect, floor, &resolved).await;
     match unmatched {
         None => {
             out.push(
@@ -346,12 +346,20 @@ pub async fn notification_checks(
                 }
                 None => (format!("no candidate among {candidates} new notification(s)"), String::new()),
             };
+            // Why nothing came, when the CometD session knows: its failed connects being retried.
+            let trouble = match problems {
+                (latest, 0) if latest.is_empty() => String::new(),
+                (latest, all) if all > latest.len() => {
+                    format!("; meanwhile the CometD session had {all} problems, the latest: {}", latest.join(" | "))
+                }
+                (latest, _) => format!("; meanwhile the CometD session: {}", latest.join(" | ")),
+            };
             out.push(
                 Check::fail(
                     &rules::ASSERT_NOTIFICATION,
                     &subject,
                     format!(
-                        "expectation {} of {}: no notification matched within {:?}{order}{detail}",
+                        "expectation {} of {}: no notification matched within {:?}{order}{detail}{trouble}",
                         ix + 1,
                         expect.items.len(),
                         expect.within

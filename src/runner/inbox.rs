@@ -19,8 +19,17 @@ use crate::contract::schema::SchemaRegistry;
 use crate::scenario::matcher::{self, Failure};
 use crate::scenario::{Expectation, NotificationExpect, Span};
 
-/// Most notifications an inbox keeps for steps to match; older ones are let go.
+/// Most notifications an inbox keeps for steps to match; older ones are let go (up to
+/// [`DELIVERED_SLACK`] more are kept until a batch of them goes).
 const MAX_DELIVERED: usize = 10_000;
+const DELIVERED_SLACK: usize = 1_000;
+/// Most events the pump takes in before it wakes the waiters.
+const ANNOUNCE_EVERY: usize = 500;
+/// Most of the CometD session's latest non-fatal problems (failed connects being retried) an
+/// inbox keeps to explain a wait that found nothing.
+const MAX_PROBLEMS: usize = 3;
+/// Most characters of one kept problem.
+const PROBLEM_LIMIT: usize = 500;
 
 /// A data message delivered to the agent.
 #[derive(Debug, Clone)]
@@ -43,6 +52,9 @@ struct State {
     /// The latest Bayeux POST heard: the client reports each one before the messages its answer
     /// carried, so it is the one a message arrived in.
     carrier: Option<u64>,
+    /// The latest non-fatal problems, each with its number (counted from the first).
+    problems: std::collections::VecDeque<(usize, String)>,
+    problems_seen: usize,
 }
 
 /// Shared between the pump task and the runner.
@@ -80,6 +92,9 @@ pub struct WaitOutcome {
     /// For the unmatched item: the closest candidate's differences.
     pub closest: Option<(usize, Vec<Failure>)>,
     pub candidates: usize,
+    /// The CometD session's latest non-fatal problems during the wait (at most [`MAX_PROBLEMS`]),
+    /// and how many there were in all.
+    pub problems: (Vec<String>, usize),
 }
 
 impl Inbox {
@@ -101,11 +116,20 @@ impl Inbox {
     ) -> tokio::task::JoinHandle<()> {
         let inbox = Arc::clone(self);
         tokio::spawn(async move {
+            let mut unannounced = 0usize;
             while let Some(ev) = rx.recv().await {
                 let closed = matches!(ev, BayeuxEvent::Closed);
                 inbox.accept(&reg, ev, observer.as_ref());
                 if closed {
                     break;
+                }
+                // Waiters look again once the events at hand are in (or every so many of a
+                // stream that never pauses), not after each: a waiter scans the inbox, and one
+                // answer may carry thousands of messages.
+                unannounced += 1;
+                if rx.is_empty() || unannounced >= ANNOUNCE_EVERY {
+                    unannounced = 0;
+                    inbox.notify.notify_waiters();
                 }
             }
             inbox.lock().closed = true;
@@ -150,8 +174,9 @@ impl Inbox {
                 }
                 if !channel.starts_with("/meta/") {
                     st.delivered.push(Delivered { seq, at: received_at, channel, data, consumed: false });
-                    // Only unconsumed notifications can still match; a flood of them is bounded.
-                    if st.delivered.len() > MAX_DELIVERED {
+                    // Only unconsumed notifications can still match; a flood of them is bounded. The
+                    // oldest go in batches, so a flood costs a shift per batch, not per message.
+                    if st.delivered.len() >= MAX_DELIVERED + DELIVERED_SLACK {
                         let excess = st.delivered.len() - MAX_DELIVERED;
                         st.delivered.drain(..excess);
                     }
@@ -175,11 +200,24 @@ impl Inbox {
                     let mut c = Check::fail(&rules::PROTOCOL_BAYEUX, "CometD session", description);
                     self.cursor.place(&mut c);
                     self.lock().checks.push(c);
+                } else {
+                    // Not a violation (a server may make a client retry), but what a wait that
+                    // finds nothing must be able to say.
+                    let mut st = self.lock();
+                    st.problems_seen += 1;
+                    let n = st.problems_seen;
+                    let text = match description.char_indices().nth(PROBLEM_LIMIT) {
+                        Some((end, _)) => format!("{}…", &description[..end]),
+                        None => description,
+                    };
+                    st.problems.push_back((n, text));
+                    if st.problems.len() > MAX_PROBLEMS {
+                        st.problems.pop_front();
+                    }
                 }
             }
             BayeuxEvent::Closed => self.lock().closed = true,
         }
-        self.notify.notify_waiters();
     }
 
     /// Checks (capped per rule, the rest counted) and counts produced since the last call.
@@ -203,6 +241,13 @@ impl Inbox {
         resolved: &[Vec<(String, Value)>],
     ) -> WaitOutcome {
         let deadline = tokio::time::Instant::now() + expect.within;
+        let problems_before = self.lock().problems_seen;
+        let with_problems = |st: &State, mut outcome: WaitOutcome| {
+            let since: Vec<String> =
+                st.problems.iter().filter(|(n, _)| *n > problems_before).map(|(_, p)| p.clone()).collect();
+            outcome.problems = (since, st.problems_seen - problems_before);
+            outcome
+        };
         loop {
             let notified = self.notify.notified();
             tokio::pin!(notified);
@@ -211,12 +256,13 @@ impl Inbox {
                 let mut st = self.lock();
                 let outcome = try_match(&mut st, expect, floor, resolved);
                 if outcome.unmatched.is_none() || st.closed || tokio::time::Instant::now() >= deadline {
-                    return outcome;
+                    return with_problems(&st, outcome);
                 }
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
                 let mut st = self.lock();
-                return try_match(&mut st, expect, floor, resolved);
+                let outcome = try_match(&mut st, expect, floor, resolved);
+                return with_problems(&st, outcome);
             }
         }
     }
@@ -259,6 +305,7 @@ fn try_match(
                     unmatched: Some(item_ix),
                     closest,
                     candidates: candidates.len(),
+                    problems: (Vec::new(), 0),
                 };
             }
         }
@@ -270,7 +317,7 @@ fn try_match(
             st.delivered[ci].data.clone()
         })
         .collect();
-    WaitOutcome { matched, unmatched: None, closest: None, candidates: candidates.len() }
+    WaitOutcome { matched, unmatched: None, closest: None, candidates: candidates.len(), problems: (Vec::new(), 0) }
 }
 
 fn failures(data: &Value, fields: &[(String, Value)]) -> Vec<Failure> {

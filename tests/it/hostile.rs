@@ -7,17 +7,27 @@
 //! One loopback listener serves every case. Each connection's request head is read first: the
 //! cases below HTTP are answered on the raw socket, every other connection is handed to an axum
 //! router with the head replayed in front of the stream.
+//!
+//! The second half runs the `chatprobe` binary against the same server (and on hostile input
+//! files): a 16 MB CometD answer of `[0,0,…]`, CometD answers that are not arrays, of the wrong
+//! types or of 90,000 messages, a held connect never answered, a gzip bomb, a body longer than
+//! its Content-Length, scenario directories with a symlink cycle or a FIFO, a 20 MB single-line
+//! YAML. Each asserts the exit code, a clear message, reports and console output under
+//! [`MAX_REPORT`], and where memory is at stake a peak RSS under [`MAX_RSS_KB`]; each wait has
+//! a deadline ([`RUN_BOUND`]) and no duration is asserted (scripts/bench/hostile-16mb.sh times
+//! the 16 MB case).
 
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::Path;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, StatusCode};
@@ -45,6 +55,14 @@ const MAX_BODY: usize = 1024 * 1024;
 const HUGE: u64 = 100 * 1024 * 1024;
 /// Depth of the nested-JSON case.
 const NESTING: usize = 100_000;
+/// Events in one connect answer of the `many` agent: past the client's message cap
+/// (`MAX_MESSAGES`), within the JSON value budget.
+const MANY_EVENTS: usize = 90_000;
+/// Decompressed size of the gzip bomb.
+const BOMB: u64 = 100 * 1024 * 1024;
+/// Size of the `[0,0,…]` answer to every connect of the `flood` agent: 16 MB, just under the
+/// binary's default body cap (16 MiB), so the whole of it is read.
+const FLOOD: usize = 16_000_000;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -117,12 +135,39 @@ async fn dispatch(
             let _ = stream.write_all(body).await;
             let _ = stream.shutdown().await;
         }
+        "/hostile/gzip-bomb" => {
+            let bomb = gzip_bomb();
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\ncontent-length: {}\r\n\r\n",
+                bomb.len()
+            );
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.write_all(bomb).await;
+        }
+        "/hostile/overlong-body" => {
+            // Declares 10 bytes, sends more: the client must take 10 and no more.
+            let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 10\r\n\r\n";
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.write_all(br#"{"statusCode":0,"chats":[]}"#).await;
+            let _ = stream.shutdown().await;
+        }
         "/hostile/huge-chunked" => endless(stream, true, &huge_sent).await,
         "/hostile/huge-declared" => endless(stream, false, &huge_sent).await,
         _ => {
             let _ = to_axum.send((Replay { head, at: 0, inner: stream }, peer));
         }
     }
+}
+
+/// [`BOMB`] zero bytes, gzipped (about 100 KB), made once with the system's `gzip`.
+fn gzip_bomb() -> &'static [u8] {
+    static BOMB_GZ: OnceLock<Vec<u8>> = OnceLock::new();
+    BOMB_GZ.get_or_init(|| {
+        let script = format!("head -c {BOMB} /dev/zero | gzip -c");
+        let out = std::process::Command::new("sh").args(["-c", &script]).output().expect("sh and gzip run");
+        assert!(out.status.success() && out.stdout.len() < 1024 * 1024, "gzip failed: {:?}", out.status);
+        out.stdout
+    })
 }
 
 /// Headers at once, then one body byte every 200 ms for as long as the client listens.
@@ -279,8 +324,25 @@ async fn me(headers: HeaderMap) -> Response {
     ([(SET_COOKIE, format!("JSESSIONID={user}; Path=/"))], axum::Json(body)).into_response()
 }
 
+/// [`FLOOD`] bytes of `[0,0,…,0]`: valid JSON, millions of values. Built once, shared by every answer.
+fn flood_body() -> Bytes {
+    static BODY: OnceLock<Bytes> = OnceLock::new();
+    BODY.get_or_init(|| {
+        let mut body = Vec::with_capacity(FLOOD);
+        body.push(b'[');
+        while body.len() + 3 < FLOOD {
+            body.extend_from_slice(b"0,");
+        }
+        body.extend_from_slice(b"0]");
+        body.resize(FLOOD, b' ');
+        Bytes::from(body)
+    })
+    .clone()
+}
+
 /// The CometD endpoint, by session cookie: `garbage` gets a handshake answer that is not JSON,
-/// `mute` no handshake answer, `hold` a normal session whose connects never return.
+/// `mute` no handshake answer, `hold` a normal session whose connects never return, `flood` a
+/// normal session whose every connect is answered with [`flood_body`].
 async fn bayeux(Path(kind): Path<String>, headers: HeaderMap, body: String) -> Response {
     let cookies = headers.get(COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let user = cookies.split(';').find_map(|c| c.trim().strip_prefix("JSESSIONID=")).unwrap_or("").to_owned();
@@ -292,6 +354,20 @@ async fn bayeux(Path(kind): Path<String>, headers: HeaderMap, body: String) -> R
             return json_bytes(b"[{\"channel\":\"/meta/handshake\",\"successful\":tru\x00<html><body>502</body>");
         }
         ("mute", "handshake") | ("hold", "connect") => std::future::pending().await,
+        ("flood", "connect") => return ([(CONTENT_TYPE, "application/json")], flood_body()).into_response(),
+        ("notarray", "connect") => return json_bytes(br#""connect""#),
+        ("wrongtypes", "connect") => {
+            let reply = json!([
+                {"channel": 7, "id": {}, "successful": "yes", "advice": [1], "clientId": false},
+                {"channel": "/v2/me/channels", "data": {"channels": "chat"}},
+            ]);
+            return axum::Json(reply).into_response();
+        }
+        ("many", "connect") => {
+            let mut events = vec![json!({"channel": "/v2/me/chats"}); MANY_EVENTS];
+            events.push(json!({"id": id, "channel": "/meta/connect", "successful": true, "clientId": client_id}));
+            return axum::Json(Value::Array(events)).into_response();
+        }
         (_, "handshake") => json!({
             "id": id, "channel": "/meta/handshake", "successful": true, "version": "1.0",
             "clientId": client_id, "supportedConnectionTypes": ["long-polling"],
@@ -479,4 +555,261 @@ async fn a_connect_that_never_returns_ends_the_cometd_session_with_a_fatal_probl
     assert_eq!(bayeux.handshakes(), 1, "a connect left unanswered is not retried");
     // The loop is over; disconnect still answers and returns.
     tokio::time::timeout(RUN_BOUND, bayeux.disconnect()).await.expect("disconnect hung").unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The binary against the hostile server
+
+/// The CLI's exit code for a run with a failed check.
+const EXIT_FAIL: i32 = 1;
+/// Largest report (JSON, JUnit) and console output a single hostile answer may cause.
+const MAX_REPORT: u64 = 10 * 1024 * 1024;
+/// Peak resident memory of the harness, whatever one answer holds.
+const MAX_RSS_KB: u64 = 300 * 1024;
+
+/// What one `chatprobe run` of the binary left behind.
+struct BinaryRun {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    /// Peak resident set (VmHWM) seen while it ran, in kB.
+    peak_rss_kb: u64,
+    /// Every file the run wrote (reports, captured console), with its size.
+    sizes: Vec<(String, u64)>,
+    json: Value,
+}
+
+/// The peak resident set of a live process, in kB (0 once it has gone).
+fn vm_hwm_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Run the binary on `scenario` (YAML text) against `server` with `agents`; console output is
+/// captured to files so that its size can be measured too. Ends within [`RUN_BOUND`].
+async fn run_binary(server: &Hostile, name: &str, scenario: &str, agents: &[&str]) -> BinaryRun {
+    run_binary_on(server, name, agents, |dir| {
+        let file = dir.join("scenario.yaml");
+        std::fs::write(&file, scenario).unwrap();
+        file
+    })
+    .await
+}
+
+/// As [`run_binary`], on the scenario path `prepare` makes in the run's scratch directory.
+async fn run_binary_on(
+    server: &Hostile,
+    name: &str,
+    agents: &[&str],
+    prepare: impl FnOnce(&std::path::Path) -> PathBuf,
+) -> BinaryRun {
+    let dir = std::env::temp_dir().join(format!("chatprobe-hostile-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("reports")).unwrap();
+    let file = prepare(&dir);
+    // scripts/bench/hostile-16mb.sh may point this at a release build.
+    let bin = std::env::var("CHATPROBE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_chatprobe").to_owned());
+    let mut cmd = std::process::Command::new(bin);
+    cmd.arg("run").arg(&file).args(["--target", &server.base_url, "--progress", "off", "--report-dir"]);
+    cmd.arg(dir.join("reports"));
+    for a in agents {
+        cmd.args(["--agent", &format!("{a}:password")]);
+    }
+    cmd.stdout(std::fs::File::create(dir.join("stdout")).unwrap());
+    cmd.stderr(std::fs::File::create(dir.join("stderr")).unwrap());
+    let mut child = cmd.current_dir(root()).spawn().unwrap();
+    let started = std::time::Instant::now();
+    let mut peak_rss_kb = 0;
+    let status = loop {
+        peak_rss_kb = peak_rss_kb.max(vm_hwm_kb(child.id()));
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > RUN_BOUND {
+            let _ = child.kill();
+            panic!("{name}: the run did not end within {RUN_BOUND:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let took = started.elapsed();
+    let mut sizes = Vec::new();
+    for f in ["stdout", "stderr", "reports/chatprobe-report.json", "reports/junit.xml"] {
+        sizes.push((f.to_owned(), std::fs::metadata(dir.join(f)).map_or(0, |m| m.len())));
+    }
+    let listed: Vec<String> = sizes.iter().map(|(f, n)| format!("{f} {n} B")).collect();
+    eprintln!(
+        "{name}: exit {:?} after {:.1} s, peak RSS {peak_rss_kb} kB, {}",
+        status.code(),
+        took.as_secs_f64(),
+        listed.join(", ")
+    );
+    let read = |f: &str| String::from_utf8_lossy(&std::fs::read(dir.join(f)).unwrap_or_default()).into_owned();
+    let json = serde_json::from_str(&read("reports/chatprobe-report.json")).unwrap_or(Value::Null);
+    let run =
+        BinaryRun { code: status.code(), stdout: read("stdout"), stderr: read("stderr"), peak_rss_kb, sizes, json };
+    let _ = std::fs::remove_dir_all(&dir);
+    run
+}
+
+impl BinaryRun {
+    /// Exit code, bounded outputs, and a message containing `text` somewhere in the console or
+    /// the JSON report.
+    fn assert_ends(&self, code: i32, text: &str) {
+        let context = format!("exit {:?}\nstdout: {}\nstderr: {}", self.code, cut(&self.stdout), cut(&self.stderr));
+        assert_eq!(self.code, Some(code), "{context}");
+        for (file, size) in &self.sizes {
+            assert!(*size < MAX_REPORT, "{file} is {size} bytes: {context}");
+        }
+        let said = format!("{}\n{}\n{}", self.stdout, self.stderr, self.json);
+        let context = format!("{context}\njson: {}", cut(&self.json.to_string()));
+        assert!(said.contains(text), "no {text:?} in the output: {context}");
+        assert!(!said.contains("panicked"), "{context}");
+    }
+}
+
+/// The head of a long text, for an assertion's message.
+fn cut(s: &str) -> &str {
+    match s.char_indices().nth(4000) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+const FLOOD_SCENARIO: &str = r#"
+name: A CometD flood
+agents: [flood]
+steps:
+  - name: the agent logs in
+    login: flood
+  - name: the chat channel's Ready state is pushed
+    agent: flood
+    wait_for:
+      channel: /v2/me/channels
+      within: 5s
+      match:
+        channels: { $contains: { channel: chat } }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_16_mb_cometd_answer_of_zeros_fails_the_run_in_bounded_memory_and_reports() {
+    let server = Hostile::start().await;
+    let run = run_binary(&server, "flood", FLOOD_SCENARIO, &["flood"]).await;
+    run.assert_ends(EXIT_FAIL, "the body is too large to check");
+    assert!(run.json.to_string().contains("at most 200000 JSON values"), "{}", cut(&run.json.to_string()));
+    assert!(run.peak_rss_kb > 0, "the peak RSS was never read");
+    assert!(run.peak_rss_kb < MAX_RSS_KB, "peak RSS {} kB", run.peak_rss_kb);
+    assert_eq!(run.json["outcome"], "fail", "{}", run.json);
+}
+
+/// A scenario whose agent logs in and then waits for a push, which the hostile answers to its
+/// connects must not satisfy (nor make the wait pass).
+fn cometd_scenario(agent: &str) -> String {
+    FLOOD_SCENARIO.replace("flood", agent).replace("A CometD flood", &format!("CometD agent {agent}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_connect_never_answered_fails_the_run_instead_of_passing() {
+    let server = Hostile::start().await;
+    let run = run_binary(&server, "hold", &cometd_scenario("hold"), &["hold"]).await;
+    run.assert_ends(EXIT_FAIL, "not answered");
+    assert_eq!(run.json["outcome"], "fail", "{}", cut(&run.json.to_string()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_cometd_connect_answers_fail_the_run_with_bounded_reports() {
+    let server = Hostile::start().await;
+    let cases = [
+        ("notarray", "meanwhile the CometD session: connect response is JSON but not an array of messages"),
+        ("wrongtypes", "breaks schema `bayeux-event` at /channel"),
+        ("many", "carries 90001 messages; the first 10000 are taken"),
+    ];
+    for (agent, says) in cases {
+        let run = run_binary(&server, agent, &cometd_scenario(agent), &[agent]).await;
+        run.assert_ends(EXIT_FAIL, says);
+        assert!(run.peak_rss_kb < MAX_RSS_KB, "{agent}: peak RSS {} kB", run.peak_rss_kb);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gzip_bomb_is_refused_at_the_body_cap_while_inflating() {
+    gzip_bomb();
+    let server = Hostile::start().await;
+    let scenario = "name: A gzip bomb\nsteps:\n  - name: bomb\n    http: { path: /hostile/gzip-bomb }\n";
+    let run = run_binary(&server, "gzip-bomb", scenario, &["plain"]).await;
+    // 100 MB inflated from 100 KB: refused at the binary's default 16 MiB cap, not held whole.
+    run.assert_ends(EXIT_FAIL, "response body larger than the 16777216-byte limit");
+    assert!(run.peak_rss_kb < MAX_RSS_KB, "peak RSS {} kB", run.peak_rss_kb);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_longer_than_its_content_length_is_read_to_the_declared_length() {
+    let server = Hostile::start().await;
+    let scenario = "name: Overlong\nsteps:\n  - name: overlong\n    http: { path: /hostile/overlong-body }\n";
+    let run = run_binary(&server, "overlong", scenario, &["plain"]).await;
+    // The first 10 bytes, `{"statusCo`, and not one more.
+    run.assert_ends(EXIT_FAIL, "EOF while parsing");
+}
+
+/// A scenario every well-behaved server passes: one GET of /hostile/ok.
+const OK_SCENARIO: &str =
+    "name: ok\nsteps:\n  - name: ok\n    http: { path: /hostile/ok }\n    expect: { status: 200 }\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_symlink_cycle_in_a_scenario_directory_is_walked_once() {
+    let server = Hostile::start().await;
+    let run = run_binary_on(&server, "symlink-cycle", &["plain"], |dir| {
+        let scenarios = dir.join("scenarios");
+        std::fs::create_dir_all(scenarios.join("sub")).unwrap();
+        std::fs::write(scenarios.join("sub/ok.yaml"), OK_SCENARIO).unwrap();
+        std::os::unix::fs::symlink("..", scenarios.join("sub/up")).unwrap();
+        std::os::unix::fs::symlink(".", scenarios.join("here")).unwrap();
+        scenarios
+    })
+    .await;
+    run.assert_ends(0, "1 passed, 0 failed");
+    assert_eq!(run.json["scenarios"].as_array().map(Vec::len), Some(1), "{}", cut(&run.json.to_string()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fifo_among_scenarios_is_refused_by_name_not_read() {
+    let server = Hostile::start().await;
+    let mkfifo = |path: &std::path::Path| {
+        let made = std::process::Command::new("mkfifo").arg(path).status().expect("mkfifo runs");
+        assert!(made.success());
+    };
+    let run = run_binary_on(&server, "fifo-in-dir", &["plain"], |dir| {
+        let scenarios = dir.join("scenarios");
+        std::fs::create_dir_all(&scenarios).unwrap();
+        std::fs::write(scenarios.join("ok.yaml"), OK_SCENARIO).unwrap();
+        mkfifo(&scenarios.join("pipe.yaml"));
+        scenarios
+    })
+    .await;
+    run.assert_ends(2, "pipe.yaml: not a regular file");
+    let run = run_binary_on(&server, "fifo-named", &["plain"], |dir| {
+        let fifo = dir.join("pipe.yaml");
+        mkfifo(&fifo);
+        fifo
+    })
+    .await;
+    run.assert_ends(2, "pipe.yaml: not a regular file");
+}
+
+/// Most bytes of console output an invalid input may cause.
+const MAX_DIAGNOSTICS: u64 = 16 * 1024;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_single_line_yaml_gets_a_short_diagnostic_that_points_into_it() {
+    let server = Hostile::start().await;
+    // 20 MB on one line, the error at its far end.
+    let text = format!("name: x\nsteps: []\ndescription: {}: bad: [\n", "y ".repeat(10_000_000));
+    let run = run_binary(&server, "huge-line", &text, &["plain"]).await;
+    run.assert_ends(2, "mapping values are not allowed");
+    let printed: u64 = run.sizes.iter().filter(|(f, _)| f == "stdout" || f == "stderr").map(|(_, n)| n).sum();
+    assert!(printed < MAX_DIAGNOSTICS, "{printed} bytes of diagnostics");
+    assert!(run.stderr.contains("scenario.yaml:3:20000014"), "{}", cut(&run.stderr));
 }

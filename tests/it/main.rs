@@ -4,6 +4,7 @@ mod client;
 mod contract;
 mod csrf_login;
 mod files;
+mod fuzz_corpus;
 mod hostile;
 mod interop;
 mod latitude_cli;

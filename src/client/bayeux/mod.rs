@@ -30,6 +30,7 @@ use super::exchange::{Exchange, TransportError};
 use super::{AgentSession, ClientConfig};
 use crate::api;
 use wire::Advice;
+pub(crate) use wire::read_answer;
 
 /// How long `disconnect` waits for the loop once told to abandon its connect.
 const ABORT_GRACE: Duration = Duration::from_secs(1);

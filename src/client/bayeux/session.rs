@@ -21,8 +21,9 @@ const MAX_FAILURES: u32 = 5;
 
 /// What one turn of the loop came to.
 enum Turn {
-    /// The connect (or the new session) succeeded.
-    Ok,
+    /// The connect (or the new session) succeeded. `flooded`: its answer carried more messages
+    /// than the client takes, so the next connect waits a while whatever the advice.
+    Ok { flooded: bool },
     /// Try again after a back-off; the description says what failed.
     Retry(String),
     /// The server held the connect past its own advised hold time and the request deadline.
@@ -64,7 +65,7 @@ async fn connect_loop(shared: &Shared, stop: &mut watch::Receiver<Stop>) -> Opti
             None => match cancellable(stop, shared.establish()).await? {
                 Ok(()) => {
                     first = true;
-                    Turn::Ok
+                    Turn::Ok { flooded: false }
                 }
                 Err(e) => match &e {
                     // A refused subscribe means the server keeps the session but refuses what it
@@ -96,7 +97,7 @@ async fn connect_loop(shared: &Shared, stop: &mut watch::Receiver<Stop>) -> Opti
             };
         }
         match turn {
-            Turn::Ok => {
+            Turn::Ok { flooded } => {
                 failures = 0;
                 let advice = shared.state().advice.clone();
                 if advice.says_stop() {
@@ -106,6 +107,11 @@ async fn connect_loop(shared: &Shared, stop: &mut watch::Receiver<Stop>) -> Opti
                     ));
                 }
                 pause = advice.interval();
+                if flooded {
+                    // A server answering every connect with a flood would otherwise have the
+                    // client fetch floods as fast as it can parse them.
+                    pause = pause.max(BACKOFF_START);
+                }
             }
             Turn::Retry(description) => {
                 failures += 1;
@@ -160,7 +166,7 @@ async fn connect(shared: &Shared, stop: &mut watch::Receiver<Stop>, client_id: &
         return Some(Turn::Retry(reply.missing(META_CONNECT)));
     };
     if successful(meta) {
-        return Some(Turn::Ok);
+        return Some(Turn::Ok { flooded: reply.flooded });
     }
     let error = error_of(meta);
     let reconnect = shared.state().advice.reconnect.clone();

@@ -29,7 +29,7 @@ const MAX_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The server's advice as it stands: sticky (absent fields keep their value) and partial.
 #[derive(Clone, Debug)]
-pub(super) struct Advice {
+pub(crate) struct Advice {
     pub reconnect: String,
     /// How long the server holds a connect.
     pub timeout: Duration,
@@ -73,11 +73,13 @@ fn as_millis(v: &Value) -> Option<i64> {
 }
 
 /// What one POST brought back: its messages, and why it is unusable when it is.
-pub(super) struct Reply {
+pub(crate) struct Reply {
     pub messages: Vec<Value>,
     pub unusable: Option<String>,
     /// Set when the server refused the POST with HTTP 403: what it carried and what came back.
     pub forbidden: Option<String>,
+    /// The answer carried more than [`MAX_MESSAGES`] messages (the rest were dropped).
+    pub flooded: bool,
 }
 
 impl Reply {
@@ -97,12 +99,12 @@ impl Reply {
 }
 
 /// `successful` is mandatory in every meta reply; anything but `true` is a failure.
-pub(super) fn successful(reply: &Value) -> bool {
+pub(crate) fn successful(reply: &Value) -> bool {
     reply.get("successful").and_then(Value::as_bool) == Some(true)
 }
 
 /// The reply's `error`, or what stands in for it.
-pub(super) fn error_of(reply: &Value) -> String {
+pub(crate) fn error_of(reply: &Value) -> String {
     match reply.get("error") {
         Some(Value::String(e)) => brief_text(e),
         Some(other) => brief(other),
@@ -162,6 +164,79 @@ fn brief_text(s: &str) -> String {
 /// client, never thousands.
 pub const MAX_MESSAGES: usize = 10_000;
 
+/// A Bayeux response's body read as messages: at most [`MAX_MESSAGES`] of them, why none can be
+/// read when none can, and what is wrong with it short of that.
+pub(crate) struct ReadReply {
+    pub messages: Vec<Value>,
+    pub unusable: Option<String>,
+    pub problems: Vec<String>,
+    pub flooded: bool,
+}
+
+/// Read the messages of the answer `ex` to a `kind` POST.
+pub(crate) fn read_reply(kind: &str, ex: &Exchange) -> ReadReply {
+    let mut problems = Vec::new();
+    let (messages, unusable) = match &ex.json {
+        Some(Value::Array(items)) if items.len() > MAX_MESSAGES => {
+            problems.push(format!(
+                "{kind} response carries {} messages; the first {MAX_MESSAGES} are taken, the rest are not checked",
+                items.len()
+            ));
+            (items[..MAX_MESSAGES].to_vec(), None)
+        }
+        Some(Value::Array(items)) => (items.clone(), None),
+        Some(obj @ Value::Object(_)) => {
+            problems.push(format!("{kind} response is a bare object, not an array of messages"));
+            (vec![obj.clone()], None)
+        }
+        Some(other) => {
+            (Vec::new(), Some(format!("{kind} response is JSON but not an array of messages: {}", brief(other))))
+        }
+        None => {
+            let why = match &ex.json_error {
+                Some(e) => format!("{kind} response is not JSON: {e}"),
+                None => format!("{kind} response has an empty body"),
+            };
+            (Vec::new(), Some(why))
+        }
+    };
+    let unusable = match unusable {
+        Some(why) if !(200..300).contains(&ex.status) => Some(format!("HTTP {}; {why}", ex.status)),
+        other => other,
+    };
+    let flooded = matches!(&ex.json, Some(Value::Array(items)) if items.len() > MAX_MESSAGES);
+    ReadReply { messages, unusable, problems, flooded }
+}
+
+/// Fold the advice of every meta message into `advice`, in order.
+pub(crate) fn fold_advice(advice: &mut Advice, messages: &[Value]) {
+    for m in messages {
+        let meta = m.get("channel").and_then(Value::as_str).is_some_and(|c| c.starts_with("/meta/"));
+        if let Some(a) = m.get("advice").and_then(Value::as_object).filter(|_| meta) {
+            advice.update(a);
+        }
+    }
+}
+
+/// All the client reads from one answer to a `kind` POST, as it reads it, without a session:
+/// the messages, the advice they carry, the meta reply to `id` and why it failed or is missing.
+/// Returns the messages and every description made of them (the fuzz targets' entry point).
+pub(crate) fn read_answer(kind: &str, ex: &Exchange, id: &str) -> (Vec<Value>, Vec<String>) {
+    let read = read_reply(kind, ex);
+    let mut advice = Advice::default();
+    fold_advice(&mut advice, &read.messages);
+    let mut said = read.problems;
+    said.push(format!("{:?} {:?} {}", advice.interval(), advice.timeout, advice.says_stop()));
+    let channel = format!("/meta/{kind}");
+    let reply = Reply { messages: read.messages, unusable: read.unusable, forbidden: None, flooded: read.flooded };
+    match reply.meta(&channel, id) {
+        Some(m) if successful(m) => said.push(format!("{channel} successful")),
+        Some(m) => said.push(error_of(m)),
+        None => said.push(reply.missing(&channel)),
+    }
+    (reply.messages, said)
+}
+
 impl Shared {
     /// POST `messages` to `{url}/{kind}`; report the exchange and every message received (in
     /// arrival order) and fold any advice in. Transport errors are returned, not reported.
@@ -187,52 +262,18 @@ impl Shared {
         let ex = execute(&self.http, request, Some(body), timeout, &self.cfg).await?;
         self.cfg.secrets.record(&ex);
         let received_at = Instant::now();
-        let (messages, unusable) = match &ex.json {
-            Some(Value::Array(items)) if items.len() > MAX_MESSAGES => {
-                self.problem(
-                    false,
-                    format!(
-                        "{kind} response carries {} messages; the first {MAX_MESSAGES} are taken, the rest are not checked",
-                        items.len()
-                    ),
-                );
-                (items[..MAX_MESSAGES].to_vec(), None)
-            }
-            Some(Value::Array(items)) => (items.clone(), None),
-            Some(obj @ Value::Object(_)) => {
-                self.problem(false, format!("{kind} response is a bare object, not an array of messages"));
-                (vec![obj.clone()], None)
-            }
-            Some(other) => {
-                (Vec::new(), Some(format!("{kind} response is JSON but not an array of messages: {}", brief(other))))
-            }
-            None => {
-                let why = match &ex.json_error {
-                    Some(e) => format!("{kind} response is not JSON: {e}"),
-                    None => format!("{kind} response has an empty body"),
-                };
-                (Vec::new(), Some(why))
-            }
-        };
-        let unusable = match unusable {
-            Some(why) if !(200..300).contains(&ex.status) => Some(format!("HTTP {}; {why}", ex.status)),
-            other => other,
-        };
+        let read = read_reply(kind, &ex);
+        for description in read.problems {
+            self.problem(false, description);
+        }
+        let (messages, unusable, flooded) = (read.messages, read.unusable, read.flooded);
         let forbidden = (ex.status == 403).then(|| csrf_refusal(kind, csrf.as_ref(), &ex));
         self.events.send(BayeuxEvent::Exchange(ex));
-        {
-            let mut state = self.state();
-            for m in &messages {
-                let meta = m.get("channel").and_then(Value::as_str).is_some_and(|c| c.starts_with("/meta/"));
-                if let Some(advice) = m.get("advice").and_then(Value::as_object).filter(|_| meta) {
-                    state.advice.update(advice);
-                }
-            }
-        }
+        fold_advice(&mut self.state().advice, &messages);
         for m in &messages {
             self.events.send(BayeuxEvent::Message { received_at, message: m.clone() });
         }
-        Ok(Reply { messages, unusable, forbidden })
+        Ok(Reply { messages, unusable, forbidden, flooded })
     }
 
     /// Handshake, then subscribe to every channel asked for. Leaves the clientId in the state.
@@ -389,6 +430,7 @@ mod tests {
             ],
             unusable: None,
             forbidden: None,
+            flooded: false,
         };
         assert_eq!(reply.meta(META_CONNECT, "9").unwrap()["id"], "9");
         assert_eq!(reply.meta(META_CONNECT, "1").unwrap()["id"], "7");

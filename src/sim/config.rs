@@ -40,6 +40,8 @@ pub struct SimConfig {
     pub contact_center_id: Option<String>,
     /// Longest wait for a request's header, and for the next request on an idle connection.
     pub header_read_timeout: Duration,
+    /// Extra latency of some agent operations (benchmarks of the baseline gate).
+    pub slow: super::slow::Slow,
 }
 
 /// The queue a chat requested without an `endpoint` waits in.
@@ -64,6 +66,7 @@ impl Default for SimConfig {
             latitudes: Latitudes::default(),
             contact_center_id: None,
             header_read_timeout: super::server::HEADER_READ_TIMEOUT,
+            slow: super::slow::Slow::default(),
         }
     }
 }

@@ -257,6 +257,11 @@ pub fn write(run: &LoadResult, out: &mut dyn Write) -> std::io::Result<()> {
         }
         page.push_str("</table>");
     }
+    let note = if run.model == "open" { " (corrected for coordinated omission, uncorrected dashed)" } else { "" };
+    let _ = write!(page, "<h2>Latency by percentile{note}</h2>{}", percentile_plot(run));
+    let _ = write!(page, "<h2>Latency over time (p50 and p99 per second)</h2>{}", latency_plot(run));
+    let _ = write!(page, "<h2>Throughput over time</h2>{}", throughput_plot(run));
+    let _ = write!(page, "<h2>Active over time</h2>{}", active_plot(run));
     if let Some(b) = &run.baseline {
         let _ = write!(page, "<h2>Baseline {} (max regression {:.1}%)</h2>", esc(&b.file), b.max_regression_pct);
         let insufficient = b.insufficient();
@@ -286,11 +291,6 @@ pub fn write(run: &LoadResult, out: &mut dyn Write) -> std::io::Result<()> {
         }
         page.push_str("</table>");
     }
-    let note = if run.model == "open" { " (corrected for coordinated omission, uncorrected dashed)" } else { "" };
-    let _ = write!(page, "<h2>Latency by percentile{note}</h2>{}", percentile_plot(run));
-    let _ = write!(page, "<h2>Latency over time (p50 and p99 per second)</h2>{}", latency_plot(run));
-    let _ = write!(page, "<h2>Throughput over time</h2>{}", throughput_plot(run));
-    let _ = write!(page, "<h2>Active over time</h2>{}", active_plot(run));
     page.push_str("<h2>Latencies (ms)</h2><table><tr><th>metric</th><th>count</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>p99 uncorrected</th></tr>");
     for (name, s) in ordered(run).into_iter().filter(|(n, _)| is_latency(n)) {
         let t = summary(s.trusted());

@@ -188,7 +188,8 @@ impl Plot {
         // The legend, in its own column.
         let lx = LEFT + pw + 16.0;
         let mut ly = TOP + 8.0;
-        for line in &self.lines {
+        // A curve without a label (e.g. the uncorrected twin of a series) has no legend entry.
+        for line in self.lines.iter().filter(|l| !l.label.is_empty()) {
             let dash = if line.dashed { r#" stroke-dasharray="6 4""# } else { "" };
             let _ = write!(
                 svg,

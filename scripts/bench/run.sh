@@ -8,10 +8,10 @@
 #  3. Stall: the simulator pauses 1 s during a 10 s constant-rate run; corrected and
 #     uncorrected p99 against the true value (S - 0.01*D for a pause S in a run of D).
 #     Target: corrected within 10 % of the true value while the uncorrected one hides it.
-#  4. (see figure 4 below, when present)
+#  4. (not measured yet: chats/s at saturation per harness core)
 #  5. Upload and download: the 20 MB round trip (scenarios/conformance/gws/roundtrip: upload as
 #     Add New Document, download by the message's uri) against curl uploading and downloading the
-#     same 20 MB to the same simulator in the same run, each client on its own core.
+#     20 MB to the same simulator in the same run, each client on its own core.
 #     Target: ratio >= 0.8, harness RSS under 64 MB.
 #
 # Not part of the test suite: timings belong here. Only loopback; every load is bounded.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# chatprobe load benchmark: prints three figures measured in one run on this machine.
+# chatprobe load benchmark: prints five figures measured in one run on this machine.
 #
 #  1. Validated request rate vs wrk on the same simulator endpoint, one client core each
 #     (taskset), the simulator on the other core. Target: ratio >= 0.75.
@@ -8,9 +8,14 @@
 #  3. Stall: the simulator pauses 1 s during a 10 s constant-rate run; corrected and
 #     uncorrected p99 against the true value (S - 0.01*D for a pause S in a run of D).
 #     Target: corrected within 10 % of the true value while the uncorrected one hides it.
+#  4. (not measured yet: chats/s at saturation per harness core)
+#  5. Upload and download: the 20 MB round trip (scenarios/conformance/gws/roundtrip: upload as
+#     Add New Document, download by the message's uri) against curl uploading and downloading the
+#     20 MB to the same simulator in the same run, each client on its own core.
+#     Target: ratio >= 0.8, harness RSS under 64 MB.
 #
 # Not part of the test suite: timings belong here. Only loopback; every load is bounded.
-# Usage: scripts/bench/run.sh [all|rate|hold|stall]
+# Usage: scripts/bench/run.sh [all|rate|hold|stall|files]
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -110,11 +115,69 @@ print(f"   corrected within 10%: {'yes' if err <= 10 else 'no'}; uncorrected hid
 PY
 }
 
+files() {
+  local port; port=$(free_port)
+  start_sim "$port" --agents 2 --capacity 3
+  local url="http://127.0.0.1:$port"
+  # chatprobe: the round trip scenario, its step times from the JSON report.
+  taskset -c "$CLIENT_CORE" /usr/bin/time -f "%M" -o "$OUT/files.rss" \
+    "$BIN" run scenarios/conformance/gws/roundtrip --target "$url" --agent agent1:password \
+    --quiet --report-dir "$OUT/files" >"$OUT/files.log" 2>&1 || true
+  # curl: 20 MB (the same size; the rate does not depend on the bytes) to a chat of agent2, then back.
+  python3 - "$OUT/payload.bin" <<'PY'
+import sys
+with open(sys.argv[1], "wb") as f:
+    block = bytes(range(256)) * 4096
+    left = 20_000_000
+    while left:
+        n = min(left, len(block)); f.write(block[:n]); left -= n
+PY
+  local jar="$OUT/curl.jar" hdr="$OUT/curl.hdr"
+  curl -fsS -u agent2:password -c "$jar" -b "$jar" -D "$hdr" "$url/api/v2/me" >/dev/null
+  local token; token=$(awk -F': ' 'tolower($1)=="x-csrf-token" {gsub("\r",""); print $2}' "$hdr")
+  local c=(curl -fsS -c "$jar" -b "$jar" -H "X-CSRF-TOKEN: $token")
+  "${c[@]}" -H 'Content-Type: application/json' -d '{"operationName":"StartContactCenterSession","channels":["chat"]}' "$url/api/v2/me" >/dev/null
+  "${c[@]}" -H 'Content-Type: application/json' -d '{"operationName":"Ready"}' "$url/api/v2/me/channels/chat" >/dev/null
+  curl -fsS -H 'Content-Type: application/json' -H 'ContactCenterId: bench' -d '{"operationName":"RequestChat","nickname":"Bench"}' "$url/api/v2/chats" >/dev/null
+  local chat=""
+  for _ in $(seq 1 50); do
+    chat=$("${c[@]}" "$url/api/v2/me/chats" | python3 -c 'import json,sys; cs=json.load(sys.stdin).get("chats",[]); print(next((x["id"] for x in cs if x.get("state")=="Invited"), ""))')
+    [ -n "$chat" ] && break; sleep 0.1
+  done
+  [ -n "$chat" ] || { echo "5. no chat reached agent2 for curl" >&2; return 0; }
+  "${c[@]}" -H 'Content-Type: application/json' -d '{"operationName":"Accept"}' "$url/api/v2/me/chats/$chat" >/dev/null
+  taskset -c "$CLIENT_CORE" "${c[@]}" -o "$OUT/curl-up.json" -w '%{time_total}\n' \
+    -F "attachment=@$OUT/payload.bin;type=application/octet-stream" "$url/api/v2/me/chats/$chat/attachments" >"$OUT/curl-up.time"
+  local doc; doc=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["documentId"])' "$OUT/curl-up.json")
+  taskset -c "$CLIENT_CORE" "${c[@]}" -o /dev/null -w '%{time_total} %{size_download}\n' \
+    "$url/api/v2/chats/$chat/attachments/$doc" >"$OUT/curl-down.time"
+  python3 - "$OUT" <<'PY'
+import json, sys
+out = sys.argv[1]
+MB = 20_000_000
+rep = json.load(open(f"{out}/files/chatprobe-report.json"))
+steps = {s["name"]: s for sc in rep["scenarios"] for s in sc["steps"]}
+def secs(step): return steps[step]["duration_ms"] / 1e3
+up, down = secs("the agent uploads 20 MB"), secs("the agent downloads it by its uri")
+verdict = rep["scenarios"][0].get("status") or rep["scenarios"][0].get("verdict")
+cu = float(open(f"{out}/curl-up.time").read().split()[0])
+cd, got = open(f"{out}/curl-down.time").read().split()
+cd = float(cd)
+rss = int(open(f"{out}/files.rss").read().split()[-1]) / 1024
+cp_rate, curl_rate = 2 * MB / (up + down) / 1e6, 2 * MB / (cu + cd) / 1e6
+print(f"5. 20 MB round trip: chatprobe up {MB / up / 1e6:,.0f} MB/s, down {MB / down / 1e6:,.0f} MB/s "
+      f"(hash and size checked), round trip {cp_rate:,.0f} MB/s (scenario {verdict})")
+print(f"   curl up {MB / cu / 1e6:,.0f} MB/s, down {MB / cd / 1e6:,.0f} MB/s ({int(float(got)):,} bytes), round trip {curl_rate:,.0f} MB/s")
+print(f"   ratio chatprobe/curl = {cp_rate / curl_rate:.2f}  (target >= 0.8); harness peak RSS {rss:,.0f} MiB (target < 64 MB)")
+PY
+}
+
 echo "chatprobe load benchmark on $(nproc) cores ($(date -u +%FT%TZ)); work files in $OUT"
 case "$WHAT" in
   rate) rate ;;
   hold) hold ;;
   stall) stall ;;
-  all) rate; hold; stall ;;
-  *) echo "usage: $0 [all|rate|hold|stall]" >&2; exit 2 ;;
+  files) files ;;
+  all) rate; hold; stall; files ;;
+  *) echo "usage: $0 [all|rate|hold|stall|files]" >&2; exit 2 ;;
 esac

@@ -272,6 +272,10 @@ pub struct ServeArgs {
     /// (repeatable), such as `http://127.0.0.1:9000/files/`.
     #[arg(long = "fetch-allow", value_name = "URL-PREFIX")]
     pub fetch_allow: Vec<String>,
+    /// Answer an agent operation this much later, e.g. `Accept=20ms` (repeatable): a known
+    /// regression, for benchmarks of the load baseline gate.
+    #[arg(long = "slow", value_name = "OPERATION=DURATION")]
+    pub slow: Vec<String>,
 }
 
 #[derive(Debug, Args)]

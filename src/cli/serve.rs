@@ -48,6 +48,10 @@ pub async fn serve(args: ServeArgs) -> Outcome {
     {
         return invalid("--contact-center-id must be a non-empty header value");
     }
+    let slow = match sim::slow::Slow::from_specs(args.slow.iter().map(String::as_str), parse_duration) {
+        Ok(s) => s,
+        Err(e) => return invalid(format!("--slow {e}")),
+    };
     let mut cfg = sim::SimConfig {
         agents: args.agents,
         password: args.password,
@@ -55,6 +59,7 @@ pub async fn serve(args: ServeArgs) -> Outcome {
         cometd_timeout,
         faults,
         contact_center_id: args.contact_center_id,
+        slow,
         ..base
     };
     cfg.tegsoft.profile = profile;
@@ -67,6 +72,7 @@ pub async fn serve(args: ServeArgs) -> Outcome {
         );
     }
     let profile_name = cfg.tegsoft.profile.name.clone();
+    let slowed = cfg.slow.describe();
     let running = match sim::start(cfg, SocketAddr::new(ip, args.port)).await {
         Ok(r) => r,
         Err(e) => {
@@ -79,6 +85,9 @@ pub async fn serve(args: ServeArgs) -> Outcome {
         mode.insert(0, format!("variant seed {seed}"));
     } else if args.latitudes.variant {
         mode.insert(0, "variant".to_owned());
+    }
+    if !slowed.is_empty() {
+        mode.push(format!("slow {slowed}"));
     }
     let mode = if mode.is_empty() { String::new() } else { format!("; {}", mode.join(", ")) };
     println!(

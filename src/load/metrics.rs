@@ -148,6 +148,35 @@ pub struct Tick {
     /// The harness process's CPU this second, in percent of one core (where the OS tells it).
     #[serde(default)]
     pub cpu_percent: f64,
+    /// The most chats (or requests) in flight the timer probe saw this second.
+    #[serde(default)]
+    pub active: u64,
+}
+
+/// Significant digits of the per-second histograms: enough for a plot, about 1 kB a second.
+const SECOND_DIGITS: u8 = 1;
+
+/// The latencies completed in one second (every series but whole chats), for plots over time.
+#[derive(Clone, Debug)]
+pub struct SecondLatency {
+    pub corrected: Option<Histogram<u32>>,
+    pub uncorrected: Histogram<u32>,
+}
+
+impl SecondLatency {
+    fn new(corrected: bool) -> SecondLatency {
+        // Only fails for significant digits outside 0..=5.
+        let h = || Histogram::new(SECOND_DIGITS).expect("1 significant digit is a valid precision");
+        SecondLatency { corrected: corrected.then(h), uncorrected: h() }
+    }
+
+    fn merge(&mut self, other: &SecondLatency) {
+        // Both auto-resize; a second's count cannot overflow u32.
+        let _ = self.uncorrected.add(&other.uncorrected);
+        if let (Some(mine), Some(theirs)) = (&mut self.corrected, &other.corrected) {
+            let _ = mine.add(theirs);
+        }
+    }
 }
 
 /// Everything measured, mergeable.
@@ -161,6 +190,8 @@ pub struct Metrics {
     pub violation_samples: Vec<String>,
     pub error_samples: Vec<String>,
     pub timeline: Vec<Tick>,
+    /// Per second of the run (by completion), the latencies completed in it.
+    pub seconds: Vec<SecondLatency>,
 }
 
 impl Metrics {
@@ -175,6 +206,7 @@ impl Metrics {
             violation_samples: Vec::new(),
             error_samples: Vec::new(),
             timeline: Vec::new(),
+            seconds: Vec::new(),
         }
     }
 
@@ -210,6 +242,17 @@ impl Metrics {
         }
         self.counts.ops += 1;
         self.tick(done).ops += 1;
+        if name != names::CHAT {
+            let second = done.saturating_duration_since(self.start).as_secs() as usize;
+            if self.seconds.len() <= second {
+                self.seconds.resize_with(second + 1, || SecondLatency::new(corrected));
+            }
+            let s = &mut self.seconds[second];
+            let _ = s.uncorrected.record(micros(done.saturating_duration_since(sent)));
+            if let Some(c) = &mut s.corrected {
+                let _ = c.record(micros(done.saturating_duration_since(intended)));
+            }
+        }
     }
 
     /// A value that is not a latency (e.g. throughput in kB/s), recorded uncorrected only.
@@ -230,6 +273,12 @@ impl Metrics {
         t.probes += 1;
         t.late_probes += u32::from(late);
         t.max_lag_us = t.max_lag_us.max(lag.as_micros() as u64);
+    }
+
+    /// Chats (or requests) in flight at `at`, as the timer probe saw them.
+    pub fn active(&mut self, at: Instant, active: u64) {
+        let t = self.tick(at);
+        t.active = t.active.max(active);
     }
 
     /// The process's CPU over the second ending at `at`, in percent of one core.
@@ -292,6 +341,14 @@ impl Metrics {
             mine.late_probes += theirs.late_probes;
             mine.max_lag_us = mine.max_lag_us.max(theirs.max_lag_us);
             mine.cpu_percent = mine.cpu_percent.max(theirs.cpu_percent);
+            mine.active = mine.active.max(theirs.active);
+        }
+        let corrected = self.corrected;
+        if self.seconds.len() < other.seconds.len() {
+            self.seconds.resize_with(other.seconds.len(), || SecondLatency::new(corrected));
+        }
+        for (mine, theirs) in self.seconds.iter_mut().zip(other.seconds.drain(..)) {
+            mine.merge(&theirs);
         }
     }
 

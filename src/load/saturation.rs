@@ -94,6 +94,7 @@ pub fn start(ctx: Arc<Ctx>) -> tokio::task::JoinHandle<()> {
             let lag = now.saturating_duration_since(planned);
             let mut m = ctx.lock();
             m.probe(planned, lag, lag > LATE_PROBE);
+            m.active(planned, ctx.active());
             if let Some((since, used)) = cpu_from
                 && now.duration_since(since) >= Duration::from_secs(1)
                 && let Some(cpu) = process_cpu()

@@ -182,6 +182,9 @@ pub(crate) async fn chat_operation(
 ) -> Response {
     let host = host(&headers);
     let documented_only = sim.config.latitudes.reference_id_in_response == ReferenceIdInResponse::DocumentedPagesOnly;
+    if let Some(delay) = sim.config.slow.delay_of(&body) {
+        super::slow::wait(delay).await;
+    }
     let result = write(&sim, &headers, &body, |st, caller, body| {
         let last = st.sessions.get(&caller.session_id).map_or(0, |s| s.last_reference);
         let reference = last + 1;

@@ -43,6 +43,8 @@ pub struct SimConfig {
     /// Clients reach the simulator through TLS (a terminating proxy in front of it): the URIs
     /// it hands out say `https`, as if every request carried `X-Forwarded-Proto: https`.
     pub behind_tls: bool,
+    /// Extra latency of some agent operations (benchmarks of the baseline gate).
+    pub slow: super::slow::Slow,
 }
 
 /// The queue a chat requested without an `endpoint` waits in.
@@ -68,6 +70,7 @@ impl Default for SimConfig {
             contact_center_id: None,
             header_read_timeout: super::server::HEADER_READ_TIMEOUT,
             behind_tls: false,
+            slow: super::slow::Slow::default(),
         }
     }
 }

@@ -32,6 +32,7 @@ mod reply;
 mod rewrite;
 mod routing;
 mod server;
+pub mod slow;
 pub mod tegsoft;
 mod time;
 mod uploads;

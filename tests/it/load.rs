@@ -121,9 +121,7 @@ async fn a_baseline_regression_exits_4_and_a_slower_baseline_passes() {
     assert_eq!(base["counts"]["violations"], 0);
 
     // A baseline far faster than anything real: every latency regressed.
-    for (_, m) in base["metrics"].as_object_mut().unwrap() {
-        m["uncorrected"]["p99"] = 1.into();
-    }
+    set_histograms(&mut base, 10_000, 1);
     let fast = write(&dir, "fast.json", &base.to_string());
     let out = dir.join("second");
     let args = [
@@ -141,14 +139,39 @@ async fn a_baseline_regression_exits_4_and_a_slower_baseline_passes() {
     assert!(r["baseline"]["comparisons"].as_array().unwrap().iter().any(|c| c["passed"] == false));
 
     // A baseline far slower: no regression.
-    for (_, m) in base["metrics"].as_object_mut().unwrap() {
-        m["uncorrected"]["p99"] = 1_000_000_000u64.into();
-    }
+    set_histograms(&mut base, 10_000, 1_000_000_000);
     base["ops_per_sec"] = 0.001.into();
     let slow = write(&dir, "slow.json", &base.to_string());
     let args = [file.to_str().unwrap(), "--report-dir", out.to_str().unwrap(), "--baseline", slow.to_str().unwrap()];
     assert_eq!(load(&args).await, 0);
     assert_eq!(report(&out)["baseline"]["passed"], true);
+
+    // A far faster baseline of a handful of samples: insufficient, never a regression.
+    set_histograms(&mut base, 5, 1);
+    base["ops_per_sec"] = 0.001.into();
+    let few = write(&dir, "few.json", &base.to_string());
+    let args = [file.to_str().unwrap(), "--report-dir", out.to_str().unwrap(), "--baseline", few.to_str().unwrap()];
+    assert_eq!(load(&args).await, 0);
+    let r = report(&out);
+    check_against_schema(&r);
+    let latencies: Vec<&Value> =
+        r["baseline"]["comparisons"].as_array().unwrap().iter().filter(|c| c["metric"] != "ops_per_sec").collect();
+    assert!(!latencies.is_empty());
+    assert!(latencies.iter().all(|c| c["status"] == "insufficient-samples" && c["passed"] == true), "{latencies:?}");
+}
+
+/// Replace every histogram of a report with `n` samples of `value` microseconds.
+fn set_histograms(report: &mut Value, n: u64, value: u64) {
+    let mut h = chatprobe::load::metrics::histogram();
+    h.record_n(value, n).unwrap();
+    let hdr = chatprobe::report::load::json::encode(&h);
+    for (_, m) in report["metrics"].as_object_mut().unwrap() {
+        for kind in ["uncorrected", "corrected"] {
+            if m[kind].is_object() {
+                m[kind]["hdr"] = hdr.clone().into();
+            }
+        }
+    }
 }
 
 #[tokio::test]

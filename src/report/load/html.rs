@@ -1,19 +1,22 @@
 //! The HTML load report: one self-contained page (inline CSS and SVG, nothing fetched) with the
-//! verdict, thresholds, a latency-percentile plot (log scale towards the tail, as HdrHistogram
-//! plots are read), throughput and errors over time, and the latency table.
+//! verdict, thresholds, the baseline comparison, a latency-percentile plot (log scale towards the
+//! tail, as HdrHistogram plots are read; corrected solid, uncorrected dashed, series past the
+//! palette folded into one "other" curve that says how many it holds), latency (p50, p99), throughput
+//! and in-flight work over time with saturated seconds shaded, and the latency table.
 
 use std::fmt::Write as _;
 use std::io::Write;
 
+use hdrhistogram::Histogram;
+
+use super::svg::{COLOURS, Line, OTHER, Plot, Span, XAxis};
 use super::{is_latency, ms, ordered, summary};
 use crate::load::LoadResult;
+use crate::load::baseline::Status;
+use crate::load::metrics::Series;
 
-const COLOURS: [&str; 8] = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
 /// Quantiles the percentile plot samples.
 const QUANTILES: [f64; 12] = [0.0, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999, 1.0];
-const W: f64 = 760.0;
-const H: f64 = 300.0;
-const PAD: f64 = 50.0;
 
 fn esc(s: &str) -> String {
     crate::report::html::escape(s)
@@ -24,147 +27,172 @@ fn qx(q: f64) -> f64 {
     if q >= 1.0 { 5.0 } else { (1.0 / (1.0 - q)).log10().min(5.0) }
 }
 
-fn percentile_plot(run: &LoadResult) -> String {
-    // The end-to-end figures first, then operations, as many as the palette has colours.
-    const FIRST: [&str; 6] =
-        ["notification", "invite", "delivery:customer-to-agent", "delivery:agent-to-customer", "Accept", "Upload"];
-    let mut series: Vec<_> =
-        ordered(run).into_iter().filter(|(n, s)| is_latency(n) && *n != "chat" && !s.uncorrected.is_empty()).collect();
-    series.sort_by_key(|(n, _)| FIRST.iter().position(|f| f == n).unwrap_or(FIRST.len()));
-    series.truncate(COLOURS.len());
-    let mut svg = String::new();
-    let ymax = series.iter().map(|(_, s)| s.trusted().max()).max().unwrap_or(1).max(1) as f64 / 1e3;
-    let _ = write!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" role="img" aria-label="latency by percentile">"#
-    );
-    axes(&mut svg, ymax, "latency (ms)");
-    for (label, q) in [("0%", 0.0), ("90%", 0.9), ("99%", 0.99), ("99.9%", 0.999), ("99.99%", 0.9999), ("max", 1.0)] {
-        let x = PAD + qx(q) / 5.0 * (W - 2.0 * PAD);
-        let _ = write!(
-            svg,
-            r#"<text x="{x:.1}" y="{:.1}" font-size="11" text-anchor="middle">{label}</text>"#,
-            H - PAD + 16.0
-        );
-    }
-    for (i, (name, s)) in series.iter().enumerate() {
-        let h = s.trusted();
-        let points: Vec<String> = QUANTILES
-            .iter()
-            .map(|q| {
-                let x = PAD + qx(*q) / 5.0 * (W - 2.0 * PAD);
-                let v = if *q >= 1.0 { h.max() } else { h.value_at_quantile(*q) } as f64 / 1e3;
-                let y = H - PAD - v / ymax * (H - 2.0 * PAD);
-                format!("{x:.1},{y:.1}")
-            })
-            .collect();
-        let colour = COLOURS[i % COLOURS.len()];
-        let _ =
-            write!(svg, r#"<polyline fill="none" stroke="{colour}" stroke-width="2" points="{}"/>"#, points.join(" "));
-        let _ = write!(
-            svg,
-            r#"<text x="{:.1}" y="{:.1}" font-size="11" fill="{colour}">{}</text>"#,
-            PAD + 8.0,
-            PAD + 14.0 * i as f64,
-            esc(name)
-        );
-    }
-    svg.push_str("</svg>");
-    svg
+/// The percentile curve of one histogram, in milliseconds.
+fn curve(h: &Histogram<u64>) -> Vec<(f64, f64)> {
+    QUANTILES.iter().map(|&q| (qx(q), if q >= 1.0 { h.max() } else { h.value_at_quantile(q) } as f64 / 1e3)).collect()
 }
 
-fn axes(svg: &mut String, ymax: f64, ylabel: &str) {
-    let _ = write!(
-        svg,
-        r##"<line x1="{PAD}" y1="{b}" x2="{r}" y2="{b}" stroke="#333"/><line x1="{PAD}" y1="{PAD}" x2="{PAD}" y2="{b}" stroke="#333"/>"##,
-        b = H - PAD,
-        r = W - PAD
-    );
-    for k in 0..=4 {
-        let v = ymax * k as f64 / 4.0;
-        let y = H - PAD - (k as f64 / 4.0) * (H - 2.0 * PAD);
-        let _ = write!(
-            svg,
-            r##"<line x1="{PAD}" y1="{y:.1}" x2="{r}" y2="{y:.1}" stroke="#ddd"/><text x="{tx}" y="{ty:.1}" font-size="11" text-anchor="end">{v:.1}</text>"##,
-            r = W - PAD,
-            tx = PAD - 4.0,
-            ty = y + 4.0
-        );
+fn percentile_plot(run: &LoadResult) -> String {
+    // The end-to-end figures first, then operations; past the palette, the rest share one curve.
+    const FIRST: [&str; 6] =
+        ["notification", "invite", "delivery:customer-to-agent", "delivery:agent-to-customer", "Accept", "Upload"];
+    let mut series: Vec<(String, Series)> = ordered(run)
+        .into_iter()
+        .filter(|(n, s)| is_latency(n) && *n != "chat" && !s.uncorrected.is_empty())
+        .map(|(n, s)| (n.to_owned(), s.clone()))
+        .collect();
+    series.sort_by_key(|(n, _)| FIRST.iter().position(|f| f == n).unwrap_or(FIRST.len()));
+    let mut notes = Vec::new();
+    if series.len() > COLOURS.len() {
+        let rest = series.split_off(COLOURS.len() - 1);
+        let mut other = rest[0].1.clone();
+        for (_, s) in &rest[1..] {
+            let _ = other.uncorrected.add(&s.uncorrected);
+            match (&mut other.corrected, &s.corrected) {
+                (Some(mine), Some(theirs)) => {
+                    let _ = mine.add(theirs);
+                }
+                (None, Some(theirs)) => other.corrected = Some(theirs.clone()),
+                _ => {}
+            }
+        }
+        notes.push((format!("other: {} series folded", rest.len()), OTHER));
+        series.push((format!("other ({} series)", rest.len()), other));
     }
-    let _ = write!(
-        svg,
-        r#"<text x="12" y="{:.1}" font-size="11" transform="rotate(-90 12 {:.1})">{ylabel}</text>"#,
-        H / 2.0,
-        H / 2.0
-    );
+    let corrected = series.iter().any(|(_, s)| s.corrected.is_some());
+    let mut lines = Vec::new();
+    for (i, (name, s)) in series.iter().enumerate() {
+        let colour = if name.starts_with("other (") { OTHER } else { COLOURS[i % COLOURS.len()] };
+        lines.push(Line { label: name.clone(), colour, dashed: false, points: curve(s.trusted()) });
+        if s.corrected.is_some() {
+            lines.push(Line { label: String::new(), colour, dashed: true, points: curve(&s.uncorrected) });
+        }
+    }
+    if corrected {
+        notes.insert(0, ("solid: corrected; dashed: uncorrected".to_owned(), "#333"));
+    }
+    let ticks = [("0%", 0.0), ("90%", 0.9), ("99%", 0.99), ("99.9%", 0.999), ("99.99%", 0.9999), ("max", 1.0)]
+        .into_iter()
+        .map(|(l, q)| (qx(q), l.to_owned()))
+        .collect();
+    Plot {
+        aria: "latency by percentile".into(),
+        x: XAxis::Fixed { min: 0.0, max: 5.0, ticks },
+        x_label: "percentile".into(),
+        y_label: "latency (ms)".into(),
+        lines,
+        shaded: Vec::new(),
+        notes,
+    }
+    .render()
+}
+
+/// Saturated seconds, shaded in every plot over time.
+fn saturated_spans(run: &LoadResult) -> (Vec<Span>, Vec<(String, &'static str)>) {
+    let spans: Vec<Span> = run
+        .metrics
+        .timeline
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| crate::load::saturation::saturated(t))
+        .map(|(i, t)| Span {
+            from: i as f64,
+            to: i as f64 + 1.0,
+            title: format!(
+                "{i}s: harness saturated (dropped {}, timer lag up to {:.0} ms)",
+                t.dropped,
+                t.max_lag_us as f64 / 1e3
+            ),
+        })
+        .collect();
+    let notes = if spans.is_empty() {
+        Vec::new()
+    } else {
+        vec![(format!("harness saturated ({} s shaded)", spans.len()), "#ff7f0e")]
+    };
+    (spans, notes)
+}
+
+fn over_time(
+    run: &LoadResult,
+    aria: &str,
+    y_label: &str,
+    lines: Vec<Line>,
+    mut notes: Vec<(String, &'static str)>,
+) -> String {
+    let (shaded, saturated) = saturated_spans(run);
+    notes.extend(saturated);
+    let secs = run.metrics.timeline.len().max(run.metrics.seconds.len()).max(1) as f64;
+    Plot {
+        aria: aria.into(),
+        x: XAxis::Linear { min: 0.0, max: secs, unit: "s" },
+        x_label: "time since the load started".into(),
+        y_label: y_label.into(),
+        lines,
+        shaded,
+        notes,
+    }
+    .render()
+}
+
+fn per_second(values: impl Iterator<Item = Option<f64>>) -> Vec<(f64, f64)> {
+    values.enumerate().filter_map(|(i, v)| v.map(|v| (i as f64 + 0.5, v))).collect()
+}
+
+fn latency_plot(run: &LoadResult) -> String {
+    let s = &run.metrics.seconds;
+    let at = |h: &Histogram<u32>, q: f64| h.value_at_quantile(q) as f64 / 1e3;
+    let figure = |q: f64, corrected: bool| {
+        per_second(s.iter().map(|l| {
+            let h = if corrected { l.corrected.as_ref()? } else { &l.uncorrected };
+            (!h.is_empty()).then(|| at(h, q))
+        }))
+    };
+    let open = s.iter().any(|l| l.corrected.is_some());
+    let mut lines = Vec::new();
+    for (q, label, colour) in [(0.99, "p99", COLOURS[1]), (0.5, "p50", COLOURS[0])] {
+        if open {
+            lines.push(Line { label: format!("{label} corrected"), colour, dashed: false, points: figure(q, true) });
+        }
+        lines.push(Line { label: format!("{label} uncorrected"), colour, dashed: open, points: figure(q, false) });
+    }
+    let notes = vec![("every latency but whole chats".to_owned(), "#555")];
+    over_time(run, "latency over time", "latency (ms)", lines, notes)
+}
+
+fn active_plot(run: &LoadResult) -> String {
+    let what = if run.journey == "chat" { "chats in flight" } else { "requests in flight" };
+    let points = per_second(run.metrics.timeline.iter().map(|t| Some(t.active as f64)));
+    let lines = vec![Line { label: what.into(), colour: COLOURS[2], dashed: false, points }];
+    let notes = vec![(format!("peak {}", run.peak_active), "#555")];
+    over_time(run, "active over time", what, lines, notes)
 }
 
 fn throughput_plot(run: &LoadResult) -> String {
     let t = &run.metrics.timeline;
-    let mut svg = String::new();
-    let ymax = t.iter().map(|s| s.ops.max(s.errors)).max().unwrap_or(1).max(1) as f64;
-    let _ = write!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" role="img" aria-label="throughput over time">"#
-    );
-    axes(&mut svg, ymax, "per second");
-    let n = t.len().max(1) as f64;
-    let step = (W - 2.0 * PAD) / n;
-    // Seconds in which the harness could not keep up: shaded, their latencies are its own too.
-    let mut shaded = 0;
-    for (i, tick) in t.iter().enumerate().filter(|(_, tick)| crate::load::saturation::saturated(tick)) {
-        let x = PAD + step * i as f64;
-        let _ = write!(
-            svg,
-            r##"<rect x="{x:.1}" y="{PAD}" width="{step:.1}" height="{:.1}" fill="#ff7f0e" fill-opacity="0.2"><title>{i}s: harness saturated (dropped {}, timer lag up to {:.0} ms)</title></rect>"##,
-            H - 2.0 * PAD,
-            tick.dropped,
-            tick.max_lag_us as f64 / 1e3
-        );
-        shaded += 1;
+    let mut lines = vec![
+        Line {
+            label: "ops/s".into(),
+            colour: COLOURS[0],
+            dashed: false,
+            points: per_second(t.iter().map(|s| Some(s.ops as f64))),
+        },
+        Line {
+            label: "errors/s".into(),
+            colour: COLOURS[1],
+            dashed: false,
+            points: per_second(t.iter().map(|s| Some(s.errors as f64))),
+        },
+    ];
+    if t.iter().any(|s| s.dropped > 0) {
+        lines.push(Line {
+            label: "dropped/s".into(),
+            colour: COLOURS[3],
+            dashed: true,
+            points: per_second(t.iter().map(|s| Some(s.dropped as f64))),
+        });
     }
-    let line = |f: &dyn Fn(usize) -> u64| -> String {
-        (0..t.len())
-            .map(|i| {
-                let x = PAD + step * (i as f64 + 0.5);
-                let y = H - PAD - f(i) as f64 / ymax * (H - 2.0 * PAD);
-                format!("{x:.1},{y:.1}")
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let _ =
-        write!(svg, r##"<polyline fill="none" stroke="#1f77b4" stroke-width="2" points="{}"/>"##, line(&|i| t[i].ops));
-    let _ = write!(
-        svg,
-        r##"<polyline fill="none" stroke="#d62728" stroke-width="2" points="{}"/>"##,
-        line(&|i| t[i].errors)
-    );
-    let _ = write!(svg, r##"<text x="{:.1}" y="{PAD}" font-size="11" fill="#1f77b4">ops/s</text>"##, PAD + 8.0);
-    let _ = write!(
-        svg,
-        r##"<text x="{:.1}" y="{:.1}" font-size="11" fill="#d62728">errors/s</text>"##,
-        PAD + 8.0,
-        PAD + 14.0
-    );
-    if shaded > 0 {
-        let _ = write!(
-            svg,
-            r##"<text x="{:.1}" y="{:.1}" font-size="11" fill="#ff7f0e">harness saturated ({shaded} s shaded)</text>"##,
-            PAD + 8.0,
-            PAD + 28.0
-        );
-    }
-    for k in (0..t.len()).step_by((t.len() / 10).max(1)) {
-        let x = PAD + step * (k as f64 + 0.5);
-        let _ = write!(
-            svg,
-            r#"<text x="{x:.1}" y="{:.1}" font-size="11" text-anchor="middle">{k}s</text>"#,
-            H - PAD + 16.0
-        );
-    }
-    svg.push_str("</svg>");
-    svg
+    over_time(run, "throughput over time", "per second", lines, Vec::new())
 }
 
 pub fn write(run: &LoadResult, out: &mut dyn Write) -> std::io::Result<()> {
@@ -179,7 +207,7 @@ pub fn write(run: &LoadResult, out: &mut dyn Write) -> std::io::Result<()> {
     let _ = write!(
         page,
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>chatprobe load: {name}</title>\
-         <style>body{{font-family:sans-serif;margin:2em;max-width:60em}}table{{border-collapse:collapse;margin:1em 0}}\
+         <style>body{{font-family:sans-serif;margin:2em;max-width:60em}}svg{{display:block;max-width:100%;height:auto}}table{{border-collapse:collapse;margin:1em 0}}\
          td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:right}}th:first-child,td:first-child{{text-align:left}}\
          .verdict{{color:#fff;background:{colour};padding:.1em .5em;border-radius:.3em}}</style></head><body>\
          <h1>chatprobe load: {name} <span class=\"verdict\">{mark}</span></h1>\
@@ -247,29 +275,40 @@ pub fn write(run: &LoadResult, out: &mut dyn Write) -> std::io::Result<()> {
         }
         page.push_str("</table>");
     }
+    let note = if run.model == "open" { " (corrected for coordinated omission, uncorrected dashed)" } else { "" };
+    let _ = write!(page, "<h2>Latency by percentile{note}</h2>{}", percentile_plot(run));
+    let _ = write!(page, "<h2>Latency over time (p50 and p99 per second)</h2>{}", latency_plot(run));
+    let _ = write!(page, "<h2>Throughput over time</h2>{}", throughput_plot(run));
+    let _ = write!(page, "<h2>Active over time</h2>{}", active_plot(run));
     if let Some(b) = &run.baseline {
-        let _ = write!(
-            page,
-            "<h2>Baseline {} (max regression {:.1}%)</h2><table><tr><th>metric</th><th>baseline</th><th>current</th><th>change</th><th>result</th></tr>",
-            esc(&b.file),
-            b.max_regression_pct
-        );
+        let _ = write!(page, "<h2>Baseline {} (max regression {:.1}%)</h2>", esc(&b.file), b.max_regression_pct);
+        let insufficient = b.insufficient();
+        if insufficient > 0 {
+            let _ =
+                write!(page, "<p>{insufficient} figure(s) had too few samples to compare (never a regression).</p>");
+        }
+        page.push_str("<table><tr><th>metric</th><th>baseline</th><th>current</th><th>change</th><th>common change</th><th>beyond it, 99% lower bound</th><th>samples</th><th>result</th></tr>");
         for cmp in &b.comparisons {
+            let c = super::baseline_cells(cmp);
+            let result = match cmp.status {
+                Status::Pass => "pass",
+                Status::Regression => "<b>REGRESSION</b>",
+                Status::InsufficientSamples => "insufficient samples",
+            };
             let _ = write!(
                 page,
-                "<tr><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:+.1}%</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{result}</td></tr>",
                 esc(&cmp.metric),
-                cmp.baseline,
-                cmp.current,
-                cmp.change_pct,
-                if cmp.passed { "pass" } else { "<b>REGRESSION</b>" }
+                c.baseline,
+                c.current,
+                c.change,
+                c.common,
+                c.low,
+                c.samples
             );
         }
         page.push_str("</table>");
     }
-    let note = if run.model == "open" { " (corrected for coordinated omission)" } else { "" };
-    let _ = write!(page, "<h2>Latency by percentile{note}</h2>{}", percentile_plot(run));
-    let _ = write!(page, "<h2>Throughput over time</h2>{}", throughput_plot(run));
     page.push_str("<h2>Latencies (ms)</h2><table><tr><th>metric</th><th>count</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>p99 uncorrected</th></tr>");
     for (name, s) in ordered(run).into_iter().filter(|(n, _)| is_latency(n)) {
         let t = summary(s.trusted());

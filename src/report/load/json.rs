@@ -46,6 +46,31 @@ struct Second {
     saturated: bool,
     /// The harness process's CPU, in percent of one core.
     cpu_percent: f64,
+    /// The most chats (or requests) in flight the timer probe saw.
+    active: u64,
+    /// p50 and p99 of the latencies completed this second.
+    latency_ms: Option<SecondFigures>,
+}
+
+#[derive(Serialize)]
+struct SecondFigures {
+    p50: Option<f64>,
+    p99: Option<f64>,
+    p50_uncorrected: f64,
+    p99_uncorrected: f64,
+}
+
+fn second_figures(s: &crate::load::metrics::SecondLatency) -> Option<SecondFigures> {
+    if s.uncorrected.is_empty() {
+        return None;
+    }
+    let at = |h: &Histogram<u32>, q: f64| h.value_at_quantile(q) as f64 / 1e3;
+    Some(SecondFigures {
+        p50: s.corrected.as_ref().map(|c| at(c, 0.5)),
+        p99: s.corrected.as_ref().map(|c| at(c, 0.99)),
+        p50_uncorrected: at(&s.uncorrected, 0.5),
+        p99_uncorrected: at(&s.uncorrected, 0.99),
+    })
 }
 
 #[derive(Serialize)]
@@ -158,6 +183,8 @@ pub fn write(run: &LoadResult, out: &mut dyn Write) -> std::io::Result<()> {
             max_lag_ms: t.max_lag_us as f64 / 1e3,
             saturated: crate::load::saturation::saturated(t),
             cpu_percent: t.cpu_percent,
+            active: t.active,
+            latency_ms: run.metrics.seconds.get(second).and_then(second_figures),
         })
         .collect();
     let report = Report {

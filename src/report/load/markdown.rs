@@ -5,6 +5,7 @@ use std::io::Write;
 
 use super::{is_latency, ms, ordered, summary, verdict};
 use crate::load::LoadResult;
+use crate::load::baseline::Status;
 
 pub fn write(run: &LoadResult, out: &mut dyn Write) -> std::io::Result<()> {
     let c = &run.metrics.counts;
@@ -83,15 +84,26 @@ pub fn write(run: &LoadResult, out: &mut dyn Write) -> std::io::Result<()> {
     }
     if let Some(b) = &run.baseline {
         writeln!(out, "### Baseline `{}` (max regression {:.1}%)\n", b.file, b.max_regression_pct)?;
-        writeln!(out, "| metric | baseline | current | change | result |\n|---|---:|---:|---:|---|")?;
+        let insufficient = b.insufficient();
+        if insufficient > 0 {
+            writeln!(out, "{insufficient} figure(s) had too few samples to compare (never a regression).\n")?;
+        }
+        writeln!(
+            out,
+            "| metric | baseline | current | change | common change | beyond it, 99% lower bound | samples | result |\n|---|---:|---:|---:|---:|---:|---:|---|"
+        )?;
         for cmp in &b.comparisons {
-            let (base, cur) = if cmp.metric.starts_with('p') {
-                (format!("{} ms", ms(cmp.baseline)), format!("{} ms", ms(cmp.current)))
-            } else {
-                (format!("{:.1}", cmp.baseline), format!("{:.1}", cmp.current))
+            let c = super::baseline_cells(cmp);
+            let result = match cmp.status {
+                Status::Pass => "pass",
+                Status::Regression => "**REGRESSION**",
+                Status::InsufficientSamples => "insufficient samples",
             };
-            let result = if cmp.passed { "pass" } else { "**REGRESSION**" };
-            writeln!(out, "| {} | {base} | {cur} | {:+.1}% | {result} |", cmp.metric, cmp.change_pct)?;
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | {result} |",
+                cmp.metric, c.baseline, c.current, c.change, c.common, c.low, c.samples
+            )?;
         }
         writeln!(out)?;
     }

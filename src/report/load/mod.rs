@@ -6,10 +6,12 @@ pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod merge;
+pub mod svg;
 
 use hdrhistogram::Histogram;
 
 use crate::load::LoadResult;
+use crate::load::baseline::Comparison;
 use crate::load::metrics::Series;
 
 /// Version of the JSON load report's shape (`schemas/chatprobe/load-report.schema.json`).
@@ -63,6 +65,36 @@ pub fn is_latency(name: &str) -> bool {
 /// Microseconds as milliseconds for people.
 pub fn ms(us: f64) -> String {
     if us >= 100_000.0 { format!("{:.0}", us / 1e3) } else { format!("{:.2}", us / 1e3) }
+}
+
+/// The cells of one baseline comparison, as people read them.
+pub struct BaselineCells {
+    pub baseline: String,
+    pub current: String,
+    pub change: String,
+    pub common: String,
+    pub low: String,
+    pub samples: String,
+}
+
+pub fn baseline_cells(cmp: &Comparison) -> BaselineCells {
+    let value = |v: f64| {
+        if cmp.samples.is_some() {
+            format!("{} ms", ms(v))
+        } else if cmp.metric.ends_with("(all latencies)") {
+            format!("x{v:.2}")
+        } else {
+            format!("{v:.1}")
+        }
+    };
+    BaselineCells {
+        baseline: value(cmp.baseline),
+        current: value(cmp.current),
+        change: format!("{:+.1}%", cmp.change_pct),
+        common: cmp.common_pct.map_or_else(|| "-".to_owned(), |c| format!("{c:+.1}%")),
+        low: cmp.change_low_pct.map_or_else(|| "-".to_owned(), |l| format!("{l:+.1}%")),
+        samples: cmp.samples.map_or_else(|| "-".to_owned(), |[b, c]| format!("{b} / {c}")),
+    }
 }
 
 /// The outcome's name: "pass", "threshold-breached", "interrupted"...

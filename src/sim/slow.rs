@@ -1,0 +1,108 @@
+//! Injected latency, for benchmarks of the harness's baseline gate: `--slow Accept=150us` answers
+//! every agent operation of that name that much later (it takes effect, and is answered and
+//! notified, after the delay), so a run against a slowed simulator is a known regression of one
+//! operation.
+
+use std::time::{Duration, Instant};
+
+use crate::api;
+
+/// Longest delay one operation can be given.
+pub const MAX_DELAY: Duration = Duration::from_secs(60);
+
+/// The last stretch of a delay, spun rather than slept.
+const SPIN: Duration = Duration::from_micros(150);
+
+/// Extra latency per agent operation name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Slow {
+    delays: Vec<(&'static str, Duration)>,
+}
+
+impl Slow {
+    /// `OPERATION=DURATION` entries, e.g. `Accept=20ms`; `parse` reads the durations.
+    pub fn from_specs<'a>(
+        specs: impl IntoIterator<Item = &'a str>,
+        parse: impl Fn(&str) -> Result<Duration, String>,
+    ) -> Result<Slow, String> {
+        let mut slow = Slow::default();
+        for spec in specs {
+            let (name, delay) = spec
+                .split_once('=')
+                .ok_or_else(|| format!("`{spec}`: expected OPERATION=DURATION, e.g. Accept=20ms"))?;
+            let op = api::operation(name.trim())
+                .ok_or_else(|| format!("`{spec}`: `{}` is not an agent chat operation", name.trim()))?;
+            let delay = parse(delay.trim()).map_err(|e| format!("`{spec}`: {e}"))?;
+            if delay > MAX_DELAY {
+                return Err(format!("`{spec}`: at most {}s", MAX_DELAY.as_secs()));
+            }
+            slow.delays.retain(|(n, _)| *n != op.name);
+            slow.delays.push((op.name, delay));
+        }
+        Ok(slow)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.delays.is_empty()
+    }
+
+    /// The delay of the operation a request body names, if it is slowed.
+    pub fn delay_of(&self, body: &[u8]) -> Option<Duration> {
+        if self.delays.is_empty() {
+            return None;
+        }
+        let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+        let name = value.get("operationName")?.as_str()?;
+        self.delays.iter().find(|(n, _)| *n == name).map(|(_, d)| *d)
+    }
+
+    /// The entries, for the startup banner.
+    pub fn describe(&self) -> String {
+        self.delays.iter().map(|(n, d)| format!("{n} +{d:?}")).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// Wait `delay` precisely, without holding a runtime thread: a blocking thread sleeps, then spins
+/// the last stretch (the runtime's timer ticks by the millisecond, a thread's sleep overshoots by
+/// tens of microseconds).
+pub async fn wait(delay: Duration) {
+    let deadline = Instant::now() + delay;
+    let _ = tokio::task::spawn_blocking(move || {
+        if let Some(coarse) = delay.checked_sub(SPIN) {
+            std::thread::sleep(coarse);
+        }
+        while Instant::now() < deadline {
+            std::hint::spin_loop();
+        }
+    })
+    .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Duration, String> {
+        humantime::parse_duration(s).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn specs_name_an_operation_and_a_delay() {
+        let slow = Slow::from_specs(["Accept=20ms", "Complete=150us"], parse).unwrap();
+        assert_eq!(slow.delay_of(br#"{"operationName":"Accept"}"#), Some(Duration::from_millis(20)));
+        assert_eq!(slow.delay_of(br#"{"operationName":"Complete"}"#), Some(Duration::from_micros(150)));
+        assert_eq!(slow.delay_of(br#"{"operationName":"SendMessage"}"#), None);
+        assert_eq!(slow.delay_of(b"not json"), None);
+        assert!(Slow::from_specs(["Accept"], parse).unwrap_err().contains("OPERATION=DURATION"));
+        assert!(Slow::from_specs(["Acept=1ms"], parse).unwrap_err().contains("`Acept`"));
+        assert!(Slow::from_specs(["Accept=soon"], parse).is_err());
+        assert!(Slow::from_specs(["Accept=2m"], parse).unwrap_err().contains("at most"));
+    }
+
+    #[tokio::test]
+    async fn waits_at_least_the_delay() {
+        let start = Instant::now();
+        wait(Duration::from_micros(300)).await;
+        assert!(start.elapsed() >= Duration::from_micros(300));
+    }
+}

@@ -168,25 +168,7 @@ fn config(args: &LoadArgs) -> Result<LoadConfig, Outcome> {
         (None, None) => None,
     };
     let baseline = match &args.baseline {
-        Some(path) => {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| invalid(format!("--baseline {}: {e}", path.display())))?;
-            let report: serde_json::Value =
-                serde_json::from_str(&text).map_err(|e| invalid(format!("--baseline {}: {e}", path.display())))?;
-            if report.get("kind").and_then(serde_json::Value::as_str) != Some("load") {
-                return Err(invalid(format!("--baseline {}: not a chatprobe load report", path.display())));
-            }
-            let max_regression = load::baseline::parse_regression(&args.max_regression)
-                .map_err(|e| invalid(format!("--max-regression: {e}")))?;
-            let floor =
-                parse_duration(&args.regression_floor).map_err(|e| invalid(format!("--regression-floor: {e}")))?;
-            Some(BaselineSpec {
-                file: path.display().to_string(),
-                report,
-                max_regression,
-                floor_us: floor.as_secs_f64() * 1e6,
-            })
-        }
+        Some(path) => Some(BaselineSpec::read(path, &args.max_regression, &args.regression_floor).map_err(invalid)?),
         None => None,
     };
     let schemas = match &args.schemas {

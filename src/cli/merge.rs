@@ -7,14 +7,12 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use serde_json::Value;
 
 use super::{invalid, output};
 use crate::load::{self, BaselineSpec, thresholds};
 use crate::report;
 use crate::report::load::merge;
 use crate::runner::Outcome;
-use crate::scenario::parse::parse_duration;
 
 #[derive(Debug, Args)]
 pub struct MergeArgs {
@@ -56,21 +54,7 @@ pub struct MergeArgs {
 
 fn baseline(args: &MergeArgs) -> Result<Option<BaselineSpec>, Outcome> {
     let Some(path) = &args.baseline else { return Ok(None) };
-    let text = std::fs::read_to_string(path).map_err(|e| invalid(format!("--baseline {}: {e}", path.display())))?;
-    let report: Value =
-        serde_json::from_str(&text).map_err(|e| invalid(format!("--baseline {}: {e}", path.display())))?;
-    if report.get("kind").and_then(Value::as_str) != Some("load") {
-        return Err(invalid(format!("--baseline {}: not a chatprobe load report", path.display())));
-    }
-    let max_regression = load::baseline::parse_regression(&args.max_regression)
-        .map_err(|e| invalid(format!("--max-regression: {e}")))?;
-    let floor = parse_duration(&args.regression_floor).map_err(|e| invalid(format!("--regression-floor: {e}")))?;
-    Ok(Some(BaselineSpec {
-        file: path.display().to_string(),
-        report,
-        max_regression,
-        floor_us: floor.as_secs_f64() * 1e6,
-    }))
+    BaselineSpec::read(path, &args.max_regression, &args.regression_floor).map(Some).map_err(invalid)
 }
 
 /// The merged result with its thresholds and baseline judged.

@@ -63,6 +63,26 @@ pub struct BaselineSpec {
     pub floor_us: f64,
 }
 
+impl BaselineSpec {
+    /// `--baseline PATH` with `--max-regression` and `--regression-floor` as given, for `load`
+    /// and `merge` alike; the error names the flag and what is wrong.
+    pub fn read(path: &std::path::Path, max_regression: &str, floor: &str) -> Result<BaselineSpec, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("--baseline {}: {e}", path.display()))?;
+        let report: Value = serde_json::from_str(&text).map_err(|e| format!("--baseline {}: {e}", path.display()))?;
+        if report.get("kind").and_then(Value::as_str) != Some("load") {
+            return Err(format!("--baseline {}: not a chatprobe load report", path.display()));
+        }
+        let max_regression = parse_regression(max_regression).map_err(|e| format!("--max-regression: {e}"))?;
+        let floor = crate::scenario::parse::parse_duration(floor).map_err(|e| format!("--regression-floor: {e}"))?;
+        Ok(BaselineSpec {
+            file: path.display().to_string(),
+            report,
+            max_regression,
+            floor_us: floor.as_secs_f64() * 1e6,
+        })
+    }
+}
+
 /// The verdict on one compared figure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]

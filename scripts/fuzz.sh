@@ -7,6 +7,7 @@
 # Needs the nightly toolchain and cargo-fuzz (cargo install cargo-fuzz).
 # Usage: scripts/fuzz.sh TARGET|all SECONDS [RUNS]
 #   RUNS (optional) stops a target after that many executions, if it gets there first.
+#   FUZZ_MAX_LEN (environment, default 65536) is the largest input, in bytes.
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 
@@ -14,6 +15,7 @@ TARGETS=(scenario load_spec bayeux response)
 WHAT="${1:?usage: scripts/fuzz.sh TARGET|all SECONDS [RUNS]}"
 SECONDS_EACH="${2:?usage: scripts/fuzz.sh TARGET|all SECONDS [RUNS]}"
 RUNS="${3:--1}"
+MAX_LEN="${FUZZ_MAX_LEN:-65536}"
 case "$WHAT" in
   all) selected=("${TARGETS[@]}") ;;
   scenario|load_spec|bayeux|response) selected=("$WHAT") ;;
@@ -21,6 +23,7 @@ case "$WHAT" in
 esac
 [[ "$SECONDS_EACH" =~ ^[0-9]+$ ]] || { echo "fuzz: SECONDS must be a whole number, not '$SECONDS_EACH'" >&2; exit 2; }
 [[ "$RUNS" =~ ^-?[0-9]+$ ]] || { echo "fuzz: RUNS must be a whole number, not '$RUNS'" >&2; exit 2; }
+[[ "$MAX_LEN" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz: FUZZ_MAX_LEN must be a positive whole number, not '$MAX_LEN'" >&2; exit 2; }
 command -v cargo-fuzz >/dev/null || { echo "fuzz: cargo-fuzz is missing (cargo install cargo-fuzz)" >&2; exit 2; }
 rustup run nightly rustc --version >/dev/null 2>&1 || { echo "fuzz: the nightly toolchain is missing (rustup toolchain install nightly)" >&2; exit 2; }
 
@@ -37,15 +40,18 @@ for target in "${selected[@]}"; do
   log="$scratch/log"
   # -rss_limit_mb: a parser that holds more than this for one input is a finding too.
   if cargo +nightly fuzz run "$target" "$scratch" "corpus/$target" -- \
-      -max_total_time="$SECONDS_EACH" -runs="$RUNS" -max_len=65536 \
+      -max_total_time="$SECONDS_EACH" -runs="$RUNS" -max_len="$MAX_LEN" \
       -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 >"$log" 2>&1; then
     result=clean
+  elif grep -q 'libFuzzer: run interrupted' "$log" && [ -z "$(ls -A "artifacts/$target" 2>/dev/null)" ]; then
+    # Stopped by a signal before its time: what it executed ran clean.
+    result="interrupted, clean"
   else
     result="FAILED (see fuzz/artifacts/$target/ and $log)"
     status=1
   fi
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
-  echo "fuzz: $target: ${execs:-0} executions in at most ${SECONDS_EACH}s, $result"
+  echo "fuzz: $target: ${execs:-0} executions in at most ${SECONDS_EACH}s, inputs up to $MAX_LEN bytes, $result"
   [ "$status" -eq 0 ] && rm -rf "$scratch"
 done
 exit "$status"

@@ -8,26 +8,33 @@
 #  3. Stall: the simulator pauses 1 s during a 10 s constant-rate run; corrected and
 #     uncorrected p99 against the true value (S - 0.01*D for a pause S in a run of D).
 #     Target: corrected within 10 % of the true value while the uncorrected one hides it.
-#  4. (not measured yet: chats/s at saturation per harness core)
+#  4. Chat journey: the smoke journey (scenarios/load/smoke.yaml: two messages each way, uploads
+#     in a quarter of the chats, every response and notification validated) at rising open-model
+#     rates, the harness on one core, the simulator on the other. Prints, per rate, the chats
+#     completed per second, the seconds the harness flagged as saturated and its CPU per
+#     validated message; then the highest rate held without saturation, and that CPU as a ratio
+#     to the fast path's CPU per validated request. Target: 2,000 chats/s, <= 25 us/message.
 #  5. Upload and download: the 20 MB round trip (scenarios/conformance/gws/roundtrip: upload as
 #     Add New Document, download by the message's uri) against curl uploading and downloading the
 #     20 MB to the same simulator in the same run, each client on its own core.
 #     Target: ratio >= 0.8, harness RSS under 64 MB.
 #
 # Not part of the test suite: timings belong here. Only loopback; every load is bounded.
-# Usage: scripts/bench/run.sh [all|rate|hold|stall|files]
+# Usage: scripts/bench/run.sh [all|rate|hold|stall|journey|files]
+#   (JOURNEY_RATES, JOURNEY_DURATION and CHATPROBE_BIN may be set)
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
 WHAT="${1:-all}"
-BIN=target/release/chatprobe
+# CHATPROBE_BIN: measure another build (for example before and after a change) instead.
+BIN="${CHATPROBE_BIN:-target/release/chatprobe}"
 OUT="$(mktemp -d /tmp/chatprobe-bench.XXXXXX)"
 PIDS=()
 cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-cargo build --release --quiet
+[ -n "${CHATPROBE_BIN:-}" ] || cargo build --release --quiet
 if ! command -v wrk >/dev/null; then
   (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null
 fi
@@ -115,6 +122,70 @@ print(f"   corrected within 10%: {'yes' if err <= 10 else 'no'}; uncorrected hid
 PY
 }
 
+# The fast path's client CPU per validated request (figure 1's load, 4 s), for figure 4's ratio.
+fast_path_cpu() {
+  local port; port=$(free_port)
+  start_sim "$port" --agents 10
+  taskset -c "$CLIENT_CORE" /usr/bin/time -f "%U %S" -o "$OUT/fast.time" \
+    "$BIN" load scenarios/load/endpoint.yaml --target "http://127.0.0.1:$port" --duration 4s \
+    --progress off --report-dir "$OUT/fast" >"$OUT/fast.log" 2>&1 || true
+  # Called in a subshell: its simulator is stopped here, not by the trap.
+  kill "${PIDS[-1]}" 2>/dev/null || true; wait "${PIDS[-1]}" 2>/dev/null || true
+  python3 - "$OUT" <<'PY'
+import json, sys
+out = sys.argv[1]
+c = json.load(open(f"{out}/fast/load-report.json"))["counts"]
+cpu = sum(map(float, open(f"{out}/fast.time").read().split()[-2:]))
+print(f"{cpu / max(c['responses_validated'], 1) * 1e6:.2f}")
+PY
+}
+
+journey() {
+  local rates=(${JOURNEY_RATES:-250 500 1000 2000}) duration="${JOURNEY_DURATION:-8s}"
+  local fast_us; fast_us=$(fast_path_cpu)
+  for r in "${rates[@]}"; do
+    local port; port=$(free_port)
+    # 5,000 chats at once (100 agents, 50 chats each): a chat of the smoke journey lasts about a
+    # second, so the agents' capacity is never what limits the rate.
+    start_sim "$port" --agents 100 --capacity 50
+    taskset -c "$CLIENT_CORE" /usr/bin/time -f "%U %S" -o "$OUT/journey-$r.time" \
+      "$BIN" load scenarios/load/smoke.yaml --target "http://127.0.0.1:$port" --agent 'agent{1..100}:password' \
+      --chats-per-sec "$r" --duration "$duration" --allow-saturation --progress off \
+      --report-dir "$OUT/journey-$r" >"$OUT/journey-$r.log" 2>&1 || true
+    kill "${PIDS[-1]}" 2>/dev/null || true; wait "${PIDS[-1]}" 2>/dev/null || true
+  done
+  python3 - "$OUT" "$fast_us" "${rates[@]}" <<'PY'
+import json, sys
+out, fast_us, rates = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
+held = None
+print("4. chat journey (smoke shape, full validation), harness on one core:")
+for r in rates:
+    try:
+        d = json.load(open(f"{out}/journey-{r}/load-report.json"))
+    except (OSError, ValueError):
+        print(f"   {r:>5} chats/s offered: no report (see {out}/journey-{r}.log)"); continue
+    c = d["counts"]
+    cpu = sum(map(float, open(f"{out}/journey-{r}.time").read().split()[-2:]))
+    msgs = c["responses_validated"] + c["notifications_validated"]
+    per_msg = cpu / max(msgs, 1) * 1e6
+    secs, elapsed = d["planned_ms"] / 1e3, d["duration_ms"] / 1e3
+    sat = d["saturation"]
+    flagged = len(sat["seconds"]) if sat else 0
+    ok = not sat and c["errors"] == 0
+    if ok:
+        held = (int(r), c["chats_completed"] / secs, per_msg)
+    print(f"   {r:>5} chats/s offered: {c['chats_completed'] / secs:,.0f} completed/s, {msgs:,} messages validated,"
+          f" {c['dropped']:,} dropped, {c['errors']:,} errors, {flagged} saturated seconds;"
+          f" harness CPU {cpu / elapsed * 100:.0f}% of a core, {per_msg:.1f} us per validated message")
+if held:
+    r, done, per_msg = held
+    print(f"   held without saturation: {r:,} chats/s ({done:,.0f} completed/s) on one harness core (target 2,000);"
+          f" {per_msg:.1f} us per validated message = {per_msg / fast_us:.1f} x the fast path's {fast_us:.1f} us (target <= 25 us)")
+else:
+    print("   no rate was held without saturation")
+PY
+}
+
 files() {
   local port; port=$(free_port)
   start_sim "$port" --agents 2 --capacity 3
@@ -177,7 +248,8 @@ case "$WHAT" in
   rate) rate ;;
   hold) hold ;;
   stall) stall ;;
+  journey) journey ;;
   files) files ;;
-  all) rate; hold; stall; files ;;
-  *) echo "usage: $0 [all|rate|hold|stall|files]" >&2; exit 2 ;;
+  all) rate; hold; stall; journey; files ;;
+  *) echo "usage: $0 [all|rate|hold|stall|journey|files]" >&2; exit 2 ;;
 esac

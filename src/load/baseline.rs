@@ -13,14 +13,23 @@
 //!   all of them (the median of their changes, whole chats aside, once at least
 //!   `MIN_SERIES_FOR_COMMON` latencies have enough samples) is taken out before each one is
 //!   judged, and is reported on its own line, failing the run only beyond `COMMON_ALLOWANCE`
-//!   times the allowed share. How far the latencies' changes stray from it (their median absolute
-//!   deviation, as a standard deviation) is the run-to-run noise of one latency on this machine: a
-//!   regression must also stand more than `OUTLIER_SPREADS` of these beyond the common change.
-//!   Whole chats are not compared: they last as long as the load file's think times say.
+//!   times the allowed share. A percentile too few latencies reach takes the share measured at
+//!   the percentile below it. It works both ways: against a baseline taken on a busier machine,
+//!   a latency that kept its pace while the others sped up has regressed against them. How far
+//!   the latencies' changes
+//!   stray from it (their median absolute deviation, as a standard deviation) is the run-to-run
+//!   noise of one latency on this machine: a regression must also stand more than
+//!   `OUTLIER_SPREADS` of these beyond the common change.
+//!   Whole chats are not compared: they last as long as the load file's think times say. Nor is
+//!   the delivery to a polling customer: it waits for the customer's next poll, so the load
+//!   file's poll interval sets it and it does not follow the machine (the server's part of it
+//!   is `CustomerGetMessages`).
 //! - **Sampling noise.** A percentile regresses only when, beyond the common change, it grew by
 //!   more than `--max-regression`, by more than `--regression-floor`, and by more than sampling
-//!   noise explains: the one-sided 99 % lower confidence bound of the ratio, bootstrapped from both
-//!   histograms, is above 1.
+//!   noise explains: the one-sided lower confidence bound of the ratio, bootstrapped from both
+//!   histograms, is above 1. A run compares many percentiles at once, and at 99 % each, one of
+//!   twenty would fail an identical re-run one time in five; so the 1 % is shared among the
+//!   percentiles compared (Bonferroni): with 21 of them, each bound is at 99.95 %.
 //!
 //! The bootstrap draws the percentile of a resample directly: the k-th smallest of n values drawn
 //! with replacement from a histogram is the histogram's value at a quantile distributed as
@@ -41,14 +50,19 @@ pub const MIN_SAMPLES: u64 = 20;
 pub const TAIL_SAMPLES: f64 = 10.0;
 /// The percentiles compared.
 pub const QUANTILES: [(f64, &str); 3] = [(0.50, "p50"), (0.90, "p90"), (0.99, "p99")];
-/// Bootstrap resamples per comparison.
+/// Fewest bootstrap resamples per comparison; more when the bound is further out, so that at
+/// least `TAIL_RESAMPLES` fall below it.
 const RESAMPLES: usize = 2000;
-/// One-sided confidence of the lower bound.
+const TAIL_RESAMPLES: f64 = 10.0;
+/// One-sided confidence of the lower bounds, shared among the percentiles compared.
 const CONFIDENCE: f64 = 0.99;
 /// Fewest latencies with enough samples for their median change to stand for the machine.
 pub const MIN_SERIES_FOR_COMMON: usize = 3;
-/// The change common to every latency fails the run beyond this many times the allowed share.
-pub const COMMON_ALLOWANCE: f64 = 3.0;
+/// The change common to every latency fails the run beyond this many times the allowed share (at
+/// the default 10 %: every latency twice as slow). Identical re-runs on a shared two-core machine
+/// moved every latency together by up to +53 % (scripts/bench/baseline-stability.sh): below
+/// that, one run cannot tell a server slower across the board from a busier machine.
+pub const COMMON_ALLOWANCE: f64 = 10.0;
 /// A latency regresses only when its change beyond the common one is this many spreads out.
 pub const OUTLIER_SPREADS: f64 = 1.0;
 
@@ -106,8 +120,8 @@ pub struct Comparison {
     /// Samples behind the baseline's and the current figure (latencies only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub samples: Option<[u64; 2]>,
-    /// The one-sided 99 % lower confidence bound of the change beyond the common one, in percent
-    /// (latencies compared).
+    /// The one-sided lower confidence bound of the change beyond the common one, in percent
+    /// (latencies compared), at 99 % shared among the percentiles compared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change_low_pct: Option<f64>,
     /// The change every latency shared at this percentile (their median), which this one was
@@ -145,9 +159,7 @@ pub fn decode(text: &str) -> Option<Histogram<u64>> {
 /// Compare `run` with the baseline report.
 pub fn compare(run: &LoadResult, spec: &BaselineSpec) -> BaselineReport {
     let metrics = spec.report.get("metrics").and_then(Value::as_object);
-    // A whole chat lasts as long as the load file's think times say: not the server's latency.
-    let mut names: Vec<&String> =
-        run.metrics.series.keys().filter(|n| !n.contains("throughput") && *n != names::CHAT).collect();
+    let mut names: Vec<&String> = run.metrics.series.keys().filter(|n| compared(n)).collect();
     names.sort();
     let mut pairs = Vec::new();
     for name in names {
@@ -184,11 +196,27 @@ pub fn compare(run: &LoadResult, spec: &BaselineSpec) -> BaselineReport {
     BaselineReport { file: spec.file.clone(), max_regression_pct: spec.max_regression * 100.0, comparisons, passed }
 }
 
+/// Whether the gate compares this series. Not throughput, not a whole chat (it lasts as long as
+/// the load file's think times say), and not the delivery to a polling customer (the load file's
+/// poll interval sets it, not the server).
+pub fn compared(name: &str) -> bool {
+    !name.contains("throughput") && name != names::CHAT && name != names::DELIVERY_AGENT_TO_CUSTOMER
+}
+
 /// Every latency at every compared percentile, each judged against the change common to all of
 /// them; then the common change itself.
 pub fn latencies(pairs: &[(&str, Histogram<u64>, &Histogram<u64>)], spec: &BaselineSpec) -> Vec<Comparison> {
     let mut out = Vec::new();
     let mut commons = Vec::new();
+    // How many percentiles are compared: the share of the confidence each bound gets.
+    let compared = QUANTILES
+        .iter()
+        .map(|&(q, _)| {
+            pairs.iter().filter(|(_, b, c)| b.len() >= samples_needed(q) && c.len() >= samples_needed(q)).count()
+        })
+        .sum::<usize>()
+        .max(1);
+    let mut below = (0.0, 0.0);
     for (q, label) in QUANTILES {
         let needed = samples_needed(q);
         let enough: Vec<_> = pairs
@@ -203,7 +231,12 @@ pub fn latencies(pairs: &[(&str, Histogram<u64>, &Histogram<u64>)], spec: &Basel
         } else {
             (0.0, 0.0)
         };
-        let shared = Shared { factor: common.exp(), spread };
+        // Too few latencies reach this percentile (p99 wants 1,000 samples each): the machine's
+        // share measured at the percentile below stands for it, as a busier machine stretches a
+        // tail at least as much as the middle.
+        let (judge_common, judge_spread) = if common == 0.0 { below } else { (common, spread) };
+        below = (judge_common, judge_spread);
+        let shared = Shared { factor: judge_common.exp(), spread: judge_spread, compared };
         for (name, before, now) in pairs {
             out.push(quantile(&format!("{label}({name})"), before, now, q, shared, spec));
         }
@@ -255,11 +288,13 @@ pub struct Shared {
     pub factor: f64,
     /// How far a latency's log ratio strays from the median's, as a robust standard deviation.
     pub spread: f64,
+    /// How many percentiles the run compares, each bound at 1 - (1 - CONFIDENCE) / compared.
+    pub compared: usize,
 }
 
 impl Shared {
     /// Nothing shared: a latency is judged on its own.
-    pub const NONE: Shared = Shared { factor: 1.0, spread: 0.0 };
+    pub const NONE: Shared = Shared { factor: 1.0, spread: 0.0, compared: 1 };
 }
 
 /// One percentile of one latency, baseline against current, judged after dividing the current
@@ -285,7 +320,7 @@ pub fn quantile(
         status: Status::Pass,
         samples,
         change_low_pct: None,
-        common_pct: (common != 1.0).then_some((common - 1.0) * 100.0),
+        common_pct: (shared.factor != 1.0).then_some((shared.factor - 1.0) * 100.0),
         spread_pct: (shared.spread > 0.0).then_some(shared.spread * 100.0),
     };
     let needed = samples_needed(q);
@@ -293,7 +328,8 @@ pub fn quantile(
         cmp.status = Status::InsufficientSamples;
         return cmp;
     }
-    let low = lower_bound(before, now, q, seed(metric)) / common;
+    let alpha = (1.0 - CONFIDENCE) / shared.compared.max(1) as f64;
+    let low = lower_bound(before, now, q, alpha, seed(metric)) / common;
     cmp.change_low_pct = Some((low - 1.0) * 100.0);
     let expected = baseline * common;
     let grew = current > expected * (1.0 + spec.max_regression);
@@ -349,18 +385,20 @@ impl Cdf {
     }
 }
 
-/// The one-sided lower confidence bound of now(q) / before(q), bootstrapped.
-fn lower_bound(before: &Histogram<u64>, now: &Histogram<u64>, q: f64, seed: u64) -> f64 {
+/// The one-sided lower confidence bound of now(q) / before(q), bootstrapped: the ratio below
+/// which a share `alpha` of the resamples fall.
+fn lower_bound(before: &Histogram<u64>, now: &Histogram<u64>, q: f64, alpha: f64, seed: u64) -> f64 {
     let (b, c) = (Cdf::of(before), Cdf::of(now));
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut ratios: Vec<f64> = (0..RESAMPLES)
+    let resamples = RESAMPLES.max((TAIL_RESAMPLES / alpha).ceil() as usize);
+    let mut ratios: Vec<f64> = (0..resamples)
         .map(|_| {
             let (x, y) = (b.resampled(q, &mut rng), c.resampled(q, &mut rng));
             y.max(1) as f64 / x.max(1) as f64
         })
         .collect();
     ratios.sort_by(f64::total_cmp);
-    ratios[((1.0 - CONFIDENCE) * RESAMPLES as f64) as usize]
+    ratios[((alpha * resamples as f64) as usize).min(resamples - 1)]
 }
 
 /// A Beta(a, b) draw, as Gamma(a) / (Gamma(a) + Gamma(b)).
@@ -489,7 +527,7 @@ mod tests {
         let ops = ["Accept", "Complete", "RequestChat", "SendMessage"];
         let before: Vec<Histogram<u64>> = (0..4).map(|i| sample(5000, 500.0, 1.0, i)).collect();
         // A busier machine: everything 20 % slower. No operation regressed; the common change is
-        // within three times the allowed share.
+        // within `COMMON_ALLOWANCE` times the allowed share.
         let busier: Vec<Histogram<u64>> = (0..4).map(|i| sample(5000, 500.0, 1.2, 100 + i)).collect();
         let pairs: Vec<_> = ops.iter().zip(&before).zip(&busier).map(|((n, b), c)| (*n, b.clone(), c)).collect();
         let all = latencies(&pairs, &spec());
@@ -503,12 +541,77 @@ mod tests {
         let failed: Vec<String> =
             latencies(&pairs, &spec()).into_iter().filter(|c| !c.passed).map(|c| c.metric).collect();
         assert_eq!(failed, ["p50(Accept)", "p90(Accept)", "p99(Accept)"]);
-        // Everything 50 % slower is beyond what a machine explains: the common change fails.
-        let slower: Vec<Histogram<u64>> = (0..4).map(|i| sample(5000, 500.0, 1.5, 300 + i)).collect();
+        // Everything 2.5 times slower is beyond what a machine explains: the common change fails.
+        let slower: Vec<Histogram<u64>> = (0..4).map(|i| sample(5000, 500.0, 2.5, 300 + i)).collect();
         let pairs: Vec<_> = ops.iter().zip(&before).zip(&slower).map(|((n, b), c)| (*n, b.clone(), c)).collect();
         let failed: Vec<String> =
             latencies(&pairs, &spec()).into_iter().filter(|c| !c.passed).map(|c| c.metric).collect();
         assert_eq!(failed, ["p50(all latencies)", "p90(all latencies)", "p99(all latencies)"]);
+    }
+
+    #[test]
+    fn a_latency_that_kept_its_pace_while_the_others_sped_up_has_regressed() {
+        let ops = ["Accept", "Complete", "RequestChat", "SendMessage"];
+        let before: Vec<Histogram<u64>> = (0..4).map(|i| sample(5000, 500.0, 1.0, i)).collect();
+        // The baseline came from a busier machine: now three latencies are 30 % faster, and
+        // Accept, slowed by as much as the machine sped it up, kept its pace.
+        let mut now: Vec<Histogram<u64>> = (1..4).map(|i| sample(5000, 500.0, 0.7, 100 + i)).collect();
+        now.insert(0, sample(5000, 500.0, 1.0, 100));
+        let pairs: Vec<_> = ops.iter().zip(&before).zip(&now).map(|((n, b), c)| (*n, b.clone(), c)).collect();
+        let all = latencies(&pairs, &spec());
+        let failed: Vec<&str> = all.iter().filter(|c| !c.passed).map(|c| c.metric.as_str()).collect();
+        assert_eq!(failed, ["p50(Accept)", "p90(Accept)", "p99(Accept)"], "{all:#?}");
+        let common = all.iter().find(|c| c.metric == "p50(all latencies)").unwrap();
+        assert!((-35.0..-25.0).contains(&common.change_pct), "{common:?}");
+    }
+
+    #[test]
+    fn series_the_load_file_shapes_are_not_compared() {
+        assert!(compared("Accept") && compared("CustomerGetMessages") && compared("notification:Accept"));
+        assert!(!compared(names::CHAT));
+        assert!(!compared(names::DELIVERY_AGENT_TO_CUSTOMER), "the customer's poll interval sets it");
+        assert!(compared(names::DELIVERY_CUSTOMER_TO_AGENT), "pushed over CometD: the server's");
+        assert!(!compared("upload_throughput"));
+    }
+
+    #[test]
+    fn the_confidence_is_shared_among_the_percentiles_compared() {
+        let before = sample(400, 500.0, 1.0, 1);
+        let now = sample(400, 500.0, 1.15, 2);
+        let alone = quantile("p50(x)", &before, &now, 0.5, Shared::NONE, &spec());
+        let among = quantile("p50(x)", &before, &now, 0.5, Shared { compared: 21, ..Shared::NONE }, &spec());
+        let (alone_low, among_low) = (alone.change_low_pct.unwrap(), among.change_low_pct.unwrap());
+        assert!(among_low < alone_low - 1.0, "99.95 % bound {among_low} against 99 % {alone_low}");
+        // 21 figures of identical runs: none regresses, seed after seed.
+        let ops = ["Accept", "Complete", "RequestChat", "SendMessage", "Upload", "Invite", "GetMessages"];
+        for seed in 0..10u64 {
+            let before: Vec<Histogram<u64>> = (0..7).map(|i| sample(2000, 500.0, 1.0, seed * 100 + i)).collect();
+            let now: Vec<Histogram<u64>> = (0..7).map(|i| sample(2000, 500.0, 1.0, seed * 100 + 50 + i)).collect();
+            let pairs: Vec<_> = ops.iter().zip(&before).zip(&now).map(|((n, b), c)| (*n, b.clone(), c)).collect();
+            let failed: Vec<String> =
+                latencies(&pairs, &spec()).into_iter().filter(|c| !c.passed).map(|c| c.metric).collect();
+            assert!(failed.is_empty(), "seed {seed}: {failed:?}");
+        }
+    }
+
+    #[test]
+    fn a_percentile_few_latencies_reach_takes_the_machines_share_from_the_one_below() {
+        // Three latencies with enough samples for p90 only, one with enough for p99; the machine
+        // is 25 % slower for all of them, tails included.
+        let ops = ["Accept", "Complete", "RequestChat", "notification"];
+        let sizes = [400, 400, 400, 2000];
+        let before: Vec<Histogram<u64>> = (0..4).map(|i| sample(sizes[i], 500.0, 1.0, i as u64)).collect();
+        let now: Vec<Histogram<u64>> = (0..4).map(|i| sample(sizes[i], 500.0, 1.25, 100 + i as u64)).collect();
+        let pairs: Vec<_> = ops.iter().zip(&before).zip(&now).map(|((n, b), c)| (*n, b.clone(), c)).collect();
+        let all = latencies(&pairs, &spec());
+        let p99 = all.iter().find(|c| c.metric == "p99(notification)").unwrap();
+        assert_eq!(p99.status, Status::Pass, "{p99:?}");
+        assert!(p99.common_pct.is_some_and(|c| c > 10.0), "judged against the p90 share: {p99:?}");
+        // Judged on its own, the same p99 is a regression.
+        let alone = quantile("p99(notification)", &before[3], &now[3], 0.99, Shared::NONE, &spec());
+        assert_eq!(alone.status, Status::Regression, "{alone:?}");
+        // Nothing is reported as a p99 share: it was not measured there.
+        assert!(!all.iter().any(|c| c.metric == "p99(all latencies)"));
     }
 
     #[test]

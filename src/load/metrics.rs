@@ -145,6 +145,10 @@ pub struct Tick {
     pub late_probes: u32,
     #[serde(default)]
     pub max_lag_us: u64,
+    /// How long the late wake-ups were late, together (microseconds): the share of the second
+    /// the harness spent behind its timers.
+    #[serde(default)]
+    pub late_us: u64,
     /// The harness process's CPU this second, in percent of one core (where the OS tells it).
     #[serde(default)]
     pub cpu_percent: f64,
@@ -273,6 +277,9 @@ impl Metrics {
         t.probes += 1;
         t.late_probes += u32::from(late);
         t.max_lag_us = t.max_lag_us.max(lag.as_micros() as u64);
+        if late {
+            t.late_us += lag.as_micros() as u64;
+        }
     }
 
     /// Chats (or requests) in flight at `at`, as the timer probe saw them.
@@ -340,6 +347,7 @@ impl Metrics {
             mine.probes += theirs.probes;
             mine.late_probes += theirs.late_probes;
             mine.max_lag_us = mine.max_lag_us.max(theirs.max_lag_us);
+            mine.late_us = mine.late_us.max(theirs.late_us);
             mine.cpu_percent = mine.cpu_percent.max(theirs.cpu_percent);
             mine.active = mine.active.max(theirs.active);
         }

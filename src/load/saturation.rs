@@ -7,8 +7,11 @@
 //! - the open model counts arrivals it dropped because no worker could start them within
 //!   `max_lag` of their intended time: the schedule was not kept.
 //!
-//! A second is saturated when more than half of its probes woke more than [`LATE_PROBE`] late
-//! (a lasting lag, not one hiccup of a shared machine), or when it dropped an arrival. A
+//! A second is saturated when more than half of its probes woke more than [`LATE_PROBE`] late, or
+//! its late wake-ups were late by more than half a second together (a lasting lag, not one
+//! hiccup of a shared machine); when the process used at least [`BUSY_PERCENT`] of every core
+//! it may run on and two wake-ups were late (no CPU left to catch up with); or when it dropped an
+//! arrival. A
 //! saturated run exits 3 unless `--allow-saturation`: its latencies include the harness's own
 //! queueing. With the embedded simulator, the simulator shares the harness's process and
 //! runtime, so its CPU counts as the harness's.
@@ -23,6 +26,8 @@ use super::metrics::Tick;
 pub const PROBE_EVERY: Duration = Duration::from_millis(10);
 /// A wake-up later than this is late.
 pub const LATE_PROBE: Duration = Duration::from_millis(50);
+/// Percent of every core the process may use, from which a second with a late wake-up is busy.
+pub const BUSY_PERCENT: f64 = 95.0;
 
 /// Why and since when the harness could not keep up.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -43,11 +48,22 @@ pub struct Saturation {
 
 /// Whether one second of the timeline is saturated.
 pub fn saturated(t: &Tick) -> bool {
-    t.dropped > 0 || lagging(t)
+    t.dropped > 0 || lagging(t) || busy(t, cores())
 }
 
 fn lagging(t: &Tick) -> bool {
-    t.probes > 0 && u64::from(t.late_probes) * 2 > u64::from(t.probes)
+    t.probes > 0 && (u64::from(t.late_probes) * 2 > u64::from(t.probes) || t.late_us * 2 > 1_000_000)
+}
+
+/// Every core the process may run on was busy, and timers ran late more than once.
+fn busy(t: &Tick, cores: usize) -> bool {
+    t.cpu_percent >= BUSY_PERCENT * cores as f64 && t.late_probes >= 2
+}
+
+/// The cores this process may run on (its CPU affinity and quota).
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
 }
 
 /// The saturation a timeline shows, if any.
@@ -56,6 +72,7 @@ pub fn assess(timeline: &[Tick]) -> Option<Saturation> {
     let from_second = *seconds.first()?;
     let dropped: u64 = timeline.iter().map(|t| t.dropped).sum();
     let lagging_seconds = timeline.iter().filter(|t| lagging(t)).count();
+    let busy_seconds = timeline.iter().filter(|t| busy(t, cores())).count();
     let max_lag_ms = timeline.iter().map(|t| t.max_lag_us).max().unwrap_or(0) as f64 / 1e3;
     let mut why = Vec::new();
     if dropped > 0 {
@@ -66,6 +83,9 @@ pub fn assess(timeline: &[Tick]) -> Option<Saturation> {
             "the harness's timers ran more than {} ms late in {lagging_seconds} s (worst {max_lag_ms:.0} ms)",
             LATE_PROBE.as_millis()
         ));
+    }
+    if busy_seconds > 0 {
+        why.push(format!("the harness used all of its {} core(s) with timers late in {busy_seconds} s", cores()));
     }
     let reason =
         format!("harness saturated from t={from_second}s: latencies include client queueing; {}", why.join("; "));
@@ -116,6 +136,22 @@ mod tests {
 
     fn tick(probes: u32, late_probes: u32, dropped: u64) -> Tick {
         Tick { probes, late_probes, dropped, max_lag_us: u64::from(late_probes) * 60_000, ..Tick::default() }
+    }
+
+    #[test]
+    fn a_busy_core_with_late_timers_is_saturation() {
+        // What 3,000 chats/s on one core looked like: a few wake-ups 400 ms late, the core full.
+        let full = Tick { probes: 60, late_probes: 2, max_lag_us: 466_000, cpu_percent: 99.2, ..Tick::default() };
+        assert!(!lagging(&full), "most wake-ups were on time");
+        assert!(busy(&full, 1));
+        assert!(!busy(&full, 2), "half of two cores is not all of them");
+        assert!(!busy(&Tick { cpu_percent: 70.0, ..full }, 1), "CPU to spare");
+        assert!(!busy(&Tick { late_probes: 0, max_lag_us: 20_000, ..full }, 1), "a full core keeping its timers");
+        assert!(!busy(&Tick { late_probes: 1, ..full }, 1), "one hiccup");
+        // Two wake-ups 300 ms late: behind for more than half the second.
+        let behind = Tick { probes: 40, late_probes: 2, max_lag_us: 300_000, late_us: 600_000, ..Tick::default() };
+        assert!(lagging(&behind));
+        assert!(!lagging(&Tick { late_us: 300_000, ..behind }));
     }
 
     #[test]

@@ -107,6 +107,18 @@ for kind in ("same", "slow"):
               f" {acc.get('common_pct', 0):+.1f}% (spread {acc.get('spread_pct', 0):.1f}%), beyond it >= {acc.get('change_low_pct', float('nan')):+.1f}%;"
               f" flagged: {what};"
               f" {short} figures with too few samples; exit {d['exit_code']}")
+# How far each figure moved between identical runs, beyond the change all latencies shared: the
+# machine's noise per latency, which the gate must stay above.
+moves = {}
+for i in range(1, runs + 1):
+    d, _, _, _ = verdict(f"same-{i}")
+    for c in d["baseline"]["comparisons"]:
+        if c["status"] != "insufficient-samples" and "common_pct" in c and "(all latencies)" not in c["metric"]:
+            beyond = ((1 + c["change_pct"] / 100) / (1 + c["common_pct"] / 100) - 1) * 100
+            moves.setdefault(c["metric"], []).append(beyond)
+print("identical runs, each figure's change beyond the common one (min .. max over the runs):")
+for metric, m in sorted(moves.items(), key=lambda kv: -max(abs(x) for x in kv[1])):
+    print(f"  {metric}: {min(m):+.1f}% .. {max(m):+.1f}%")
 print(f"identical: {passed}/{runs} passed")
 print(f"slowed {pct}%: {caught}/{runs} caught")
 PY

@@ -17,6 +17,88 @@ use crate::report;
 use crate::runner::{CancellationToken, Outcome};
 use crate::scenario::parse::parse_duration;
 
+/// The baseline gate's flags, the same for `load` and `merge`.
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// An earlier JSON load report (merged or not) to compare with; a regression fails the run
+    /// (exit 4).
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
+    /// Largest allowed regression against the baseline (p99 growth, throughput drop).
+    #[arg(long, default_value = "10%")]
+    pub max_regression: String,
+    /// Latency growth below this is never a regression (e.g. 1ms), against noise on tiny values.
+    #[arg(long, default_value = "0ms")]
+    pub regression_floor: String,
+}
+
+impl BaselineArgs {
+    /// The baseline asked for, read and checked, if any.
+    pub fn spec(&self) -> Result<Option<BaselineSpec>, Outcome> {
+        let Some(path) = &self.baseline else { return Ok(None) };
+        BaselineSpec::read(path, &self.max_regression, &self.regression_floor).map(Some).map_err(invalid)
+    }
+}
+
+/// Where the JSON, HTML and Markdown load reports go, for `load` and `merge` alike.
+#[derive(Debug, Args)]
+pub struct LoadReportArgs {
+    /// Directory for the reports.
+    #[arg(long, default_value = "reports")]
+    pub report_dir: PathBuf,
+    /// JSON report path (default: REPORT_DIR/load-report.json).
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// HTML report path (default: REPORT_DIR/load-report.html).
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// Markdown summary path (default: REPORT_DIR/load-report.md).
+    #[arg(long)]
+    pub markdown: Option<PathBuf>,
+}
+
+impl LoadReportArgs {
+    /// The JSON, HTML and Markdown paths.
+    fn paths(&self) -> [PathBuf; 3] {
+        let or = |given: &Option<PathBuf>, name: &str| given.clone().unwrap_or_else(|| self.report_dir.join(name));
+        [or(&self.json, "load-report.json"), or(&self.html, "load-report.html"), or(&self.markdown, "load-report.md")]
+    }
+
+    /// For an outcome that writes no report: earlier reports are removed, so none is left
+    /// looking current.
+    pub fn nothing_written(&self, outcome: Outcome) -> Outcome {
+        for path in &self.paths() {
+            output::remove_stale(path);
+        }
+        outcome
+    }
+
+    /// Write the three reports, print the summary, `heading` and the paths, and the verdict.
+    pub fn write(&self, result: &load::LoadResult, heading: &str) -> Outcome {
+        type Writer = fn(&load::LoadResult, &mut dyn std::io::Write) -> std::io::Result<()>;
+        let [json, html, markdown] = self.paths();
+        let writers: [(&PathBuf, Writer); 3] = [
+            (&json, report::load::json::write),
+            (&html, report::load::html::write),
+            (&markdown, report::load::markdown::write),
+        ];
+        for (path, writer) in writers {
+            if let Err(e) = super::write_file(path, |out| writer(result, out)) {
+                eprintln!("error: cannot write report {}: {e}", path.display());
+                return Outcome::CouldNotRun;
+            }
+        }
+        let mut summary = Vec::new();
+        // Writing into a Vec cannot fail.
+        let _ = report::load::markdown::write(result, &mut summary);
+        output::print(&String::from_utf8_lossy(&summary));
+        output::print(&format!("{heading} {} {} {}\n", json.display(), html.display(), markdown.display()));
+        let outcome = result.outcome();
+        output::print(&format!("result: {} (exit {})\n", result.verdict(), outcome.code()));
+        outcome
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct LoadArgs {
     /// The load file (see scenarios/load/).
@@ -44,27 +126,10 @@ pub struct LoadArgs {
     /// Another threshold, e.g. "p99(Accept) < 200ms" (repeatable).
     #[arg(long = "threshold")]
     pub thresholds: Vec<String>,
-    /// An earlier JSON load report to compare with; a regression fails the run (exit 4).
-    #[arg(long)]
-    pub baseline: Option<PathBuf>,
-    /// Largest allowed regression against the baseline (p99 growth, throughput drop).
-    #[arg(long, default_value = "10%")]
-    pub max_regression: String,
-    /// Latency growth below this is never a regression (e.g. 1ms), against noise on tiny values.
-    #[arg(long, default_value = "0ms")]
-    pub regression_floor: String,
-    /// Directory for the reports.
-    #[arg(long, default_value = "reports")]
-    pub report_dir: PathBuf,
-    /// JSON report path (default: REPORT_DIR/load-report.json).
-    #[arg(long)]
-    pub json: Option<PathBuf>,
-    /// HTML report path (default: REPORT_DIR/load-report.html).
-    #[arg(long)]
-    pub html: Option<PathBuf>,
-    /// Markdown summary path (default: REPORT_DIR/load-report.md).
-    #[arg(long)]
-    pub markdown: Option<PathBuf>,
+    #[command(flatten)]
+    pub baseline: BaselineArgs,
+    #[command(flatten)]
+    pub out: LoadReportArgs,
     /// Load schemas from this directory instead of the built-in ones.
     #[arg(long)]
     pub schemas: Option<PathBuf>,
@@ -167,10 +232,7 @@ fn config(args: &LoadArgs) -> Result<LoadConfig, Outcome> {
         (None, Some(_)) => return Err(invalid("--stall-for needs --stall-at")),
         (None, None) => None,
     };
-    let baseline = match &args.baseline {
-        Some(path) => Some(BaselineSpec::read(path, &args.max_regression, &args.regression_floor).map_err(invalid)?),
-        None => None,
-    };
+    let baseline = args.baseline.spec()?;
     let schemas = match &args.schemas {
         Some(d) => SchemaRegistry::load_dir(d),
         None => SchemaRegistry::embedded(),
@@ -194,16 +256,7 @@ fn config(args: &LoadArgs) -> Result<LoadConfig, Outcome> {
 }
 
 pub async fn load(args: LoadArgs) -> Outcome {
-    let json = args.json.clone().unwrap_or_else(|| args.report_dir.join("load-report.json"));
-    let html = args.html.clone().unwrap_or_else(|| args.report_dir.join("load-report.html"));
-    let markdown = args.markdown.clone().unwrap_or_else(|| args.report_dir.join("load-report.md"));
-    // A run that writes no report removes an earlier run's, so none is left looking current.
-    let nothing_written = |outcome: Outcome| {
-        for path in [&json, &html, &markdown] {
-            output::remove_stale(path);
-        }
-        outcome
-    };
+    let nothing_written = |outcome: Outcome| args.out.nothing_written(outcome);
     let cfg = match config(&args) {
         Ok(c) => c,
         Err(o) if args.dry_run => return o,
@@ -230,26 +283,7 @@ pub async fn load(args: LoadArgs) -> Outcome {
             return nothing_written(Outcome::CouldNotRun);
         }
     };
-    type Writer = fn(&load::LoadResult, &mut dyn std::io::Write) -> std::io::Result<()>;
-    let writers: [(&PathBuf, Writer); 3] = [
-        (&json, report::load::json::write),
-        (&html, report::load::html::write),
-        (&markdown, report::load::markdown::write),
-    ];
-    for (path, writer) in writers {
-        if let Err(e) = super::write_file(path, |out| writer(&result, out)) {
-            eprintln!("error: cannot write report {}: {e}", path.display());
-            return Outcome::CouldNotRun;
-        }
-    }
-    let mut summary = Vec::new();
-    // Writing into a Vec cannot fail.
-    let _ = report::load::markdown::write(&result, &mut summary);
-    output::print(&String::from_utf8_lossy(&summary));
-    output::print(&format!("reports: {} {} {}\n", json.display(), html.display(), markdown.display()));
-    let outcome = result.outcome();
-    output::print(&format!("result: {} (exit {})\n", result.verdict(), outcome.code()));
-    outcome
+    args.out.write(&result, "reports:")
 }
 
 /// Whether `path` is a load file rather than a scenario: YAML with a top-level `load:` key.

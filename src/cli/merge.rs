@@ -8,9 +8,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{invalid, output};
-use crate::load::{self, BaselineSpec, thresholds};
-use crate::report;
+use super::invalid;
+use super::load::{BaselineArgs, LoadReportArgs};
+use crate::load::{self, thresholds};
 use crate::report::load::merge;
 use crate::runner::Outcome;
 
@@ -26,35 +26,13 @@ pub struct MergeArgs {
     /// Another threshold, e.g. "p99(Accept) < 200ms" (repeatable).
     #[arg(long = "threshold")]
     pub thresholds: Vec<String>,
-    /// An earlier JSON load report (merged or not) to compare with; a regression exits 4.
-    #[arg(long)]
-    pub baseline: Option<PathBuf>,
-    /// Largest allowed regression against the baseline (p99 growth, throughput drop).
-    #[arg(long, default_value = "10%")]
-    pub max_regression: String,
-    /// Latency growth below this is never a regression (e.g. 1ms).
-    #[arg(long, default_value = "0ms")]
-    pub regression_floor: String,
+    #[command(flatten)]
+    pub baseline: BaselineArgs,
     /// Report a shard harness's saturation without exiting 3.
     #[arg(long)]
     pub allow_saturation: bool,
-    /// Directory for the merged reports.
-    #[arg(long, default_value = "reports")]
-    pub report_dir: PathBuf,
-    /// JSON report path (default: REPORT_DIR/load-report.json).
-    #[arg(long)]
-    pub json: Option<PathBuf>,
-    /// HTML report path (default: REPORT_DIR/load-report.html).
-    #[arg(long)]
-    pub html: Option<PathBuf>,
-    /// Markdown summary path (default: REPORT_DIR/load-report.md).
-    #[arg(long)]
-    pub markdown: Option<PathBuf>,
-}
-
-fn baseline(args: &MergeArgs) -> Result<Option<BaselineSpec>, Outcome> {
-    let Some(path) = &args.baseline else { return Ok(None) };
-    BaselineSpec::read(path, &args.max_regression, &args.regression_floor).map(Some).map_err(invalid)
+    #[command(flatten)]
+    pub out: LoadReportArgs,
 }
 
 /// The merged result with its thresholds and baseline judged.
@@ -106,7 +84,7 @@ fn merged(args: &MergeArgs) -> Result<load::LoadResult, Outcome> {
     }
     let violations_gate =
         violations_gate && !list.iter().any(|t| matches!(t.metric, thresholds::Metric::Violations(_)));
-    let baseline = baseline(args)?;
+    let baseline = args.baseline.spec()?;
     let mut result = merge::merge(reports).map_err(invalid)?;
     result.allow_saturation = args.allow_saturation;
     result.violations_gate = violations_gate;
@@ -116,43 +94,9 @@ fn merged(args: &MergeArgs) -> Result<load::LoadResult, Outcome> {
 }
 
 pub fn merge(args: MergeArgs) -> Outcome {
-    let json = args.json.clone().unwrap_or_else(|| args.report_dir.join("load-report.json"));
-    let html = args.html.clone().unwrap_or_else(|| args.report_dir.join("load-report.html"));
-    let markdown = args.markdown.clone().unwrap_or_else(|| args.report_dir.join("load-report.md"));
-    let result = match merged(&args) {
-        Ok(r) => r,
-        Err(outcome) => {
-            // No merged report is left looking current.
-            for path in [&json, &html, &markdown] {
-                output::remove_stale(path);
-            }
-            return outcome;
-        }
-    };
-    type Writer = fn(&load::LoadResult, &mut dyn std::io::Write) -> std::io::Result<()>;
-    let writers: [(&PathBuf, Writer); 3] = [
-        (&json, report::load::json::write),
-        (&html, report::load::html::write),
-        (&markdown, report::load::markdown::write),
-    ];
-    for (path, writer) in writers {
-        if let Err(e) = super::write_file(path, |out| writer(&result, out)) {
-            eprintln!("error: cannot write report {}: {e}", path.display());
-            return Outcome::CouldNotRun;
-        }
+    match merged(&args) {
+        Ok(result) => args.out.write(&result, &format!("merged {} shard(s):", result.sharding.merged.len())),
+        // No merged report is left looking current.
+        Err(outcome) => args.out.nothing_written(outcome),
     }
-    let mut summary = Vec::new();
-    // Writing into a Vec cannot fail.
-    let _ = report::load::markdown::write(&result, &mut summary);
-    output::print(&String::from_utf8_lossy(&summary));
-    output::print(&format!(
-        "merged {} shard(s): {} {} {}\n",
-        result.sharding.merged.len(),
-        json.display(),
-        html.display(),
-        markdown.display()
-    ));
-    let outcome = result.outcome();
-    output::print(&format!("result: {} (exit {})\n", result.verdict(), outcome.code()));
-    outcome
 }

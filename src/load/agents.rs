@@ -193,7 +193,7 @@ async fn login(
     let session = AgentSession::new(&base_url, &credentials.username, &credentials.password, &cfg)
         .map_err(|e| format!("agent {who}: {e}"))?;
     let me = session.get("/api/v2/me").await.map_err(|e| format!("agent {who}: {e}"))?;
-    check::exchange(&reg, &me, &mut lock(&metrics));
+    check::exchange(&reg, &me).record(&mut lock(&metrics));
     if me.status != 200 {
         return Err(format!("agent {who} was refused: HTTP {} {}", me.status, me.body_text));
     }
@@ -208,7 +208,7 @@ async fn login(
         ("/api/v2/me/channels/chat", json!({"operationName": "Ready"})),
     ] {
         let ex = session.post(path, &body).await.map_err(|e| format!("agent {who}: {e}"))?;
-        check::exchange(&reg, &ex, &mut lock(&metrics));
+        check::exchange(&reg, &ex).record(&mut lock(&metrics));
         if ex.json.as_ref().and_then(|b| b.get("statusCode")).and_then(Value::as_i64) != Some(0) {
             return Err(format!("agent {who}: {} refused: HTTP {} {}", body["operationName"], ex.status, ex.body_text));
         }
@@ -231,7 +231,7 @@ async fn pump(
     while let Some(ev) = rx.recv().await {
         match ev {
             BayeuxEvent::Message { received_at, message } => {
-                check::bayeux(&reg, &message, &mut lock(&metrics));
+                check::bayeux(&reg, &message).record(&mut lock(&metrics));
                 if message.get("channel").and_then(Value::as_str) == Some(api::CHANNEL_CHATS)
                     && let Some(data) = message.get("data")
                 {
@@ -285,7 +285,7 @@ impl AgentPool {
                 let Some(agent) = agents.iter().find(|a| a.index == index) else { continue };
                 let body = json!({"operationName": "Reject"});
                 if let Ok(ex) = agent.session.post(&format!("/api/v2/me/chats/{chat}"), &body).await {
-                    check::exchange(&reg, &ex, &mut lock(&metrics));
+                    check::exchange(&reg, &ex).record(&mut lock(&metrics));
                 }
             }
         })
@@ -308,7 +308,7 @@ impl Agent {
     async fn logout(&self, reg: &SchemaRegistry, metrics: &Mutex<Metrics>) {
         for (path, op) in [("/api/v2/me/channels/chat", "NotReady"), ("/api/v2/me", "EndContactCenterSession")] {
             if let Ok(ex) = self.session.post(path, &json!({"operationName": op})).await {
-                check::exchange(reg, &ex, &mut lock(metrics));
+                check::exchange(reg, &ex).record(&mut lock(metrics));
             }
         }
         let bayeux = self.bayeux.lock().unwrap_or_else(PoisonError::into_inner).take();

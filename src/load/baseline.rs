@@ -134,6 +134,24 @@ pub struct Comparison {
     pub spread_pct: Option<f64>,
 }
 
+impl Comparison {
+    /// A figure judged on its own (no samples or bounds): passed or a regression.
+    fn figure(metric: String, baseline: f64, current: f64, passed: bool) -> Comparison {
+        Comparison {
+            metric,
+            baseline,
+            current,
+            change_pct: relative(current, baseline),
+            passed,
+            status: if passed { Status::Pass } else { Status::Regression },
+            samples: None,
+            change_low_pct: None,
+            common_pct: None,
+            spread_pct: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BaselineReport {
     pub file: String,
@@ -179,18 +197,7 @@ pub fn compare(run: &LoadResult, spec: &BaselineSpec) -> BaselineReport {
     if let Some(baseline) = spec.report.get("ops_per_sec").and_then(Value::as_f64).filter(|b| *b > 0.0) {
         let current = run.ops_per_sec();
         let passed = current >= baseline * (1.0 - spec.max_regression);
-        comparisons.push(Comparison {
-            metric: "ops_per_sec".into(),
-            baseline,
-            current,
-            change_pct: relative(current, baseline),
-            passed,
-            status: if passed { Status::Pass } else { Status::Regression },
-            samples: None,
-            change_low_pct: None,
-            common_pct: None,
-            spread_pct: None,
-        });
+        comparisons.push(Comparison::figure("ops_per_sec".into(), baseline, current, passed));
     }
     let passed = comparisons.iter().all(|c| c.passed);
     BaselineReport { file: spec.file.clone(), max_regression_pct: spec.max_regression * 100.0, comparisons, passed }
@@ -246,19 +253,7 @@ pub fn latencies(pairs: &[(&str, Histogram<u64>, &Histogram<u64>)], spec: &Basel
     }
     for (label, factor) in commons {
         let limit = 1.0 + COMMON_ALLOWANCE * spec.max_regression;
-        let passed = factor <= limit;
-        out.push(Comparison {
-            metric: format!("{label}(all latencies)"),
-            baseline: 1.0,
-            current: factor,
-            change_pct: (factor - 1.0) * 100.0,
-            passed,
-            status: if passed { Status::Pass } else { Status::Regression },
-            samples: None,
-            change_low_pct: None,
-            common_pct: None,
-            spread_pct: None,
-        });
+        out.push(Comparison::figure(format!("{label}(all latencies)"), 1.0, factor, factor <= limit));
     }
     out
 }

@@ -199,10 +199,11 @@ fn operation(
     result: Result<Exchange, TransportError>,
 ) -> Result<Exchange, Failed> {
     let done = Instant::now();
-    let mut m = ctx.lock();
     match result {
         Ok(ex) => {
-            check::exchange(&ctx.reg, &ex, &mut m);
+            let checked = check::exchange(&ctx.reg, &ex);
+            let mut m = ctx.lock();
+            checked.record(&mut m);
             let accepted = (200..300).contains(&ex.status)
                 && ex.json.as_ref().and_then(|b| b.get("statusCode")).and_then(Value::as_i64) == Some(0);
             if accepted {

@@ -57,7 +57,7 @@ impl Worker {
     async fn send(&mut self, ctx: &Ctx, req: &Prepared) -> std::io::Result<()> {
         if let (Some(raw), Some(client)) = (&ctx.general, &ctx.customer) {
             let ex = client.request(raw.clone()).await.map_err(|e| std::io::Error::other(e.to_string()))?;
-            check::exchange(&ctx.reg, &ex, &mut self.local);
+            check::exchange(&ctx.reg, &ex).record(&mut self.local);
             let status = ex.status;
             return if (200..300).contains(&status) {
                 Ok(())
@@ -75,7 +75,8 @@ impl Worker {
         };
         let resp = conn.send(req).await?;
         let ct = resp.content_type.as_ref().map(|r| conn.bytes(r));
-        check::raw(&ctx.reg, &req.method, &req.path, ct, conn.bytes(&resp.body), &mut self.local);
+        let local = &mut self.local;
+        check::raw(&ctx.reg, &req.method, &req.path, ct, conn.bytes(&resp.body), |t, _| t.record(local));
         let status = resp.status;
         if conn.closing() {
             self.conn = None;

@@ -49,9 +49,12 @@ pub async fn one(ctx: &Ctx, agent: &Agent, chat: &str, size: u64, intended: Inst
     let bytes = resp.bytes().await.map_err(|e| format!("upload of {size} bytes: {e}"))?;
     let done = Instant::now();
     let path = format!("/api/v2/me/chats/{chat}/attachments");
+    let mut code = None;
+    check::raw(&ctx.reg, "POST", &path, content_type.as_deref(), &bytes, |t, body| {
+        code = body.and_then(|b| b.get("statusCode")?.as_i64());
+        t.record(&mut ctx.lock());
+    });
     let mut m = ctx.lock();
-    check::raw(&ctx.reg, "POST", &path, content_type.as_deref(), &bytes, &mut m);
-    let code = serde_json::from_slice::<serde_json::Value>(&bytes).ok().and_then(|b| b.get("statusCode")?.as_i64());
     if !(200..300).contains(&status) || code.is_some_and(|c| c != 0) {
         return Err(format!("upload refused: HTTP {status} {}", String::from_utf8_lossy(&bytes)));
     }

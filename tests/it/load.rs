@@ -28,10 +28,7 @@ thresholds:
 ";
 
 fn workdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("chatprobe-load-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    crate::support::fresh_dir("load", name)
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {

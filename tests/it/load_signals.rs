@@ -22,10 +22,7 @@ fn root() -> PathBuf {
 }
 
 fn workdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("chatprobe-load-signals-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    crate::support::fresh_dir("load-signals", name)
 }
 
 /// A minute of chats whose agents think for seconds: when the signal comes, chats are in

@@ -185,10 +185,7 @@ fn the_binary_exits_2_on_bad_flags() {
 }
 
 fn tempdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("chatprobe-it-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    crate::support::fresh_dir("it", name)
 }
 
 #[test]

@@ -34,10 +34,7 @@ thresholds:
 ";
 
 fn workdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("chatprobe-shards-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    crate::support::fresh_dir("shards", name)
 }
 
 /// Run a command to its end, killing it past `deadline`.

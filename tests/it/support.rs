@@ -1,6 +1,7 @@
-//! What the simulator tests share: a simulator on a free loopback port, an HTTP client with a
-//! cookie jar and a deadline, and answers read as (status, JSON).
+//! What the tests share: a simulator on a free loopback port, an HTTP client with a cookie jar
+//! and a deadline, answers read as (status, JSON), and fresh working directories.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use chatprobe::sim::{self, RunningSim, SimConfig};
@@ -21,4 +22,12 @@ pub fn http(deadline: Duration) -> Client {
 pub async fn answer(response: reqwest::Response) -> (StatusCode, Value) {
     let status = response.status();
     (status, response.json::<Value>().await.unwrap_or(Value::Null))
+}
+
+/// An empty directory of its own for test `name` of `module`, in the system's temp directory.
+pub fn fresh_dir(module: &str, name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("chatprobe-{module}-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }

@@ -93,10 +93,7 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 }
 
 fn tempdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("chatprobe-tls-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    crate::support::fresh_dir("tls", name)
 }
 
 /// `chatprobe run` on `what` against `target` with `extra` flags, off the async runtime.

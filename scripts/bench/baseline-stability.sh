@@ -2,8 +2,11 @@
 # Stability of the baseline gate (`load --baseline --max-regression`) on this machine.
 #
 # Records a baseline of the smoke load (scenarios/load/smoke.yaml, longer and faster than the
-# file's 8 s at 4 chats/s: 100 chats/s for 20 s, so p50, p90 and most p99s have enough samples),
-# then:
+# file's 8 s at 4 chats/s: 100 chats/s for 20 s, so p50, p90 and most p99s have enough samples)
+# against a simulator that takes WORK (2 ms) over every request before handling it, as a server
+# does its own work (`chatprobe serve --work`), and keeps uploaded files in SIM_TMPDIR (/dev/shm:
+# memory, so that the disk's own pace, which drifted by a third over the 21 runs, stays out of
+# the Upload latency), then:
 #   - RUNS identical re-runs against it: every one must pass the gate;
 #   - RUNS runs against a simulator whose Accept answers later by 20 % of the baseline's median
 #     Accept latency, from its send to its answer (`chatprobe serve --slow Accept=...`): every one
@@ -12,8 +15,14 @@
 # Prints "identical: N/RUNS passed" and "slowed 20%: N/RUNS caught" (caught: a latency of Accept
 # is among the regressions).
 #
+# WORK=0 runs against the bare simulator, whose answers take a few hundred microseconds on
+# loopback: there the machine's own scheduling noise is a large share of every latency, and
+# identical runs here moved single latencies by up to +25 % (p50, p90) and +150 % (p99) beyond
+# the change they all shared, more than a 20 % slowdown of a 250 us operation (+50 us) moves it.
+#
 # Not part of the test suite: timings belong here. Only loopback; every load is bounded.
-# Usage: scripts/bench/baseline-stability.sh   (RUNS, RATE, DURATION, SLOWDOWN_PCT may be set)
+# Usage: scripts/bench/baseline-stability.sh   (RUNS, RATE, DURATION, SLOWDOWN_PCT, MAX_REGRESSION,
+#        WORK and SIM_TMPDIR may be set)
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -23,6 +32,9 @@ RATE="${RATE:-100}"
 DURATION="${DURATION:-20s}"
 SLOWDOWN_PCT="${SLOWDOWN_PCT:-20}"
 MAX_REGRESSION="${MAX_REGRESSION:-10%}"
+WORK="${WORK:-2ms}"
+SIM_TMPDIR="${SIM_TMPDIR:-/dev/shm}"
+[ -d "$SIM_TMPDIR" ] && [ -w "$SIM_TMPDIR" ] || SIM_TMPDIR="${TMPDIR:-/tmp}"
 OUT="$(mktemp -d /tmp/chatprobe-stability.XXXXXX)"
 SIM_PID=""
 cleanup() { [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null || true; }
@@ -38,7 +50,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # Sets PORT and SIM_PID.
 start_sim() {
   PORT=$(free_port)
-  taskset -c "$SIM_CORE" "$BIN" serve --bind 127.0.0.1 --port "$PORT" --agents 40 --capacity 10 "$@" >"$OUT/sim.log" 2>&1 &
+  TMPDIR="$SIM_TMPDIR" taskset -c "$SIM_CORE" "$BIN" serve --bind 127.0.0.1 --port "$PORT" --agents 40 --capacity 10 --work "$WORK" "$@" >"$OUT/sim.log" 2>&1 &
   SIM_PID=$!
   for _ in $(seq 1 100); do
     curl -fsS "http://127.0.0.1:$PORT/api/v2/diagnostics/version" >/dev/null 2>&1 && return 0
@@ -63,7 +75,7 @@ run() {
 }
 
 echo "baseline gate stability on $CORES cores ($(date -u +%FT%TZ)): smoke journey at $RATE chats/s for $DURATION," \
-  "--max-regression $MAX_REGRESSION; work files in $OUT"
+  "simulator work $WORK per request, uploads kept in $SIM_TMPDIR, --max-regression $MAX_REGRESSION; work files in $OUT"
 run baseline --
 BASE="$OUT/baseline/load-report.json"
 # 20 % of the operation's own latency (from its send to its answer) in the baseline: its median.

@@ -276,6 +276,10 @@ pub struct ServeArgs {
     /// regression, for benchmarks of the load baseline gate.
     #[arg(long = "slow", value_name = "OPERATION=DURATION")]
     pub slow: Vec<String>,
+    /// Take this long over every request (the CometD transport's aside) before handling it, as a
+    /// server's own work, e.g. `2ms`; at most 60s.
+    #[arg(long, value_name = "DURATION", default_value = "0s")]
+    pub work: String,
 }
 
 #[derive(Debug, Args)]

@@ -52,6 +52,11 @@ pub async fn serve(args: ServeArgs) -> Outcome {
         Ok(s) => s,
         Err(e) => return invalid(format!("--slow {e}")),
     };
+    let work = match parse_duration(&args.work) {
+        Ok(w) if w <= sim::slow::MAX_DELAY => w,
+        Ok(_) => return invalid(format!("--work `{}`: at most {}s", args.work, sim::slow::MAX_DELAY.as_secs())),
+        Err(e) => return invalid(format!("--work `{}`: {e}", args.work)),
+    };
     let mut cfg = sim::SimConfig {
         agents: args.agents,
         password: args.password,
@@ -60,6 +65,7 @@ pub async fn serve(args: ServeArgs) -> Outcome {
         faults,
         contact_center_id: args.contact_center_id,
         slow,
+        work,
         ..base
     };
     cfg.tegsoft.profile = profile;
@@ -88,6 +94,9 @@ pub async fn serve(args: ServeArgs) -> Outcome {
     }
     if !slowed.is_empty() {
         mode.push(format!("slow {slowed}"));
+    }
+    if !work.is_zero() {
+        mode.push(format!("work {work:?} per request"));
     }
     let mode = if mode.is_empty() { String::new() } else { format!("; {}", mode.join(", ")) };
     println!(

@@ -45,6 +45,9 @@ pub struct SimConfig {
     pub behind_tls: bool,
     /// Extra latency of some agent operations (benchmarks of the baseline gate).
     pub slow: super::slow::Slow,
+    /// Time every API request but the CometD transport's takes before it is handled, as a
+    /// server's own work (benchmarks against answers that are not all sub-millisecond).
+    pub work: Duration,
 }
 
 /// The queue a chat requested without an `endpoint` waits in.
@@ -71,6 +74,7 @@ impl Default for SimConfig {
             header_read_timeout: super::server::HEADER_READ_TIMEOUT,
             behind_tls: false,
             slow: super::slow::Slow::default(),
+            work: Duration::ZERO,
         }
     }
 }

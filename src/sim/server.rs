@@ -73,6 +73,11 @@ pub fn app(config: SimConfig) -> (Router, SimHandle) {
     } else {
         router
     };
+    let router = if sim.config.work.is_zero() {
+        router
+    } else {
+        router.layer(axum::middleware::from_fn_with_state(Arc::clone(&sim), super::slow::work))
+    };
     let router = if rewrite::needed(&sim.config) {
         router.layer(axum::middleware::from_fn_with_state(Arc::clone(&sim), rewrite::layer))
     } else {

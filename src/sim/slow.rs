@@ -1,9 +1,16 @@
 //! Injected latency, for benchmarks of the harness's baseline gate: `--slow Accept=150us` answers
 //! every agent operation of that name that much later (it takes effect, and is answered and
 //! notified, after the delay), so a run against a slowed simulator is a known regression of one
-//! operation.
+//! operation. `--work 2ms` has every request take that long before it is handled, as a server's
+//! own work: on a loopback socket the simulator answers in a fraction of a millisecond, where the
+//! machine's scheduling noise is a large share of every latency.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
 
 use crate::api;
 
@@ -60,6 +67,18 @@ impl Slow {
     pub fn describe(&self) -> String {
         self.delays.iter().map(|(n, d)| format!("{n} +{d:?}")).collect::<Vec<_>>().join(", ")
     }
+}
+
+/// The `--work` layer: every request but the CometD transport's (whose connects are held for
+/// notifications, not worked on) waits the configured time before it is handled. A blocking
+/// thread sleeps it, overshooting by tens of microseconds: the runtime's timer ticks by the
+/// millisecond from the process's start, which would round each run's waits its own way.
+pub(crate) async fn work(State(sim): State<Arc<super::Sim>>, request: Request, next: Next) -> Response {
+    if !request.uri().path().starts_with(api::NOTIFICATIONS_PATH) {
+        let work = sim.config.work;
+        let _ = tokio::task::spawn_blocking(move || std::thread::sleep(work)).await;
+    }
+    next.run(request).await
 }
 
 /// Wait `delay` precisely, without holding a runtime thread: a blocking thread sleeps, then spins

@@ -227,6 +227,27 @@ async fn version_needs_no_credentials() {
     sim.shutdown().await;
 }
 
+/// `--work`: every request takes the work time before it is handled, but the CometD transport,
+/// whose connects wait for notifications: a handshake sent while a version request is being
+/// worked on is answered first.
+#[tokio::test]
+async fn work_delays_every_request_but_the_cometd_transport() {
+    let work = Duration::from_secs(3);
+    let sim = start(SimConfig { work, ..small() }).await;
+    let base = sim.base_url();
+    let started = Instant::now();
+    let version = tokio::spawn(http().get(format!("{base}/api/v2/diagnostics/version")).send());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let handshake =
+        json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"]}]);
+    http().post(format!("{base}/api/v2/notifications")).json(&handshake).send().await.unwrap();
+    assert!(!version.is_finished(), "the version request was answered before the handshake");
+    let (status, body) = answer(version.await.unwrap().unwrap()).await;
+    assert_eq!((status, body["version"].as_str()), (StatusCode::OK, Some("8.5.200.50")));
+    assert!(started.elapsed() >= work, "answered after {:?}, before the work time", started.elapsed());
+    sim.shutdown().await;
+}
+
 #[tokio::test]
 async fn unauthenticated_requests_get_401_with_status_code_20() {
     let sim = start(small()).await;

@@ -111,3 +111,17 @@ fn a_non_loopback_bind_is_warned_about() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--fetch-allow `ftp://127.0.0.1/`"));
 }
+
+/// `--work` longer than a minute, or not a duration, is refused by name before anything is bound.
+#[test]
+fn an_absurd_work_time_is_refused() {
+    for (work, says) in [("70s", "at most 60s"), ("soon", "--work `soon`")] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_chatprobe"))
+            .args(["serve", "--port", "0", "--work", work])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+    }
+}

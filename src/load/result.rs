@@ -75,11 +75,14 @@ impl LoadResult {
         self.thresholds.iter().all(|t| t.passed) && self.baseline.as_ref().is_none_or(|b| b.passed)
     }
 
-    /// The outcome's name in reports.
+    /// The outcome's name in reports: a run that breached no threshold but regressed against
+    /// its baseline is a `regression`.
     pub fn verdict(&self) -> &'static str {
         match self.outcome() {
             Outcome::Pass => "pass",
             Outcome::Interrupted => "interrupted",
+            // Exit 4 either way; named for what failed when no threshold did.
+            Outcome::ThresholdBreached if self.thresholds.iter().all(|t| t.passed) => "regression",
             Outcome::ThresholdBreached => "threshold-breached",
             Outcome::Violations => "violations",
             Outcome::CouldNotRun => "saturated",

@@ -147,6 +147,9 @@ async fn a_baseline_regression_exits_4_and_a_slower_baseline_passes() {
     ];
     assert_eq!(load(&args).await, 4);
     let r = report(&out);
+    check_against_schema(&r);
+    // No threshold failed: the verdict names the baseline.
+    assert_eq!(r["outcome"], "regression");
     assert_eq!(r["baseline"]["passed"], false);
     assert!(r["baseline"]["comparisons"].as_array().unwrap().iter().any(|c| c["passed"] == false));
 

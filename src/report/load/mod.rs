@@ -97,7 +97,7 @@ pub fn baseline_cells(cmp: &Comparison) -> BaselineCells {
     }
 }
 
-/// The outcome's name: "pass", "threshold-breached", "interrupted"...
+/// The outcome's name: "pass", "threshold-breached", "regression", "interrupted"...
 pub fn verdict(run: &LoadResult) -> &'static str {
     run.verdict()
 }

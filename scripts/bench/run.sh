@@ -56,6 +56,9 @@ start_sim() {
   echo "simulator on $port did not start" >&2; exit 3
 }
 
+# Stop the simulator started last (the trap stops the others at exit).
+stop_last_sim() { kill "${PIDS[-1]}" 2>/dev/null || true; wait "${PIDS[-1]}" 2>/dev/null || true; }
+
 json() { python3 -c "import json,sys; d=json.load(open('$1')); print(eval('d'+sys.argv[1]))" "$2"; }
 
 rate() {
@@ -134,7 +137,7 @@ fast_path_cpu() {
       "$BIN" load scenarios/load/endpoint.yaml --target "http://127.0.0.1:$port" --duration 4s \
       --progress off --report-dir "$OUT/fast" >"$OUT/fast.log" 2>&1 || true
     # Called in a subshell: its simulator is stopped here, not by the trap.
-    kill "${PIDS[-1]}" 2>/dev/null || true; wait "${PIDS[-1]}" 2>/dev/null || true
+    stop_last_sim
   fi
   python3 - "$report" "$time" <<'PY'
 import json, sys
@@ -156,7 +159,7 @@ journey() {
       "$BIN" load scenarios/load/smoke.yaml --target "http://127.0.0.1:$port" --agent 'agent{1..100}:password' \
       --chats-per-sec "$r" --duration "$duration" --allow-saturation --progress off \
       --report-dir "$OUT/journey-$r" >"$OUT/journey-$r.log" 2>&1 || true
-    kill "${PIDS[-1]}" 2>/dev/null || true; wait "${PIDS[-1]}" 2>/dev/null || true
+    stop_last_sim
   done
   python3 - "$OUT" "$fast_us" "${rates[@]}" <<'PY'
 import json, sys

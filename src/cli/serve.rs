@@ -52,9 +52,8 @@ pub async fn serve(args: ServeArgs) -> Outcome {
         Ok(s) => s,
         Err(e) => return invalid(format!("--slow {e}")),
     };
-    let work = match parse_duration(&args.work) {
-        Ok(w) if w <= sim::slow::MAX_DELAY => w,
-        Ok(_) => return invalid(format!("--work `{}`: at most {}s", args.work, sim::slow::MAX_DELAY.as_secs())),
+    let work = match sim::slow::bounded(&args.work, parse_duration) {
+        Ok(w) => w,
         Err(e) => return invalid(format!("--work `{}`: {e}", args.work)),
     };
     let mut cfg = sim::SimConfig {

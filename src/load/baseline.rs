@@ -16,10 +16,9 @@
 //!   times the allowed share. A percentile too few latencies reach takes the share measured at
 //!   the percentile below it. It works both ways: against a baseline taken on a busier machine,
 //!   a latency that kept its pace while the others sped up has regressed against them. How far
-//!   the latencies' changes
-//!   stray from it (their median absolute deviation, as a standard deviation) is the run-to-run
-//!   noise of one latency on this machine: a regression must also stand more than
-//!   `OUTLIER_SPREADS` of these beyond the common change.
+//!   the latencies' changes stray from it (their median absolute deviation, as a standard
+//!   deviation) is the run-to-run noise of one latency on this machine: a regression must also
+//!   stand more than `OUTLIER_SPREADS` of these beyond the common change.
 //!   Whole chats are not compared: they last as long as the load file's think times say. Nor is
 //!   the delivery to a polling customer: it waits for the customer's next poll, so the load
 //!   file's poll interval sets it and it does not follow the machine (the server's part of it
@@ -216,38 +215,28 @@ pub fn latencies(pairs: &[(&str, Histogram<u64>, &Histogram<u64>)], spec: &Basel
     let mut out = Vec::new();
     let mut commons = Vec::new();
     // How many percentiles are compared: the share of the confidence each bound gets.
-    let compared = QUANTILES
-        .iter()
-        .map(|&(q, _)| {
-            pairs.iter().filter(|(_, b, c)| b.len() >= samples_needed(q) && c.len() >= samples_needed(q)).count()
-        })
-        .sum::<usize>()
-        .max(1);
+    let compared = QUANTILES.iter().map(|&(q, _)| reaching(pairs, q).count()).sum::<usize>().max(1);
+    // The machine's share and spread last measured, for a percentile too few latencies reach.
     let mut below = (0.0, 0.0);
     for (q, label) in QUANTILES {
-        let needed = samples_needed(q);
-        let enough: Vec<_> = pairs
-            .iter()
-            .filter(|(_, b, c)| b.len() >= needed && c.len() >= needed)
+        let changes: Vec<f64> = reaching(pairs, q)
             .map(|(_, b, c)| (c.value_at_quantile(q).max(1) as f64 / b.value_at_quantile(q).max(1) as f64).ln())
             .collect();
-        let (common, spread) = if enough.len() >= MIN_SERIES_FOR_COMMON {
-            let common = median(enough.clone());
+        let measured = (changes.len() >= MIN_SERIES_FOR_COMMON).then(|| {
+            let common = median(changes.clone());
             // The median absolute deviation, scaled to a standard deviation.
-            (common, 1.4826 * median(enough.iter().map(|e| (e - common).abs()).collect()))
-        } else {
-            (0.0, 0.0)
-        };
+            (common, 1.4826 * median(changes.iter().map(|e| (e - common).abs()).collect()))
+        });
         // Too few latencies reach this percentile (p99 wants 1,000 samples each): the machine's
         // share measured at the percentile below stands for it, as a busier machine stretches a
         // tail at least as much as the middle.
-        let (judge_common, judge_spread) = if common == 0.0 { below } else { (common, spread) };
-        below = (judge_common, judge_spread);
-        let shared = Shared { factor: judge_common.exp(), spread: judge_spread, compared };
+        let (common, spread) = measured.unwrap_or(below);
+        below = (common, spread);
+        let shared = Shared { factor: common.exp(), spread, compared };
         for (name, before, now) in pairs {
             out.push(quantile(&format!("{label}({name})"), before, now, q, shared, spec));
         }
-        if common != 0.0 {
+        if measured.is_some() {
             commons.push((label, common.exp()));
         }
     }
@@ -256,6 +245,15 @@ pub fn latencies(pairs: &[(&str, Histogram<u64>, &Histogram<u64>)], spec: &Basel
         out.push(Comparison::figure(format!("{label}(all latencies)"), 1.0, factor, factor <= limit));
     }
     out
+}
+
+/// The pairs with enough samples on both sides for quantile `q`.
+fn reaching<'p, 'h>(
+    pairs: &'p [(&str, Histogram<u64>, &'h Histogram<u64>)],
+    q: f64,
+) -> impl Iterator<Item = &'p (&'p str, Histogram<u64>, &'h Histogram<u64>)> {
+    let needed = samples_needed(q);
+    pairs.iter().filter(move |(_, b, c)| b.len() >= needed && c.len() >= needed)
 }
 
 fn median(mut values: Vec<f64>) -> f64 {

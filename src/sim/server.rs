@@ -76,7 +76,7 @@ pub fn app(config: SimConfig) -> (Router, SimHandle) {
     let router = if sim.config.work.is_zero() {
         router
     } else {
-        router.layer(axum::middleware::from_fn_with_state(Arc::clone(&sim), super::slow::work))
+        router.layer(axum::middleware::from_fn_with_state(sim.config.work, super::slow::work))
     };
     let router = if rewrite::needed(&sim.config) {
         router.layer(axum::middleware::from_fn_with_state(Arc::clone(&sim), rewrite::layer))

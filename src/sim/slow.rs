@@ -5,7 +5,6 @@
 //! own work: on a loopback socket the simulator answers in a fraction of a millisecond, where the
 //! machine's scheduling noise is a large share of every latency.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
@@ -19,6 +18,15 @@ pub const MAX_DELAY: Duration = Duration::from_secs(60);
 
 /// The last stretch of a delay, spun rather than slept.
 const SPIN: Duration = Duration::from_micros(150);
+
+/// A delay as given, up to `MAX_DELAY`.
+pub fn bounded(text: &str, parse: impl Fn(&str) -> Result<Duration, String>) -> Result<Duration, String> {
+    let delay = parse(text.trim())?;
+    if delay > MAX_DELAY {
+        return Err(format!("at most {}s", MAX_DELAY.as_secs()));
+    }
+    Ok(delay)
+}
 
 /// Extra latency per agent operation name.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -39,10 +47,7 @@ impl Slow {
                 .ok_or_else(|| format!("`{spec}`: expected OPERATION=DURATION, e.g. Accept=20ms"))?;
             let op = api::operation(name.trim())
                 .ok_or_else(|| format!("`{spec}`: `{}` is not an agent chat operation", name.trim()))?;
-            let delay = parse(delay.trim()).map_err(|e| format!("`{spec}`: {e}"))?;
-            if delay > MAX_DELAY {
-                return Err(format!("`{spec}`: at most {}s", MAX_DELAY.as_secs()));
-            }
+            let delay = bounded(delay, &parse).map_err(|e| format!("`{spec}`: {e}"))?;
             slow.delays.retain(|(n, _)| *n != op.name);
             slow.delays.push((op.name, delay));
         }
@@ -73,9 +78,8 @@ impl Slow {
 /// notifications, not worked on) waits the configured time before it is handled. A blocking
 /// thread sleeps it, overshooting by tens of microseconds: the runtime's timer ticks by the
 /// millisecond from the process's start, which would round each run's waits its own way.
-pub(crate) async fn work(State(sim): State<Arc<super::Sim>>, request: Request, next: Next) -> Response {
+pub(crate) async fn work(State(work): State<Duration>, request: Request, next: Next) -> Response {
     if !request.uri().path().starts_with(api::NOTIFICATIONS_PATH) {
-        let work = sim.config.work;
         let _ = tokio::task::spawn_blocking(move || std::thread::sleep(work)).await;
     }
     next.run(request).await
